@@ -1,0 +1,99 @@
+/* chain.h - per-topic hash-chain state (spec sections 4.5, 4.6, 5.2, 15.8).
+ *
+ * A chain verifies every message (hash and signature, against the topic we
+ * asked for), links messages by prev_hash (never by timestamp), keeps the
+ * current head, tolerates forks (a second child of a known parent, which
+ * the real server can create, spec 4.6) and parks messages whose parent is
+ * not known yet until the gap is filled.
+ *
+ * The oldest message of the first page loaded is a trust-on-first-use
+ * anchor; back-filled older pages must link down to it.
+ *
+ * A pinned head (the last verified head persisted from a previous run)
+ * lets the chain notice a history that was rewritten while we were away.
+ */
+#pragma once
+
+#include <glib.h>
+#include "message.h"
+
+G_BEGIN_DECLS
+
+typedef struct _RdtChain RdtChain;
+
+typedef enum {
+  RDT_CHAIN_APPENDED,   /* linked onto the head: the new head */
+  RDT_CHAIN_FORK,       /* links to a known message that is not the head */
+  RDT_CHAIN_DUPLICATE,  /* already known: ignore */
+  RDT_CHAIN_UNLINKED,   /* parent unknown: parked until the gap is filled */
+  RDT_CHAIN_REJECTED    /* failed verification: never display as verified */
+} RdtChainResult;
+
+typedef enum {
+  RDT_CHAIN_PIN_NONE,       /* no pinned head set */
+  RDT_CHAIN_PIN_PENDING,    /* pinned head not seen yet (may be older) */
+  RDT_CHAIN_PIN_CONFIRMED,  /* pinned head is part of the verified chain */
+  RDT_CHAIN_PIN_REWRITTEN   /* history no longer contains the pinned head */
+} RdtChainPinState;
+
+RdtChain   *rdt_chain_new (const gchar *space_id, const gchar *topic_id);
+void        rdt_chain_free (RdtChain *chain);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RdtChain, rdt_chain_free)
+
+const gchar *rdt_chain_get_topic_id (RdtChain *chain);
+
+/* Ingest one message (from REST or the WebSocket). Verifies it first. On
+ * APPENDED/FORK the message becomes the head; parked messages that now link
+ * are released too and can be taken with rdt_chain_take_ready(). */
+RdtChainResult rdt_chain_ingest (RdtChain *chain, RdtMessage *msg,
+                                 GError **error);
+
+/* One message that failed verification or linking, and why. */
+typedef struct {
+  RdtMessage *msg;
+  GError     *error;
+} RdtChainRejection;
+void rdt_chain_rejection_free (RdtChainRejection *rejection);
+
+/* Ingest a page in any order (e.g. newest first). Verifies every message,
+ * orders by links. For the first page of an empty chain the oldest message's
+ * prev_hash becomes the TOFU anchor. Messages failing verification are
+ * appended to rejected (may be NULL; element free func
+ * rdt_chain_rejection_free). Accepted messages are queued for
+ * rdt_chain_take_ready(). */
+void        rdt_chain_ingest_page (RdtChain *chain, GPtrArray *messages,
+                                   GPtrArray *rejected);
+
+/* Back-fill: an older page whose newest message must link to the current
+ * anchor. Returns the accepted older messages oldest->newest (to prepend
+ * in the display), or NULL with RDT_ERROR_CHAIN if it does not link. */
+GPtrArray  *rdt_chain_ingest_older (RdtChain *chain, GPtrArray *messages,
+                                    GError **error);
+
+/* Messages accepted since the last call, in chain order (oldest first),
+ * ready to display. Caller owns the array (elements are refs). */
+GPtrArray  *rdt_chain_take_ready (RdtChain *chain);
+
+RdtMessage *rdt_chain_get_head (RdtChain *chain);        /* NULL if empty */
+gboolean    rdt_chain_contains (RdtChain *chain, const gchar *message_hash);
+RdtMessage *rdt_chain_lookup (RdtChain *chain, const gchar *message_hash);
+guint       rdt_chain_get_length (RdtChain *chain);
+guint       rdt_chain_get_n_unlinked (RdtChain *chain);
+/* prev_hash of the oldest known message (the TOFU anchor), NULL if the
+ * chain starts at the topic's first message or is empty. */
+const gchar *rdt_chain_get_anchor (RdtChain *chain);
+/* Oldest / newest server_timestamp seen (for paging); -1 if empty. */
+gint64      rdt_chain_get_oldest_timestamp (RdtChain *chain);
+gint64      rdt_chain_get_newest_timestamp (RdtChain *chain);
+
+/* Pinned head from a previous run. The state moves to CONFIRMED once the
+ * hash is ingested, and to REWRITTEN when the chain can prove it is gone:
+ * a verified message with a timestamp <= pinned_ts is known on the same
+ * path while the pinned hash is not, or the chain reaches its first
+ * message without it. */
+void             rdt_chain_set_pinned_head (RdtChain *chain,
+                                            const gchar *message_hash,
+                                            gint64 server_timestamp);
+RdtChainPinState rdt_chain_get_pin_state (RdtChain *chain);
+
+G_END_DECLS

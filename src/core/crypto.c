@@ -1,0 +1,1 @@
+/* crypto.c - placeholder until implemented */

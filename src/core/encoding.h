@@ -1,0 +1,31 @@
+/* encoding.h - strict base64 / base64url / hex on top of GLib.
+ *
+ * GLib's decoder silently skips characters outside the alphabet, and the
+ * reeeductio server is just as lenient; we are not: every byte from the
+ * server is validated here before g_base64_decode() sees it.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Standard alphabet, '=' padded (message data, signatures, challenges). */
+gchar  *rdt_base64_encode (const guint8 *data, gsize len);
+/* Strict: standard alphabet only, length a multiple of 4, correct padding.
+ * expected_len >= 0 additionally requires that many decoded bytes.
+ * Returns newly allocated bytes (g_free) and their length in *out_len. */
+guint8 *rdt_base64_decode (const gchar *text, gssize expected_len,
+                           gsize *out_len, GError **error);
+
+/* URL-safe alphabet, no padding (typed ids). */
+gchar  *rdt_base64url_encode (const guint8 *data, gsize len);
+guint8 *rdt_base64url_decode (const gchar *text, gssize expected_len,
+                              gsize *out_len, GError **error);
+
+/* Lowercase hex. */
+gchar   *rdt_hex_encode (const guint8 *data, gsize len);
+gboolean rdt_hex_decode (const gchar *text, guint8 *out, gsize out_len,
+                         GError **error);
+
+G_END_DECLS

@@ -1,0 +1,4 @@
+/* error.c - the core's GError domain. */
+#include "error.h"
+
+G_DEFINE_QUARK (rdt-error-quark, rdt_error)

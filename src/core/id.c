@@ -1,0 +1,1 @@
+/* id.c - placeholder until implemented */

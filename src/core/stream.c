@@ -1,0 +1,1 @@
+/* stream.c - placeholder until implemented */
