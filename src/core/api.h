@@ -1,0 +1,124 @@
+/* api.h - asynchronous client for the reeeductio HTTP API (libsoup 3).
+ *
+ * One RdtApi talks to one space as one member (user or tool). It owns the
+ * bearer token: authentication is challenge/verify (spec 6.1-6.2; never
+ * /auth/refresh, which is broken), and every request re-authenticates once
+ * and retries when the server says the token is expired or invalid (and on
+ * a 500 from a blob endpoint, spec 6.3).
+ *
+ * All answers are size-bounded and parsed strictly; failures are GErrors in
+ * RDT_API_ERROR whose message is fit for the user (it includes the server's
+ * `detail` where there is one).
+ */
+#pragma once
+
+#include <gio/gio.h>
+#include <libsoup/soup.h>
+#include "message.h"
+
+G_BEGIN_DECLS
+
+#define RDT_API_ERROR (rdt_api_error_quark ())
+GQuark rdt_api_error_quark (void);
+
+typedef enum {
+  RDT_API_ERROR_NETWORK,       /* no answer: DNS, refused, reset, timeout */
+  RDT_API_ERROR_BAD_RESPONSE,  /* answer not parsable or over the size bound */
+  RDT_API_ERROR_UNAUTHORIZED,  /* 401 after one re-authentication; bad key */
+  RDT_API_ERROR_NOT_MEMBER,    /* 403 "Not a member of this space" at verify */
+  RDT_API_ERROR_FORBIDDEN,     /* 403: lacking a capability */
+  RDT_API_ERROR_NOT_FOUND,     /* 404 (unknown space, message, blob) */
+  RDT_API_ERROR_CONFLICT,      /* 409 chain conflict */
+  RDT_API_ERROR_TOO_LARGE,     /* 413, or 422 for oversize data */
+  RDT_API_ERROR_INVALID,       /* other 400/422: the request was refused */
+  RDT_API_ERROR_SERVER         /* 5xx */
+} RdtApiErrorCode;
+
+/* Largest JSON answer accepted (a 1000-message page fits comfortably). */
+#define RDT_API_MAX_JSON_RESPONSE (16 * 1024 * 1024)
+
+#define RDT_TYPE_API (rdt_api_get_type ())
+G_DECLARE_FINAL_TYPE (RdtApi, rdt_api, RDT, API, GObject)
+
+/* base_url like "http://127.0.0.1:8080" (trailing '/' tolerated); key is
+ * copied into secret memory; as_type is RDT_ID_USER or RDT_ID_TOOL. */
+RdtApi      *rdt_api_new (const gchar *base_url, const gchar *space_id,
+                          const RdtSigningKey *key, RdtIdType as_type,
+                          GError **error);
+const gchar *rdt_api_get_base_url (RdtApi *api);
+const gchar *rdt_api_get_space_id (RdtApi *api);
+/* The id we authenticate as (U or T id); it is the `sender` of our posts. */
+const gchar *rdt_api_get_member_id (RdtApi *api);
+/* Signs with our key (for building messages). */
+const RdtSigningKey *rdt_api_get_signing_key (RdtApi *api);
+SoupSession *rdt_api_get_soup_session (RdtApi *api);
+
+/* ---- authentication ---- */
+void     rdt_api_authenticate_async (RdtApi *api, GCancellable *cancellable,
+                                     GAsyncReadyCallback callback,
+                                     gpointer user_data);
+gboolean rdt_api_authenticate_finish (RdtApi *api, GAsyncResult *result,
+                                      GError **error);
+gboolean rdt_api_has_token (RdtApi *api);
+/* Token expiry in ms since the epoch (server's clock), 0 without token. */
+gint64   rdt_api_get_token_expiry (RdtApi *api);
+/* Forget the token (e.g. after the stream was refused with 403). */
+void     rdt_api_clear_token (RdtApi *api);
+/* ws:// or wss:// URL of the space's stream with the current token; NULL
+ * without a token. Contains the token: never log it. */
+gchar   *rdt_api_build_stream_url (RdtApi *api);
+
+/* ---- messages (spec 4.3-4.7) ---- */
+/* from/to: ms or -1 for "not given"; limit 1..1000. Returns a GPtrArray of
+ * RdtMessage (free func set) in server order; messages are parsed but NOT
+ * verified (that is the chain's job). */
+void       rdt_api_get_messages_async (RdtApi *api, const gchar *topic_id,
+                                       gint64 from, gint64 to, guint limit,
+                                       GCancellable *cancellable,
+                                       GAsyncReadyCallback callback,
+                                       gpointer user_data);
+GPtrArray *rdt_api_get_messages_finish (RdtApi *api, GAsyncResult *result,
+                                        gboolean *has_more, GError **error);
+
+void        rdt_api_get_message_async (RdtApi *api, const gchar *topic_id,
+                                       const gchar *message_hash,
+                                       GCancellable *cancellable,
+                                       GAsyncReadyCallback callback,
+                                       gpointer user_data);
+RdtMessage *rdt_api_get_message_finish (RdtApi *api, GAsyncResult *result,
+                                        GError **error);
+
+/* POST a message built with rdt_message_new_signed(). On success returns
+ * the server timestamp (ms); on 409 RDT_API_ERROR_CONFLICT. */
+void     rdt_api_post_message_async (RdtApi *api, const RdtMessage *msg,
+                                     GCancellable *cancellable,
+                                     GAsyncReadyCallback callback,
+                                     gpointer user_data);
+gint64   rdt_api_post_message_finish (RdtApi *api, GAsyncResult *result,
+                                      GError **error);
+
+/* ---- blobs (spec 10) ---- */
+void     rdt_api_put_blob_async (RdtApi *api, const gchar *blob_id,
+                                 GBytes *bytes, GCancellable *cancellable,
+                                 GAsyncReadyCallback callback,
+                                 gpointer user_data);
+gboolean rdt_api_put_blob_finish (RdtApi *api, GAsyncResult *result,
+                                  GError **error);
+/* max_size bounds the download; the SHA-256 of the bytes is checked
+ * against blob_id before success is reported. */
+void     rdt_api_get_blob_async (RdtApi *api, const gchar *blob_id,
+                                 gsize max_size, GCancellable *cancellable,
+                                 GAsyncReadyCallback callback,
+                                 gpointer user_data);
+GBytes  *rdt_api_get_blob_finish (RdtApi *api, GAsyncResult *result,
+                                  GError **error);
+
+/* ---- misc ---- */
+/* GET /health: the server's clock in ms. */
+void     rdt_api_health_async (RdtApi *api, GCancellable *cancellable,
+                               GAsyncReadyCallback callback,
+                               gpointer user_data);
+gint64   rdt_api_health_finish (RdtApi *api, GAsyncResult *result,
+                                GError **error);
+
+G_END_DECLS

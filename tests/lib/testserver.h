@@ -1,0 +1,46 @@
+/* testserver.h - start, restart, fault and stop the reeeductio test server
+ * from a test program.
+ *
+ * rdt_test_server_start() spawns the rdt-test-server binary built by meson
+ * (path from the environment variable RDT_TEST_SERVER_BIN, which the test()
+ * definitions set) on 127.0.0.1 with port 0 and a fresh temporary data
+ * directory, and waits until it prints its URL. When RDT_TEST_SERVER_URL is
+ * set, no process is spawned and the handle points at that external server
+ * (then restart and faults are unavailable: tests that need them call
+ * rdt_test_server_skip_unless_local()).
+ *
+ * Blocking is fine here: this is test set-up, not product code.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct _RdtTestServer RdtTestServer;
+
+/* extra_args: NULL-terminated extra command-line options for the server
+ * (e.g. "--token-ttl", "5"), or NULL. Fails the test on error. */
+RdtTestServer *rdt_test_server_start (const gchar * const *extra_args);
+/* Base URL without trailing slash, e.g. "http://127.0.0.1:41234". */
+const gchar   *rdt_test_server_get_url (RdtTestServer *server);
+gboolean       rdt_test_server_is_local (RdtTestServer *server);
+/* g_test_skip() and return TRUE when the server is external. */
+gboolean       rdt_test_server_skip_unless_local (RdtTestServer *server);
+/* Stop (SIGTERM, wait) and start again on the same port and data dir. */
+void           rdt_test_server_restart (RdtTestServer *server);
+/* Stop the process but keep the handle (to test "server down"). */
+void           rdt_test_server_kill (RdtTestServer *server);
+/* Start again after rdt_test_server_kill (same port and data dir). */
+void           rdt_test_server_resume (RdtTestServer *server);
+/* POST a JSON fault description to the server's loopback control
+ * endpoint (see server/README.md for the format); fails the test on error. */
+void           rdt_test_server_fault (RdtTestServer *server, const gchar *json);
+/* Clear all faults. */
+void           rdt_test_server_clear_faults (RdtTestServer *server);
+/* Stop the server and delete its data directory. */
+void           rdt_test_server_stop (RdtTestServer *server);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RdtTestServer, rdt_test_server_stop)
+
+G_END_DECLS
