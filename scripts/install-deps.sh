@@ -9,6 +9,8 @@ packages=(
   libpurple-dev
   # end-to-end tests and the demo
   finch tmux
+  # data checks
+  appstream
 )
 
 if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
