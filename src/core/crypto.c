@@ -114,6 +114,8 @@ void
 rdt_random_bytes (guint8 *buf, gsize len)
 {
   g_return_if_fail (buf != NULL || len == 0);
+  if (len == 0)
+    return;
   ensure_init ();
   randombytes_buf (buf, len);
 }
@@ -145,6 +147,7 @@ rdt_parse_key32 (const gchar *text, guint8 out[32], GError **error)
 
   if (text == NULL)
     {
+      rdt_wipe (out, 32);
       g_set_error_literal (error, RDT_ERROR, RDT_ERROR_INVALID_KEY,
                            "Invalid key: missing");
       return FALSE;
@@ -211,8 +214,11 @@ rdt_parse_key32 (const gchar *text, guint8 out[32], GError **error)
     decoded = rdt_base64_decode (buf, 32, &decoded_len, &local);
     if (decoded == NULL)
       {
+        const gchar *detail = strchr (local->message, ':');
+
         g_set_error (error, RDT_ERROR, RDT_ERROR_INVALID_KEY,
-                     "Invalid key: %s", local->message);
+                     "Invalid key: not valid base64 of 32 bytes (%s)",
+                     detail ? detail + 2 : local->message);
         goto out;
       }
   }
@@ -503,6 +509,7 @@ rdt_aes_gcm_decrypt (const guint8 key[RDT_KEY_LENGTH], const guint8 *blob,
                                          ct_len + RDT_GCM_TAG_LENGTH,
                                          NULL, 0, nonce, key) != 0)
         {
+          sodium_memzero (plain, ct_len);
           g_free (plain);
           set_auth_failed (error);
           return NULL;

@@ -9,6 +9,8 @@
 
 #include <string.h>
 
+#include <sodium.h>
+
 #include "error.h"
 
 /* Value of a standard-alphabet base64 character, or -1. */
@@ -261,8 +263,9 @@ rdt_base64url_decode (const gchar *text, gssize expected_len, gsize *out_len,
                           "base64url", error);
 
 out:
-  /* The text may be key material (rdt_parse_key32). */
-  memset (std, 0, std_len + 1);
+  /* The text may be key material; sodium_memzero is not optimised away
+   * like a memset before free can be. */
+  sodium_memzero (std, std_len + 1);
   g_free (std);
   return out;
 }
