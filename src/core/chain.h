@@ -21,6 +21,10 @@ G_BEGIN_DECLS
 
 typedef struct _RdtChain RdtChain;
 
+/* At most this many verified-but-unlinked messages are parked per chain;
+ * beyond it the longest-parked one is dropped (a resync brings it back). */
+#define RDT_CHAIN_MAX_UNLINKED 2000
+
 typedef enum {
   RDT_CHAIN_APPENDED,   /* linked onto the head: the new head */
   RDT_CHAIN_FORK,       /* links to a known message that is not the head */
@@ -44,7 +48,10 @@ const gchar *rdt_chain_get_topic_id (RdtChain *chain);
 
 /* Ingest one message (from REST or the WebSocket). Verifies it first. On
  * APPENDED/FORK the message becomes the head; parked messages that now link
- * are released too and can be taken with rdt_chain_take_ready(). */
+ * are released too and can be taken with rdt_chain_take_ready().
+ * A message already known or already parked is a DUPLICATE. The chain keeps
+ * a ref to msg: do not modify it afterwards. error is set only for
+ * REJECTED. */
 RdtChainResult rdt_chain_ingest (RdtChain *chain, RdtMessage *msg,
                                  GError **error);
 
@@ -57,16 +64,23 @@ void rdt_chain_rejection_free (RdtChainRejection *rejection);
 
 /* Ingest a page in any order (e.g. newest first). Verifies every message,
  * orders by links. For the first page of an empty chain the oldest message's
- * prev_hash becomes the TOFU anchor. Messages failing verification are
- * appended to rejected (may be NULL; element free func
- * rdt_chain_rejection_free). Accepted messages are queued for
- * rdt_chain_take_ready(). */
+ * prev_hash becomes the TOFU anchor (if the page holds several unconnected
+ * runs, the run holding the newest message is the one trusted). Messages
+ * failing verification are appended to rejected (may be NULL; element free
+ * func rdt_chain_rejection_free). Verified messages that link to nothing
+ * known are parked, as with rdt_chain_ingest(). Accepted messages are
+ * queued for rdt_chain_take_ready(); the head ends on the newest tip. */
 void        rdt_chain_ingest_page (RdtChain *chain, GPtrArray *messages,
                                    GPtrArray *rejected);
 
 /* Back-fill: an older page whose newest message must link to the current
  * anchor. Returns the accepted older messages oldest->newest (to prepend
- * in the display), or NULL with RDT_ERROR_CHAIN if it does not link. */
+ * in the display), or NULL with RDT_ERROR_CHAIN if it does not link.
+ * Messages already known (the inclusive page boundary) are skipped; an
+ * empty array means nothing new (walk back by hash, spec 15.6). Parked
+ * messages that the back-fill links are returned here as well. Messages
+ * failing verification are dropped; the anchor message itself failing is
+ * an error. The head does not move. */
 GPtrArray  *rdt_chain_ingest_older (RdtChain *chain, GPtrArray *messages,
                                     GError **error);
 
@@ -87,10 +101,13 @@ gint64      rdt_chain_get_oldest_timestamp (RdtChain *chain);
 gint64      rdt_chain_get_newest_timestamp (RdtChain *chain);
 
 /* Pinned head from a previous run. The state moves to CONFIRMED once the
- * hash is ingested, and to REWRITTEN when the chain can prove it is gone:
- * a verified message with a timestamp <= pinned_ts is known on the same
- * path while the pinned hash is not, or the chain reaches its first
- * message without it. */
+ * hash is ingested (even after REWRITTEN), and to REWRITTEN when the chain
+ * can prove it is gone: the pinned hash is neither known nor parked while
+ * the accepted messages span its timestamp, i.e. newest_ts > pinned_ts and
+ * (oldest_ts < pinned_ts or the chain reaches the topic's first message).
+ * Both ends are strict because ties at a page boundary may be cut off; if
+ * the server's history now ends before pinned_ts the state stays PENDING,
+ * and the caller may treat PENDING after a complete catch-up as rewritten. */
 void             rdt_chain_set_pinned_head (RdtChain *chain,
                                             const gchar *message_hash,
                                             gint64 server_timestamp);

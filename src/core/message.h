@@ -15,6 +15,9 @@ G_BEGIN_DECLS
 #define RDT_MAX_DATA_CHARS 102400
 /* Largest plaintext that still fits once encrypted and base64-encoded. */
 #define RDT_MAX_PLAINTEXT  76772
+/* Most messages one list answer may hold (the server's own limit is 1000;
+ * a longer list is refused with RDT_ERROR_TOO_LARGE). */
+#define RDT_MAX_PAGE_MESSAGES 1000
 
 typedef struct {
   /*< private >*/
@@ -85,7 +88,8 @@ RdtMessage *rdt_message_new_signed (const gchar *space_id,
 gboolean rdt_message_verify (const RdtMessage *msg, const gchar *space_id,
                              const gchar *topic_id, GError **error);
 
-/* Encrypted payloads: `data` = std base64 of nonce||ct||tag. */
+/* Encrypted payloads: `data` = std base64 of nonce||ct||tag.
+ * rdt_payload_encrypt returns NULL if len > RDT_MAX_PLAINTEXT. */
 gchar  *rdt_payload_encrypt (const guint8 key[RDT_KEY_LENGTH],
                              const guint8 *plaintext, gsize len);
 GBytes *rdt_payload_decrypt (const guint8 key[RDT_KEY_LENGTH],
