@@ -8,7 +8,15 @@
  *
  * All answers are size-bounded and parsed strictly; failures are GErrors in
  * RDT_API_ERROR whose message is fit for the user (it includes the server's
- * `detail` where there is one).
+ * `detail` where there is one). Cancelled operations fail with
+ * G_IO_ERROR_CANCELLED.
+ *
+ * Logins are serialised: one challenge/verify at a time, every request that
+ * needs a token waits for it (the server keeps one challenge per key). A
+ * request re-authenticates first when the token is within 60 s of expiry
+ * (half its lifetime for very short tokens). A request cancelled while it
+ * waits for a login completes when that login ends (bounded by the
+ * timeout).
  */
 #pragma once
 
@@ -52,6 +60,10 @@ const gchar *rdt_api_get_member_id (RdtApi *api);
 /* Signs with our key (for building messages). */
 const RdtSigningKey *rdt_api_get_signing_key (RdtApi *api);
 SoupSession *rdt_api_get_soup_session (RdtApi *api);
+/* I/O timeout of every request, in seconds (default 30; 0 = none). A
+ * timed-out request fails with RDT_API_ERROR_NETWORK. */
+void         rdt_api_set_timeout (RdtApi *api, guint seconds);
+guint        rdt_api_get_timeout (RdtApi *api);
 
 /* ---- authentication ---- */
 void     rdt_api_authenticate_async (RdtApi *api, GCancellable *cancellable,
@@ -62,7 +74,9 @@ gboolean rdt_api_authenticate_finish (RdtApi *api, GAsyncResult *result,
 gboolean rdt_api_has_token (RdtApi *api);
 /* Token expiry in ms since the epoch (server's clock), 0 without token. */
 gint64   rdt_api_get_token_expiry (RdtApi *api);
-/* Forget the token (e.g. after the stream was refused with 403). */
+/* Forget the token (e.g. after the stream was refused with 403); the next
+ * request logs in again. rdt_api_authenticate_async() always fetches a new
+ * token (or joins the login already running). */
 void     rdt_api_clear_token (RdtApi *api);
 /* ws:// or wss:// URL of the space's stream with the current token; NULL
  * without a token. Contains the token: never log it. */

@@ -5,7 +5,17 @@
  * source of truth (polling is the safety net, spec 15.10). Frames are
  * size-bounded and parsed strictly; server pings ({"type":"ping"}, no
  * message_hash) and "pong" answers are told apart from messages by the
- * presence of message_hash. We send a text "ping" every keepalive interval.
+ * presence of message_hash. We send a text "ping" every keepalive interval;
+ * after 3 pings without any frame in between the connection is declared
+ * dead (on_closed with RDT_API_ERROR_NETWORK "The stream stopped answering").
+ *
+ * Lifetime: callbacks run on the thread-default main context. Any of
+ * rdt_stream_free(), rdt_stream_close() and rdt_stream_connect_async() may
+ * be called from inside any callback (on_closed is the natural place to
+ * schedule a reconnect). After rdt_stream_free() no callback runs; a
+ * connect still pending completes with G_IO_ERROR_CANCELLED (its finish
+ * function does not touch the freed stream). Errors from the stream are
+ * RDT_API_ERROR (on_closed, connect) or RDT_ERROR (on_bad_frame).
  */
 #pragma once
 
@@ -40,7 +50,10 @@ void       rdt_stream_set_callbacks (RdtStream *stream,
 void       rdt_stream_set_keepalive_interval (RdtStream *stream, guint seconds);
 
 /* Connect with the api's current token. A refused handshake (HTTP 403 on
- * a bad token) fails with RDT_API_ERROR_UNAUTHORIZED. */
+ * a bad token) fails with RDT_API_ERROR_UNAUTHORIZED; no token at all also
+ * gives UNAUTHORIZED; 404 NOT_FOUND; 5xx SERVER; anything else NETWORK.
+ * Fails with RDT_API_ERROR_INVALID while already open or opening (wait for
+ * on_closed first). */
 void       rdt_stream_connect_async (RdtStream *stream,
                                      GCancellable *cancellable,
                                      GAsyncReadyCallback callback,
@@ -48,7 +61,8 @@ void       rdt_stream_connect_async (RdtStream *stream,
 gboolean   rdt_stream_connect_finish (RdtStream *stream, GAsyncResult *result,
                                       GError **error);
 gboolean   rdt_stream_is_open (RdtStream *stream);
-/* Close; on_closed is called with error NULL. */
+/* Close; on_closed is called with error NULL once the close handshake is
+ * over (asynchronously). Also cancels a pending connect. */
 void       rdt_stream_close (RdtStream *stream);
 
 G_END_DECLS

@@ -1,0 +1,40 @@
+/* harness.h - a headless libpurple client for the e2e suite.
+ *
+ * Runs libpurple's own core on the GLib main loop (nullclient style) with a
+ * fresh user dir, loads the plugin from the build dir (RDT_PLUGIN_DIR) and
+ * records what the UI would show: chat lines and connection errors.
+ */
+#pragma once
+
+#include <glib.h>
+#include <purple.h>
+
+typedef struct {
+  gchar *conv;          /* conversation name (topic) */
+  gchar *account;       /* account username */
+  gchar *who;           /* sender, NULL for system lines */
+  gchar *text;
+  PurpleMessageFlags flags;
+  time_t mtime;
+} HarnessLine;
+
+typedef struct {
+  gchar *account;
+  PurpleConnectionError reason;
+  gchar *text;
+} HarnessError;
+
+void       harness_init (void);
+GPtrArray *harness_lines (void);     /* of HarnessLine */
+GPtrArray *harness_errors (void);    /* of HarnessError */
+guint      harness_count_lines (PurpleAccount *account, const gchar *text,
+                                    PurpleMessageFlags must_have);
+/* Iterate the main loop until cond(data) holds; fails the test after
+ * timeout_s seconds. */
+void       harness_wait (gboolean (*cond) (gpointer), gpointer data,
+                         guint timeout_s, const gchar *what);
+PurpleAccount *harness_account_new (const gchar *username,
+                                    const gchar *password,
+                                    const gchar *server,
+                                    const gchar *root);
+void       harness_account_connect (PurpleAccount *account);
