@@ -35,7 +35,6 @@
 /* Re-authenticate this long before the token expires (or at half its
  * lifetime for short-lived tokens, so a 2 s test token is still used). */
 #define REFRESH_MARGIN_MS   G_GINT64_CONSTANT (60000)
-#define MAX_JSON_DEPTH      32
 
 G_DEFINE_QUARK (rdt-api-error-quark, rdt_api_error)
 
@@ -319,37 +318,6 @@ rdt_api_build_stream_url (RdtApi *api)
 /* ------------------------------------------------------------------ */
 /* JSON helpers */
 
-/* json-glib 1.6 recurses without a depth limit: refuse deep nesting before
- * the parser sees it. */
-static gboolean
-json_depth_ok (const gchar *data, gsize len)
-{
-  gint depth = 0;
-  gboolean in_string = FALSE;
-
-  for (gsize i = 0; i < len; i++)
-    {
-      gchar c = data[i];
-      if (in_string)
-        {
-          if (c == '\\')
-            i++;
-          else if (c == '"')
-            in_string = FALSE;
-          continue;
-        }
-      if (c == '"')
-        in_string = TRUE;
-      else if (c == '[' || c == '{')
-        {
-          if (++depth > MAX_JSON_DEPTH)
-            return FALSE;
-        }
-      else if (c == ']' || c == '}')
-        depth--;
-    }
-  return TRUE;
-}
 
 /* Parse bytes as a JSON object; NULL + error (RDT_API_ERROR_BAD_RESPONSE)
  * otherwise. The returned parser owns the object. */
@@ -368,7 +336,7 @@ parse_object (GBytes *bytes, JsonParser **parser_out, GError **error)
                    "Bad answer from server: empty body");
       return NULL;
     }
-  if (!json_depth_ok (data, len))
+  if (!rdt_json_check_text (data, len, NULL))
     {
       g_set_error (error, RDT_API_ERROR, RDT_API_ERROR_BAD_RESPONSE,
                    "Bad answer from server: JSON nested too deeply");
@@ -1357,7 +1325,7 @@ on_message (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   data = g_bytes_get_data (body, &len);
-  if (len == 0 || !json_depth_ok (data, len))
+  if (len == 0 || !rdt_json_check_text (data, len, NULL))
     {
       g_task_return_new_error (task, RDT_API_ERROR,
                                RDT_API_ERROR_BAD_RESPONSE,

@@ -332,9 +332,8 @@ rdt_message_new_from_json (JsonNode *node, GError **error)
   return g_steal_pointer (&msg);
 }
 
-/* Cheap pre-parse sanity: valid UTF-8 without NULs, nesting bounded. */
-static gboolean
-check_json_text (const gchar *json, gsize len, GError **error)
+gboolean
+rdt_json_check_text (const gchar *json, gsize len, GError **error)
 {
   gboolean in_string = FALSE;
   gboolean escaped = FALSE;
@@ -394,7 +393,7 @@ parse_json (const gchar *json, gssize len, GError **error)
       return NULL;
     }
   n = len < 0 ? strlen (json) : (gsize) len;
-  if (!check_json_text (json, n, error))
+  if (!rdt_json_check_text (json, n, error))
     return NULL;
 
   parser = json_parser_new_immutable ();

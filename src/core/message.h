@@ -54,6 +54,12 @@ RdtMessage *rdt_message_parse (const gchar *json, gssize len, GError **error);
 GPtrArray *rdt_message_list_parse (const gchar *json, gssize len,
                                    gboolean *has_more_out, GError **error);
 
+/* Cheap check of JSON text before json-glib sees it: valid UTF-8 and
+ * nesting at most 32 deep (json-glib 1.6 recurses without a limit, so a
+ * hostile "[[[[..." would exhaust the stack). Used for every answer and
+ * frame from the server. */
+gboolean rdt_json_check_text (const gchar *json, gsize len, GError **error);
+
 /* Full Message object (as the server sends and stores). */
 JsonNode *rdt_message_to_json (const RdtMessage *msg);
 gchar    *rdt_message_to_json_string (const RdtMessage *msg);

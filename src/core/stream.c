@@ -22,7 +22,6 @@
  * pings without any frame in between, the connection is dead (a peer that
  * vanished without a FIN would otherwise keep us "open" for a long time). */
 #define MAX_UNANSWERED_PINGS 3
-#define MAX_JSON_DEPTH      32
 
 struct _RdtStream {
   gint                     ref_count;
@@ -213,32 +212,6 @@ emit_bad_frame (RdtStream *stream, GError *error)
   g_error_free (error);
 }
 
-static gboolean
-json_depth_ok (const gchar *data, gsize len)
-{
-  gint depth = 0;
-  gboolean in_string = FALSE;
-
-  for (gsize i = 0; i < len; i++)
-    {
-      gchar c = data[i];
-      if (in_string)
-        {
-          if (c == '\\')
-            i++;
-          else if (c == '"')
-            in_string = FALSE;
-          continue;
-        }
-      if (c == '"')
-        in_string = TRUE;
-      else if ((c == '[' || c == '{') && ++depth > MAX_JSON_DEPTH)
-        return FALSE;
-      else if (c == ']' || c == '}')
-        depth--;
-    }
-  return TRUE;
-}
 
 static void
 handle_text (RdtStream *stream, const gchar *data, gsize len)
@@ -257,7 +230,7 @@ handle_text (RdtStream *stream, const gchar *data, gsize len)
                                            "stream frame too large"));
       return;
     }
-  if (!json_depth_ok (data, len))
+  if (!rdt_json_check_text (data, len, NULL))
     {
       emit_bad_frame (stream, g_error_new (RDT_ERROR, RDT_ERROR_MALFORMED,
                                            "stream frame: JSON nested too "
