@@ -657,6 +657,19 @@ call_finish (RdtApi *api, GAsyncResult *result, GError **error)
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
+/* call_finish() then parse_object(): the JSON object of a successful answer,
+ * or NULL with the error of whichever step failed. */
+static JsonObject *
+call_finish_object (RdtApi *api, GAsyncResult *result,
+                    JsonParser **parser_out, GError **error)
+{
+  g_autoptr (GBytes) body = call_finish (api, result, error);
+
+  if (body == NULL)
+    return NULL;
+  return parse_object (body, parser_out, error);
+}
+
 static Call *
 call_new (CallKind kind, const gchar *method, gchar *path_take)
 {
@@ -1064,7 +1077,6 @@ auth_on_challenge (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   RdtApi *api = RDT_API (source);
   g_autoptr (GError) error = NULL;
-  g_autoptr (GBytes) body = NULL;
   g_autoptr (JsonParser) parser = NULL;
   g_autoptr (JsonBuilder) builder = NULL;
   g_autofree gchar *sig_b64 = NULL;
@@ -1075,13 +1087,7 @@ auth_on_challenge (GObject *source, GAsyncResult *result, gpointer user_data)
   guint8 sig[RDT_SIGNATURE_LENGTH];
   Call *c;
 
-  body = call_finish (api, result, &error);
-  if (body == NULL)
-    {
-      auth_finish_and_unref (api, error);
-      return;
-    }
-  obj = parse_object (body, &parser, &error);
+  obj = call_finish_object (api, result, &parser, &error);
   if (obj == NULL
       || (challenge = get_string_member (obj, "challenge", &error)) == NULL
       || !get_int_member (obj, "expires_at", &expires_at, &error))
@@ -1392,20 +1398,13 @@ on_posted (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GBytes) body = NULL;
   g_autoptr (JsonParser) parser = NULL;
   const gchar *want = g_task_get_task_data (task);
   JsonObject *obj;
   const gchar *hash;
   gint64 ts;
 
-  body = call_finish (RDT_API (source), result, &error);
-  if (body == NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-  obj = parse_object (body, &parser, &error);
+  obj = call_finish_object (RDT_API (source), result, &parser, &error);
   if (obj == NULL
       || (hash = get_string_member (obj, "message_hash", &error)) == NULL
       || !get_int_member (obj, "server_timestamp", &ts, &error))
@@ -1478,19 +1477,12 @@ on_blob_put (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GBytes) body = NULL;
   g_autoptr (JsonParser) parser = NULL;
   const gchar *want = g_task_get_task_data (task);
   JsonObject *obj;
   const gchar *id;
 
-  body = call_finish (RDT_API (source), result, &error);
-  if (body == NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-  obj = parse_object (body, &parser, &error);
+  obj = call_finish_object (RDT_API (source), result, &parser, &error);
   if (obj == NULL || (id = get_string_member (obj, "blob_id", &error)) == NULL)
     {
       g_task_return_error (task, g_steal_pointer (&error));
@@ -1637,18 +1629,11 @@ on_health (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GBytes) body = NULL;
   g_autoptr (JsonParser) parser = NULL;
   JsonObject *obj;
   gint64 ts;
 
-  body = call_finish (RDT_API (source), result, &error);
-  if (body == NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-  obj = parse_object (body, &parser, &error);
+  obj = call_finish_object (RDT_API (source), result, &parser, &error);
   if (obj == NULL || !get_int_member (obj, "timestamp", &ts, &error))
     {
       g_task_return_error (task, g_steal_pointer (&error));
