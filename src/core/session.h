@@ -145,5 +145,11 @@ void rdt_session_set_backoff (RdtSession *session, guint initial_ms,
                               guint max_ms);
 /* Turn the WebSocket off (polling only), for tests and benchmarks. */
 void rdt_session_set_use_stream (RdtSession *session, gboolean use_stream);
+/* How long a send may wait for a connection before send_done reports an
+ * error [120000 ms]. */
+void rdt_session_set_send_timeout (RdtSession *session, guint ms);
+/* Counters for tests: 409 conflicts retried, successful logins. */
+void rdt_session_get_stats (RdtSession *session, guint *n_conflicts,
+                            guint *n_logins);
 
 G_END_DECLS
