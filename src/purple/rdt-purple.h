@@ -26,6 +26,8 @@ typedef struct {
   gint next_chat_id;
   gboolean was_connected;
   gchar *nick;                 /* rdt_id_short of our member id */
+  gpointer members;            /* members.c: display names, member list */
+  gpointer transfers;          /* xfer.c: attachments in flight */
 } RdtConn;
 
 /* chat.c: conversations */
