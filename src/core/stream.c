@@ -212,58 +212,58 @@ emit_bad_frame (RdtStream *stream, GError *error)
   g_error_free (error);
 }
 
-
-static void
-handle_text (RdtStream *stream, const gchar *data, gsize len)
+RdtMessage *
+rdt_stream_parse_frame (const gchar *data, gsize len, GError **error)
 {
   g_autoptr (JsonParser) parser = NULL;
   g_autoptr (GError) local = NULL;
-  g_autoptr (RdtMessage) msg = NULL;
   JsonNode *root;
 
   /* The server's answer to our keepalive (not JSON, spec 7). */
   if (len == 4 && memcmp (data, "pong", 4) == 0)
-    return;
+    return NULL;
   if (len > RDT_STREAM_MAX_FRAME)
     {
-      emit_bad_frame (stream, g_error_new (RDT_ERROR, RDT_ERROR_TOO_LARGE,
-                                           "stream frame too large"));
-      return;
+      g_set_error (error, RDT_ERROR, RDT_ERROR_TOO_LARGE,
+                   "stream frame too large");
+      return NULL;
     }
   if (!rdt_json_check_text (data, len, NULL))
     {
-      emit_bad_frame (stream, g_error_new (RDT_ERROR, RDT_ERROR_MALFORMED,
-                                           "stream frame: JSON nested too "
-                                           "deeply"));
-      return;
+      g_set_error (error, RDT_ERROR, RDT_ERROR_MALFORMED,
+                   "stream frame: JSON nested too deeply");
+      return NULL;
     }
   parser = json_parser_new_immutable ();
   if (!json_parser_load_from_data (parser, data, (gssize) len, &local))
     {
-      emit_bad_frame (stream, g_error_new (RDT_ERROR, RDT_ERROR_MALFORMED,
-                                           "stream frame is not JSON: %s",
-                                           local->message));
-      return;
+      g_set_error (error, RDT_ERROR, RDT_ERROR_MALFORMED,
+                   "stream frame is not JSON: %s", local->message);
+      return NULL;
     }
   root = json_parser_get_root (parser);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
-      emit_bad_frame (stream, g_error_new (RDT_ERROR, RDT_ERROR_MALFORMED,
-                                           "stream frame is not a JSON "
-                                           "object"));
-      return;
+      g_set_error (error, RDT_ERROR, RDT_ERROR_MALFORMED,
+                   "stream frame is not a JSON object");
+      return NULL;
     }
   /* Control frames ({"type":"ping"} and any future ones) carry no
    * message_hash; a message may well have type "ping" (spec 7). */
   if (!json_object_has_member (json_node_get_object (root), "message_hash"))
-    return;
-  msg = rdt_message_new_from_json (root, &local);
-  if (msg == NULL)
-    {
-      emit_bad_frame (stream, g_steal_pointer (&local));
-      return;
-    }
-  if (stream->on_message != NULL)
+    return NULL;
+  return rdt_message_new_from_json (root, error);
+}
+
+static void
+handle_text (RdtStream *stream, const gchar *data, gsize len)
+{
+  g_autoptr (GError) local = NULL;
+  g_autoptr (RdtMessage) msg = rdt_stream_parse_frame (data, len, &local);
+
+  if (local != NULL)
+    emit_bad_frame (stream, g_steal_pointer (&local));
+  else if (msg != NULL && stream->on_message != NULL)
     stream->on_message (stream, msg, stream->user_data);
 }
 

@@ -39,6 +39,13 @@ typedef void (*RdtStreamBadFrameFunc) (RdtStream *stream, const GError *error,
 typedef void (*RdtStreamClosedFunc) (RdtStream *stream, const GError *error,
                                      gpointer user_data);
 
+/* Parses one text frame strictly. Returns the (unverified) message, or NULL:
+ * with *error set for a bad frame, without for a control frame ("pong",
+ * {"type":"ping"}, any object without message_hash). Exposed for tests and
+ * fuzzing. */
+RdtMessage *rdt_stream_parse_frame (const gchar *data, gsize len,
+                                    GError **error);
+
 RdtStream *rdt_stream_new (RdtApi *api);
 void       rdt_stream_free (RdtStream *stream);
 void       rdt_stream_set_callbacks (RdtStream *stream,
