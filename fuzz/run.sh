@@ -47,6 +47,7 @@ fi
 for t in $targets; do
   ninja -C "$build" "fuzz/fuzz-$t"
 done
+build=$(cd "$build" && pwd)
 
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
@@ -58,9 +59,11 @@ for t in $targets; do
   [ "$t" = message ] && extra=-max_len=16384
   echo "== fuzz-$t: ${time}s"
   set +e
-  "$build/fuzz/fuzz-$t" -max_total_time="$time" -print_final_stats=1 \
-    -artifact_prefix="$work/" -jobs="$jobs" -workers="$jobs" $extra \
-    "$work/corpus" "$here/corpus/$t" > "$work/log" 2>&1
+  # in $work: with -jobs, libFuzzer writes fuzz-N.log into the cwd
+  (cd "$work" && "$build/fuzz/fuzz-$t" -max_total_time="$time" \
+    -print_final_stats=1 -artifact_prefix="$work/" -jobs="$jobs" \
+    -workers="$jobs" $extra "$work/corpus" "$here/corpus/$t" \
+    > "$work/log" 2>&1)
   rc=$?
   set -e
   execs=$(grep -h 'stat::number_of_executed_units' "$work"/log "$work"/fuzz-*.log 2>/dev/null \
