@@ -16,6 +16,7 @@
 #include <connection.h>
 #include <debug.h>
 
+#include "api.h"
 #include "crypto.h"
 #include "error.h"
 #include "id.h"
@@ -67,6 +68,19 @@ on_state_changed (RdtSession *session, RdtSessionState state,
             reason = PURPLE_CONNECTION_ERROR_INVALID_SETTINGS;
           else if (fatal)
             reason = PURPLE_CONNECTION_ERROR_AUTHENTICATION_FAILED;
+          if (g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_NOT_MEMBER))
+            {
+              /* The one thing the user can do about it: have an admin add
+               * this key. The member id is public, not a secret. */
+              gchar *text = g_strdup_printf (
+                  _("This key is not a member of the space. Ask an admin "
+                    "of the space to add the member id %s."),
+                  rdt_session_get_member_id (session));
+
+              purple_connection_error_reason (gc, reason, text);
+              g_free (text);
+              break;
+            }
           purple_connection_error_reason (gc, reason,
                                           error ? error->message
                                                 : _("Disconnected"));

@@ -148,9 +148,16 @@ rdt_chat_on_send_done (RdtSession *session, const gchar *topic_id, guint64 send_
   RdtConn *rc = user_data;
   const gchar *text = g_hash_table_lookup (rc->pending_text, &send_id);
   gchar *line;
+  guint64 *older;
 
   if (error == NULL)
     {
+      g_hash_table_remove (rc->pending_text, &send_id);
+      return;
+    }
+  if (rdt_chat_for_topic (rc, topic_id) == NULL)
+    {
+      /* The chat is gone (left): nobody can /retry it. */
       g_hash_table_remove (rc->pending_text, &send_id);
       return;
     }
@@ -158,6 +165,11 @@ rdt_chat_on_send_done (RdtSession *session, const gchar *topic_id, guint64 send_
                           text ? text : "", error->message);
   rdt_write_system (rdt_chat_for_topic (rc, topic_id), line, PURPLE_MESSAGE_ERROR);
   g_free (line);
+  /* /retry resends the last failure of a chat only: forget the text of
+   * the one it replaces, or pending_text grows with every failure. */
+  older = g_hash_table_lookup (rc->last_failed, topic_id);
+  if (older != NULL && *older != send_id)
+    g_hash_table_remove (rc->pending_text, older);
   g_hash_table_insert (rc->last_failed, g_strdup (topic_id),
                        g_memdup2 (&send_id, sizeof send_id));
 }
@@ -273,6 +285,7 @@ rdt_chat_leave (PurpleConnection *gc, int id)
   RdtConn *rc = rdt_conn_of (gc);
   const gchar *topic;
   gchar *copy;
+  guint64 *failed;
 
   if (rc == NULL)
     return;
@@ -280,10 +293,16 @@ rdt_chat_leave (PurpleConnection *gc, int id)
   if (topic == NULL)
     return;
   copy = g_strdup (topic);
-  rdt_session_close_topic (rc->session, copy);
-  g_hash_table_remove (rc->id_to_topic, GINT_TO_POINTER (id));
+  failed = g_hash_table_lookup (rc->last_failed, copy);
+  if (failed != NULL)
+    g_hash_table_remove (rc->pending_text, failed);
   g_hash_table_remove (rc->last_failed, copy);
+  g_hash_table_remove (rc->id_to_topic, GINT_TO_POINTER (id));
   g_hash_table_remove (rc->topic_to_id, copy);
+  /* Unmapped first: the sends that close_topic ends now (send_done with
+   * an error) find no chat, so no "/retry" hint is written into a chat
+   * being left and their text is dropped. */
+  rdt_session_close_topic (rc->session, copy);
   g_free (copy);
 }
 

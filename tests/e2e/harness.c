@@ -8,6 +8,8 @@
 
 static GPtrArray *lines;
 static GPtrArray *errors;
+static GPtrArray *notifies;
+static GHashTable *attempts;   /* username -> GUINT count */
 
 /* ---- event loop on GLib ---- */
 
@@ -121,11 +123,43 @@ static PurpleConnectionUiOps connection_ops = {
   .report_disconnect_reason = report_disconnect_reason,
 };
 
+static void *
+notify_message (PurpleNotifyMsgType type, const char *title,
+                const char *primary, const char *secondary)
+{
+  HarnessNotify *n = g_new0 (HarnessNotify, 1);
+
+  n->type = type;
+  n->title = g_strdup (title);
+  n->primary = g_strdup (primary);
+  g_test_message ("notify %d: %s: %s", type, title, primary);
+  g_ptr_array_add (notifies, n);
+  return NULL;
+}
+
+static PurpleNotifyUiOps notify_ops = {
+  .notify_message = notify_message,
+};
+
+static void
+account_connecting (PurpleAccount *account, gpointer data)
+{
+  const gchar *user = purple_account_get_username (account);
+  guint n = GPOINTER_TO_UINT (g_hash_table_lookup (attempts, user));
+
+  g_hash_table_replace (attempts, g_strdup (user), GUINT_TO_POINTER (n + 1));
+}
+
 static void
 ui_init (void)
 {
+  static int handle;
+
   purple_conversations_set_ui_ops (&conv_ops);
   purple_connections_set_ui_ops (&connection_ops);
+  purple_notify_set_ui_ops (&notify_ops);
+  purple_signal_connect (purple_accounts_get_handle (), "account-connecting",
+                         &handle, PURPLE_CALLBACK (account_connecting), NULL);
 }
 
 static PurpleCoreUiOps core_ops = {
@@ -140,6 +174,8 @@ harness_init (void)
 
   lines = g_ptr_array_new ();
   errors = g_ptr_array_new ();
+  notifies = g_ptr_array_new ();
+  attempts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_assert_nonnull (plugin_dir);
   home = g_dir_make_tmp ("rdt-e2e-XXXXXX", NULL);
   g_assert_nonnull (home);
@@ -159,6 +195,14 @@ harness_init (void)
 
 GPtrArray *harness_lines (void) { return lines; }
 GPtrArray *harness_errors (void) { return errors; }
+GPtrArray *harness_notifies (void) { return notifies; }
+
+guint
+harness_connect_attempts (PurpleAccount *account)
+{
+  return GPOINTER_TO_UINT (g_hash_table_lookup (attempts,
+      purple_account_get_username (account)));
+}
 
 guint
 harness_count_lines (PurpleAccount *account, const gchar *text,
@@ -212,6 +256,9 @@ harness_account_new (const gchar *username, const gchar *password,
 {
   PurpleAccount *a = purple_account_new (username, "prpl-reeeductio");
 
+  /* without this, disconnecting forgets the password and the next
+   * connect would ask for it */
+  purple_account_set_remember_password (a, TRUE);
   purple_account_set_password (a, password);
   if (server)
     purple_account_set_string (a, "server", server);

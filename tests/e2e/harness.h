@@ -24,7 +24,19 @@ typedef struct {
   gchar *text;
 } HarnessError;
 
+/* A purple_notify_* message (e.g. "Invalid topic"). */
+typedef struct {
+  PurpleNotifyMsgType type;
+  gchar *title;
+  gchar *primary;
+} HarnessNotify;
+
 void       harness_init (void);
+GPtrArray *harness_notifies (void);  /* of HarnessNotify */
+/* How many times libpurple started connecting this account (one per
+ * rdt_login: counts login attempts made by libpurple, not the session's
+ * own retries). */
+guint      harness_connect_attempts (PurpleAccount *account);
 GPtrArray *harness_lines (void);     /* of HarnessLine */
 GPtrArray *harness_errors (void);    /* of HarnessError */
 guint      harness_count_lines (PurpleAccount *account, const gchar *text,

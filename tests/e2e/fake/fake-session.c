@@ -11,6 +11,10 @@
 #include "crypto.h"
 #include "id.h"
 #include "session.h"
+#include "api.h"
+
+/* The plugin tells RDT_API_ERROR codes apart; the fake has no api.c. */
+G_DEFINE_QUARK (rdt-api-error-quark, rdt_api_error)
 
 struct _RdtSession {
   RdtSessionCallbacks cb;
