@@ -896,9 +896,10 @@ call_status_error (Call *c, GBytes *body)
     return g_error_new (RDT_API_ERROR, RDT_API_ERROR_BAD_RESPONSE,
                         "Unexpected answer from server: %s", said);
 
+  /* The server's detail already says "Not a member ..." (we matched it
+   * above): repeat it once, not behind a prefix saying the same. */
   if (code == RDT_API_ERROR_NOT_MEMBER)
-    return g_error_new (RDT_API_ERROR, code,
-                        "Not a member of this space: %s", said);
+    return g_error_new (RDT_API_ERROR, code, "%s", said);
   if (c->kind == CALL_CHALLENGE || c->kind == CALL_VERIFY)
     return g_error_new (RDT_API_ERROR, code,
                         "Server refused the login: %s", said);

@@ -1,10 +1,12 @@
 /* session.c - one member in one space: login lifecycle, topics, polling,
  * sending (spec 15). See session.h for the guarantees.
  *
- * Lifetime: every async operation holds a ref on the session; the public
- * rdt_session_free() marks it freed, cancels everything, removes timers and
- * drops the caller's ref. Completion handlers check `freed` first and never
- * run a callback afterwards.
+ * Lifetime: every async operation holds a ref on the session and on its
+ * topic; the public rdt_session_free() marks it freed, cancels everything,
+ * removes timers and drops the caller's ref. Closing a topic marks it
+ * closed. Callbacks may close topics or free the session, so code that
+ * emits one holds refs and checks TOPIC_GONE / `freed` afterwards, and
+ * never walks s->topics while emitting (it walks a snapshot of refs).
  */
 #include "config.h"
 #include "session.h"
@@ -26,13 +28,22 @@
 typedef struct {
   guint64  id;
   gchar   *topic_id;
-  gchar   *text;
+  gchar   *type;
+  guint8  *plain;      /* plaintext copy for rdt_session_retry_send() */
+  gsize    plain_len;
   gchar   *data;       /* encrypted once, reused across retries */
-  guint    attempts;
+  guint    attempts;   /* posts made */
+  guint    stuck;      /* 409s in a row where the server head did not move */
+  gchar   *prev;       /* server's head to chain on after a 409 */
+  gboolean have_prev;  /* prev is set (NULL prev = empty topic) */
+  gchar   *used_prev;  /* prev_hash of the last post made */
+  GPtrArray *maybe_posted; /* hashes of posts whose answer was lost */
   gint64   queued_us;  /* monotonic */
 } Send;
 
 typedef struct {
+  gint      ref_count;    /* the table's ref + one per pending operation */
+  gboolean  closed;       /* removed from the table: no more callbacks */
   gchar    *id;
   RdtChain *chain;
   guint8   *key;          /* secret memory */
@@ -87,6 +98,8 @@ struct _RdtSession {
 };
 
 static void session_login (RdtSession *s);
+static void session_unref (RdtSession *s);
+static void session_fail_all_sends (RdtSession *s, const GError *error);
 static void session_poll_topic (RdtSession *s, Topic *t);
 static void topic_fetch_first (RdtSession *s, Topic *t);
 static void topic_kick_send (RdtSession *s, Topic *t);
@@ -106,18 +119,31 @@ send_free (Send *send)
   if (send == NULL)
     return;
   g_free (send->topic_id);
-  if (send->text)
-    rdt_wipe (send->text, strlen (send->text));
-  g_free (send->text);
+  g_free (send->type);
+  if (send->plain)
+    rdt_wipe (send->plain, send->plain_len);
+  g_free (send->plain);
   g_free (send->data);
+  g_free (send->prev);
+  g_free (send->used_prev);
+  if (send->maybe_posted)
+    g_ptr_array_unref (send->maybe_posted);
   g_free (send);
 }
 
+static Topic *
+topic_ref (Topic *t)
+{
+  t->ref_count++;
+  return t;
+}
+
 static void
-topic_free (Topic *t)
+topic_unref (Topic *t)
 {
   Send *send;
-  g_clear_handle_id (&t->gap_source, g_source_remove);
+  if (--t->ref_count > 0)
+    return;
   g_clear_pointer (&t->chain, rdt_chain_free);
   if (t->key)
     rdt_secret_free (t->key);
@@ -128,6 +154,20 @@ topic_free (Topic *t)
   g_free (t->id);
   g_free (t);
 }
+
+/* Destroy notify of s->topics: the topic is gone for good, but pending
+ * operations may still hold refs; they check `closed`. */
+static void
+topic_close (Topic *t)
+{
+  t->closed = TRUE;
+  g_clear_handle_id (&t->gap_source, g_source_remove);
+  topic_unref (t);
+}
+
+/* Whether t may still be used after a callback ran (callbacks may close
+ * the topic or free the session; callers hold refs on both). */
+#define TOPIC_GONE(s, t) ((s)->freed || (t)->closed)
 
 static void
 session_unref (RdtSession *s)
@@ -148,6 +188,56 @@ session_unref (RdtSession *s)
   g_free (s->space_id);
   g_free (s->member_id);
   g_free (s);
+}
+
+typedef struct {
+  RdtSession *s;        /* ref */
+  Topic      *t;        /* ref; check TOPIC_GONE before use */
+  guint64     send_id;  /* the send a sending step belongs to, or 0 */
+} TopicOp;
+
+static TopicOp *
+topic_op_new (RdtSession *s, Topic *t)
+{
+  TopicOp *op = g_new0 (TopicOp, 1);
+  op->s = session_ref (s);
+  op->t = topic_ref (t);
+  return op;
+}
+
+/* Returns the topic if the op is still relevant. */
+static Topic *
+topic_op_topic (TopicOp *op)
+{
+  return TOPIC_GONE (op->s, op->t) ? NULL : op->t;
+}
+
+static void
+topic_op_free (TopicOp *op)
+{
+  topic_unref (op->t);
+  session_unref (op->s);
+  g_free (op);
+}
+
+/* A step of the send at the head of t's queue. */
+static TopicOp *
+send_op_new (RdtSession *s, Topic *t)
+{
+  TopicOp *op = topic_op_new (s, t);
+  Send *send = g_queue_peek_head (&t->sends);
+  op->send_id = send ? send->id : 0;
+  return op;
+}
+
+/* The send of a sending step if it is still the one in flight (it may
+ * have been ended meanwhile by a disconnect, a fatal login, a timeout). */
+static Send *
+send_op_send (TopicOp *op)
+{
+  Topic *t = topic_op_topic (op);
+  Send *send = t ? g_queue_peek_head (&t->sends) : NULL;
+  return send && send->id == op->send_id ? send : NULL;
 }
 
 /* ---- callbacks ---- */
@@ -179,8 +269,9 @@ emit_send_done (RdtSession *s, Send *send, const GError *error)
 {
   if (error)
     {
-      gchar *text = g_strdup_printf ("A message could not be sent: %s",
-                                     error->message);
+      gchar *text = g_str_has_prefix (error->message, "Could not send")
+                    ? g_strdup (error->message)
+                    : g_strdup_printf ("Could not send: %s", error->message);
       emit_warning (s, send->topic_id, RDT_WARNING_SEND_FAILED, text);
       g_free (text);
     }
@@ -246,7 +337,7 @@ rdt_session_new (const gchar *server_url, const gchar *space_id,
   s->send_timeout_ms = 120000;
   s->next_send_id = 1;
   s->topics = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-                                     (GDestroyNotify) topic_free);
+                                     (GDestroyNotify) topic_close);
   s->pins = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   s->seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   s->failed = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL,
@@ -311,6 +402,7 @@ rdt_session_set_callbacks (RdtSession *s, const RdtSessionCallbacks *callbacks,
 }
 
 const gchar *rdt_session_get_member_id (RdtSession *s) { return s->member_id; }
+RdtApi *rdt_session_get_api (RdtSession *s) { return s->api; }
 const gchar *rdt_session_get_space_id (RdtSession *s) { return s->space_id; }
 RdtSessionState rdt_session_get_state (RdtSession *s) { return s->state; }
 
@@ -357,6 +449,33 @@ rdt_session_get_stats (RdtSession *s, guint *n_conflicts, guint *n_logins)
     *n_logins = s->n_logins;
 }
 
+/* Refs to the open topics, so that callbacks emitted while walking them
+ * can close topics or free the session (free with topics_unref). */
+static GPtrArray *
+topics_snapshot (RdtSession *s)
+{
+  GPtrArray *all = g_ptr_array_new_with_free_func ((GDestroyNotify) topic_unref);
+  GHashTableIter it;
+  Topic *t;
+
+  g_hash_table_iter_init (&it, s->topics);
+  while (g_hash_table_iter_next (&it, NULL, (gpointer *) &t))
+    g_ptr_array_add (all, topic_ref (t));
+  return all;
+}
+
+/* End every queued send of t with error (they can be retried). */
+static void
+topic_fail_sends (RdtSession *s, Topic *t, const GError *error)
+{
+  Send *send;
+  while (!s->freed && (send = g_queue_pop_head (&t->sends)))
+    {
+      emit_send_done (s, send, error);
+      g_hash_table_replace (s->failed, &send->id, send);
+    }
+}
+
 /* ---- backoff ---- */
 
 static guint
@@ -370,34 +489,47 @@ next_backoff (RdtSession *s, guint *cur)
 
 /* ---- login ---- */
 
+/* A login failure that retrying cannot fix (spec 6.1, 6.2):
+ * - 403 at verify: "Not a member of this space" (also what a wrong key
+ *   gets: its id is no member); any 403 at login means the same;
+ * - 404: the space is not registered;
+ * - 400/422 (INVALID, TOO_LARGE): our request is refused as malformed
+ *   ("Invalid user identifier"), it would be refused again.
+ * Everything else is transient and retried with backoff: 401 at login is
+ * a lost or raced challenge ("Challenge not found/expired/mismatch",
+ * e.g. after a server restart or a second device logging in at the same
+ * moment; a valid key never gets "Invalid signature"), 5xx, timeouts,
+ * network errors, garbled answers. */
 static gboolean
 is_fatal (const GError *error)
 {
   return g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_NOT_MEMBER)
-      || g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_UNAUTHORIZED)
       || g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_NOT_FOUND)
       || g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_FORBIDDEN)
-      || g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_INVALID);
+      || g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_INVALID)
+      || g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_TOO_LARGE);
 }
 
 static gboolean
 login_timeout_cb (gpointer data)
 {
   RdtSession *s = data;
-  GHashTableIter it;
-  Topic *t;
-  GList *ids = NULL;
+  GPtrArray *all;
 
   s->login_source = 0;
+  session_ref (s);
   /* Fail sends that waited too long while we were away. */
-  g_hash_table_iter_init (&it, s->topics);
-  while (g_hash_table_iter_next (&it, NULL, (gpointer *) &t))
-    ids = g_list_prepend (ids, g_strdup (t->id));
-  for (GList *l = ids; l && !s->freed; l = l->next)
-    if ((t = g_hash_table_lookup (s->topics, l->data)))
-      topic_kick_send (s, t);
-  g_list_free_full (ids, g_free);
-  session_login (s);
+  all = topics_snapshot (s);
+  for (guint i = 0; i < all->len; i++)
+    {
+      Topic *t = g_ptr_array_index (all, i);
+      if (!TOPIC_GONE (s, t))
+        topic_kick_send (s, t);
+    }
+  g_ptr_array_unref (all);
+  if (!s->freed && s->want_connected)
+    session_login (s);
+  session_unref (s);
   return G_SOURCE_REMOVE;
 }
 
@@ -448,18 +580,22 @@ go_connecting (RdtSession *s, const GError *error)
 static void
 session_went_live (RdtSession *s)
 {
-  GHashTableIter it;
-  Topic *t;
+  GPtrArray *all;
 
   emit_state (s, RDT_SESSION_CONNECTED, NULL, FALSE);
+  if (s->freed || s->state != RDT_SESSION_CONNECTED)
+    return;  /* freed or disconnected from the callback */
   schedule_relogin (s);
   if (s->use_stream && !s->stream && !s->stream_source)
     session_stream_connect (s);
   session_reschedule_poll (s);
   /* Catch up every topic before relying on the stream; open waiting ones. */
-  g_hash_table_iter_init (&it, s->topics);
-  while (g_hash_table_iter_next (&it, NULL, (gpointer *) &t))
+  all = topics_snapshot (s);
+  for (guint i = 0; i < all->len; i++)
     {
+      Topic *t = g_ptr_array_index (all, i);
+      if (TOPIC_GONE (s, t) || s->state != RDT_SESSION_CONNECTED)
+        continue;
       if (!t->opened)
         topic_fetch_first (s, t);
       else
@@ -468,6 +604,7 @@ session_went_live (RdtSession *s)
           topic_kick_send (s, t);
         }
     }
+  g_ptr_array_unref (all);
 }
 
 static void
@@ -490,11 +627,13 @@ login_done (GObject *src, GAsyncResult *res, gpointer data)
     }
   else if (is_fatal (error))
     {
-      g_clear_handle_id (&s->poll_source, g_source_remove);
-      g_clear_handle_id (&s->relogin_source, g_source_remove);
-      g_clear_pointer (&s->stream, rdt_stream_free);
+      /* Stop everything (cancels requests still waiting for a token). */
+      session_stop (s);
       s->want_connected = FALSE;
       emit_state (s, RDT_SESSION_DISCONNECTED, error, TRUE);
+      /* Nothing queued can be sent until the user reconnects. */
+      if (!s->freed && !s->want_connected)
+        session_fail_all_sends (s, error);
     }
   else
     go_connecting (s, error);
@@ -516,41 +655,50 @@ session_login (RdtSession *s)
 void
 rdt_session_connect (RdtSession *s)
 {
-  if (s->want_connected)
+  if (s->want_connected || s->freed)
     return;
   s->want_connected = TRUE;
   s->backoff_cur = 0;
   s->stream_backoff_cur = 0;
+  session_ref (s);
   emit_state (s, RDT_SESSION_CONNECTING, NULL, FALSE);
-  session_login (s);
+  if (!s->freed && s->want_connected)
+    session_login (s);
+  session_unref (s);
+}
+
+/* Queued sends cannot go anywhere now: end them so nothing is lost
+ * silently (they can be retried). */
+static void
+session_fail_all_sends (RdtSession *s, const GError *error)
+{
+  GPtrArray *all = topics_snapshot (s);
+  for (guint i = 0; i < all->len; i++)
+    {
+      Topic *t = g_ptr_array_index (all, i);
+      if (!TOPIC_GONE (s, t))
+        topic_fail_sends (s, t, error);
+    }
+  g_ptr_array_unref (all);
 }
 
 void
 rdt_session_disconnect (RdtSession *s)
 {
-  GHashTableIter it;
-  Topic *t;
+  GError *e;
 
+  if (s->freed)
+    return;
   s->want_connected = FALSE;
   session_stop (s);
-  /* Queued sends cannot go anywhere now: end them so nothing is lost
-   * silently (they can be retried). */
-  g_hash_table_iter_init (&it, s->topics);
-  while (g_hash_table_iter_next (&it, NULL, (gpointer *) &t))
-    {
-      Send *send;
-      while ((send = g_queue_pop_head (&t->sends)))
-        {
-          GError *e = g_error_new (RDT_API_ERROR, RDT_API_ERROR_NETWORK,
-                                   "Disconnected before the message was sent");
-          emit_send_done (s, send, e);
-          g_error_free (e);
-          g_hash_table_replace (s->failed, &send->id, send);
-          if (s->freed)
-            return;
-        }
-    }
-  emit_state (s, RDT_SESSION_DISCONNECTED, NULL, FALSE);
+  session_ref (s);
+  e = g_error_new (RDT_API_ERROR, RDT_API_ERROR_NETWORK,
+                   "Disconnected before the message was sent");
+  session_fail_all_sends (s, e);
+  g_error_free (e);
+  if (!s->freed && !s->want_connected)
+    emit_state (s, RDT_SESSION_DISCONNECTED, NULL, FALSE);
+  session_unref (s);
 }
 
 /* ---- delivery ---- */
@@ -564,6 +712,84 @@ topic_key (RdtSession *s, Topic *t)
       rdt_space_keys_topic_key (s->keys, t->id, t->key);
     }
   return t->key;
+}
+
+/* The string member `name` of a JSON object payload, or NULL. */
+static gchar *
+json_string_member (const gchar *p, gsize len, const gchar *name)
+{
+  gchar *out = NULL;
+  JsonParser *parser;
+
+  if (len == 0 || p[0] != '{' || !rdt_json_check_text (p, len, NULL))
+    return NULL;
+  parser = json_parser_new ();
+  if (json_parser_load_from_data (parser, p, len, NULL))
+    {
+      JsonNode *root = json_parser_get_root (parser);
+      if (JSON_NODE_HOLDS_OBJECT (root))
+        {
+          JsonNode *n = json_object_get_member (json_node_get_object (root),
+                                                name);
+          if (n && JSON_NODE_HOLDS_VALUE (n)
+              && json_node_get_value_type (n) == G_TYPE_STRING)
+            out = g_strdup (json_node_get_string (n));
+        }
+    }
+  g_object_unref (parser);
+  return out;
+}
+
+/* A short one-line label from hostile text: valid UTF-8, control
+ * characters replaced, at most max_chars characters. */
+static gchar *
+clean_label (const gchar *in, glong max_chars)
+{
+  gchar *valid = g_utf8_make_valid (in ? in : "?", -1);
+  GString *out = g_string_new (NULL);
+  const gchar *p = valid;
+  glong n = 0;
+
+  for (; *p && n < max_chars; p = g_utf8_next_char (p), n++)
+    {
+      gunichar c = g_utf8_get_char (p);
+      if (g_unichar_iscntrl (c))
+        g_string_append_c (out, ' ');
+      else
+        g_string_append_unichar (out, c);
+    }
+  if (*p)
+    g_string_append (out, "\xe2\x80\xa6");   /* cut: U+2026 */
+  g_free (valid);
+  return g_string_free (out, FALSE);
+}
+
+/* Display text of a message that is not chat.text: its "text" member if
+ * it has one, else a short placeholder naming the type (and the file name
+ * of an attachment), so the user sees that something arrived. */
+static gchar *
+display_other (const gchar *type, GBytes *plain)
+{
+  gsize len;
+  const gchar *p = g_bytes_get_data (plain, &len);
+  gchar *t = json_string_member (p, len, "text");
+  gchar *safe_type, *name, *out;
+
+  if (t)
+    return t;
+  safe_type = clean_label (type, 40);
+  name = json_string_member (p, len, "filename");
+  if (name)
+    {
+      gchar *safe_name = clean_label (name, 120);
+      out = g_strdup_printf ("[%s: %s]", safe_type, safe_name);
+      g_free (safe_name);
+    }
+  else
+    out = g_strdup_printf ("[%s, %" G_GSIZE_FORMAT " bytes]", safe_type, len);
+  g_free (name);
+  g_free (safe_type);
+  return out;
 }
 
 /* Spec 9: a JSON object with a string "text", else the bytes as UTF-8.
@@ -601,19 +827,23 @@ display_text (GBytes *plain)
 static void
 deliver_ready (RdtSession *s, Topic *t, gboolean backlog)
 {
-  GPtrArray *ready = rdt_chain_take_ready (t->chain);
+  GPtrArray *ready;
   RdtMessage *head;
-  gchar *topic_id = g_strdup (t->id);
+  const gchar *topic_id = t->id;
 
+  if (TOPIC_GONE (s, t))
+    return;
+  ready = rdt_chain_take_ready (t->chain);
   session_ref (s);
-  for (guint i = 0; i < ready->len && !s->freed; i++)
+  topic_ref (t);
+  for (guint i = 0; i < ready->len; i++)
     {
       RdtMessage *m = g_ptr_array_index (ready, i);
       GError *error = NULL;
       GBytes *plain;
 
-      if (g_hash_table_lookup (s->topics, topic_id) != t)
-        break;  /* closed from inside a callback */
+      if (TOPIC_GONE (s, t))
+        break;  /* closed or freed from inside a callback */
       plain = rdt_payload_decrypt (topic_key (s, t), m->data, &error);
       if (plain == NULL)
         {
@@ -629,7 +859,8 @@ deliver_ready (RdtSession *s, Topic *t, gboolean backlog)
         }
       {
         RdtSessionMessage msg = { 0 };
-        gchar *text = display_text (plain);
+        gchar *text = g_strcmp0 (m->type, "chat.text") == 0
+                      ? display_text (plain) : display_other (m->type, plain);
         msg.topic_id = topic_id;
         msg.message_hash = m->message_hash;
         msg.sender = m->sender;
@@ -647,17 +878,19 @@ deliver_ready (RdtSession *s, Topic *t, gboolean backlog)
     }
   g_ptr_array_unref (ready);
 
-  if (!s->freed && g_hash_table_lookup (s->topics, topic_id) == t
+  if (!TOPIC_GONE (s, t)
       && (head = rdt_chain_get_head (t->chain)) != NULL
       && g_strcmp0 (head->message_hash, t->last_head) != 0)
     {
       g_free (t->last_head);
       t->last_head = g_strdup (head->message_hash);
+      rdt_message_ref (head);
       if (s->cb.head_changed)
         s->cb.head_changed (s, topic_id, head->message_hash,
                             head->server_timestamp, s->cb_data);
+      rdt_message_unref (head);
     }
-  g_free (topic_id);
+  topic_unref (t);
   session_unref (s);
 }
 
@@ -673,43 +906,27 @@ warn_rejection (RdtSession *s, Topic *t, RdtMessage *m, const GError *error)
   g_free (who);
 }
 
-typedef struct {
-  RdtSession *s;
-  gchar      *topic_id;
-} GapData;
-
 static gboolean
 gap_poll_cb (gpointer data)
 {
-  GapData *g = data;
-  Topic *t = g_hash_table_lookup (g->s->topics, g->topic_id);
+  TopicOp *op = data;
+  Topic *t = topic_op_topic (op);
   if (t)
     {
       t->gap_source = 0;
-      session_poll_topic (g->s, t);
+      session_poll_topic (op->s, t);
     }
   return G_SOURCE_REMOVE;
 }
 
 static void
-gap_data_free (gpointer data)
-{
-  GapData *g = data;
-  g_free (g->topic_id);
-  g_free (g);
-}
-
-static void
 schedule_gap_poll (RdtSession *s, Topic *t)
 {
-  GapData *g;
-  if (t->gap_source)
+  if (t->gap_source || TOPIC_GONE (s, t))
     return;
-  g = g_new0 (GapData, 1);
-  g->s = s;   /* the source is removed before the session goes away */
-  g->topic_id = g_strdup (t->id);
-  t->gap_source = g_timeout_add_full (G_PRIORITY_DEFAULT, 50, gap_poll_cb, g,
-                                      gap_data_free);
+  t->gap_source = g_timeout_add_full (G_PRIORITY_DEFAULT, 50, gap_poll_cb,
+                                      topic_op_new (s, t),
+                                      (GDestroyNotify) topic_op_free);
 }
 
 /* After a page or a stream message: warn about rejections, deliver. */
@@ -719,13 +936,17 @@ ingest_page (RdtSession *s, Topic *t, GPtrArray *msgs, gboolean backlog)
   GPtrArray *rejected = g_ptr_array_new_with_free_func (
       (GDestroyNotify) rdt_chain_rejection_free);
   rdt_chain_ingest_page (t->chain, msgs, rejected);
-  for (guint i = 0; i < rejected->len; i++)
+  session_ref (s);
+  topic_ref (t);
+  for (guint i = 0; i < rejected->len && !TOPIC_GONE (s, t); i++)
     {
       RdtChainRejection *r = g_ptr_array_index (rejected, i);
       warn_rejection (s, t, r->msg, r->error);
     }
   g_ptr_array_unref (rejected);
-  deliver_ready (s, t, backlog);
+  deliver_ready (s, t, backlog);   /* returns at once if t is gone */
+  topic_unref (t);
+  session_unref (s);
 }
 
 /* ---- topics ---- */
@@ -760,41 +981,6 @@ warn_pin (RdtSession *s, Topic *t, gboolean rewritten)
   g_free (text);
   g_free (h);
   g_free (date);
-}
-
-typedef struct {
-  RdtSession *s;
-  gchar      *topic_id;
-  Topic      *t;        /* valid only if still in the table */
-} TopicOp;
-
-static TopicOp *
-topic_op_new (RdtSession *s, Topic *t)
-{
-  TopicOp *op = g_new0 (TopicOp, 1);
-  op->s = session_ref (s);
-  op->topic_id = g_strdup (t->id);
-  op->t = t;
-  return op;
-}
-
-/* Returns the topic if the op is still relevant. */
-static Topic *
-topic_op_topic (TopicOp *op)
-{
-  Topic *t;
-  if (op->s->freed)
-    return NULL;
-  t = g_hash_table_lookup (op->s->topics, op->topic_id);
-  return t == op->t ? t : NULL;
-}
-
-static void
-topic_op_free (TopicOp *op)
-{
-  session_unref (op->s);
-  g_free (op->topic_id);
-  g_free (op);
 }
 
 static void topic_finish_open (RdtSession *s, Topic *t);
@@ -848,21 +1034,24 @@ topic_finish_open (RdtSession *s, Topic *t)
     }
   t->opening = FALSE;
   t->opened = TRUE;
+  session_ref (s);
+  topic_ref (t);
   if (pin == RDT_CHAIN_PIN_REWRITTEN)
     warn_pin (s, t, TRUE);
   else if (pin == RDT_CHAIN_PIN_PENDING && t->pin_hash)
     warn_pin (s, t, rdt_chain_get_anchor (t->chain) == NULL);
-  if (s->freed)
-    return;
   deliver_ready (s, t, TRUE);
-  if (s->freed || g_hash_table_lookup (s->topics, t->id) != t)
-    return;
-  if (rdt_chain_get_n_unlinked (t->chain) > 0)
-    schedule_gap_poll (s, t);
-  if (s->cb.topic_opened)
-    s->cb.topic_opened (s, t->id, NULL, s->cb_data);
-  if (!s->freed && g_hash_table_lookup (s->topics, t->id) == t)
+  if (!TOPIC_GONE (s, t))
+    {
+      if (rdt_chain_get_n_unlinked (t->chain) > 0)
+        schedule_gap_poll (s, t);
+      if (s->cb.topic_opened)
+        s->cb.topic_opened (s, t->id, NULL, s->cb_data);
+    }
+  if (!TOPIC_GONE (s, t))
     topic_kick_send (s, t);
+  topic_unref (t);
+  session_unref (s);
 }
 
 static void
@@ -903,7 +1092,7 @@ first_page_done (GObject *src, GAsyncResult *res, gpointer data)
     GPtrArray *rejected = g_ptr_array_new_with_free_func (
         (GDestroyNotify) rdt_chain_rejection_free);
     rdt_chain_ingest_page (t->chain, msgs, rejected);
-    for (guint i = 0; i < rejected->len && !s->freed; i++)
+    for (guint i = 0; i < rejected->len && !TOPIC_GONE (s, t); i++)
       {
         RdtChainRejection *r = g_ptr_array_index (rejected, i);
         warn_rejection (s, t, r->msg, r->error);
@@ -947,6 +1136,7 @@ rdt_session_open_topic (RdtSession *s, const gchar *topic_id, guint backlog)
   if (g_hash_table_contains (s->topics, topic_id))
     return;
   t = g_new0 (Topic, 1);
+  t->ref_count = 1;
   t->id = g_strdup (topic_id);
   t->chain = rdt_chain_new (s->space_id, topic_id);
   t->backlog = backlog ? backlog : 50;
@@ -967,14 +1157,19 @@ rdt_session_open_topic (RdtSession *s, const gchar *topic_id, guint backlog)
 void
 rdt_session_close_topic (RdtSession *s, const gchar *topic_id)
 {
-  Topic *t = g_hash_table_lookup (s->topics, topic_id);
+  Topic *t = topic_id ? g_hash_table_lookup (s->topics, topic_id) : NULL;
   Send *send;
 
-  if (t == NULL)
+  if (t == NULL || s->freed)
     return;
-  g_hash_table_steal (s->topics, topic_id);
-  /* End the queued sends so none is lost silently. */
-  while ((send = g_queue_pop_head (&t->sends)))
+  /* Out of the table first: callbacks below see it closed. */
+  g_hash_table_steal (s->topics, t->id);
+  t->closed = TRUE;
+  g_clear_handle_id (&t->gap_source, g_source_remove);
+  session_ref (s);
+  /* End the queued sends so none is lost silently (no warning: the topic
+   * is gone). */
+  while (!s->freed && (send = g_queue_pop_head (&t->sends)))
     {
       GError *e = g_error_new (RDT_ERROR, RDT_ERROR_FAILED,
                                "The topic was closed before the message "
@@ -984,7 +1179,8 @@ rdt_session_close_topic (RdtSession *s, const gchar *topic_id)
       g_error_free (e);
       g_hash_table_replace (s->failed, &send->id, send);
     }
-  topic_free (t);
+  topic_unref (t);
+  session_unref (s);
 }
 
 gboolean
@@ -1047,8 +1243,17 @@ poll_page_done (GObject *src, GAsyncResult *res, gpointer data)
   t->polling = FALSE;
   if (msgs == NULL)
     {
-      if (g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_NETWORK)
-          || g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_SERVER))
+      if (g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_UNAUTHORIZED)
+          || g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_NOT_MEMBER))
+        {
+          /* Token refused even after the api's own re-login: log in
+           * again from scratch (a removed member ends there, fatal);
+           * the reconnect catches this topic up. */
+          rdt_api_clear_token (s->api);
+          go_connecting (s, error);
+        }
+      else if (g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_NETWORK)
+               || g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_SERVER))
         go_connecting (s, error);
       else if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         emit_warning (s, t->id, RDT_WARNING_CONNECTION, error->message);
@@ -1071,6 +1276,8 @@ poll_page_done (GObject *src, GAsyncResult *res, gpointer data)
             emit_warning (s, t->id, RDT_WARNING_CHAIN_BROKEN,
                           "Some messages of this topic do not link to the "
                           "verified history and are not shown.");
+            if (topic_op_topic (op) != t)
+              goto out;
           }
       }
     else
@@ -1079,7 +1286,7 @@ poll_page_done (GObject *src, GAsyncResult *res, gpointer data)
         t->gap_warned = FALSE;
       }
   }
-  if (t->poll_again && !s->freed)
+  if (t->poll_again)
     {
       t->poll_again = FALSE;
       session_poll_topic (s, t);
@@ -1112,17 +1319,15 @@ static gboolean
 poll_cb (gpointer data)
 {
   RdtSession *s = data;
-  GHashTableIter it;
-  Topic *t;
-  GList *ids = NULL;
+  GPtrArray *all = topics_snapshot (s);
 
-  g_hash_table_iter_init (&it, s->topics);
-  while (g_hash_table_iter_next (&it, NULL, (gpointer *) &t))
-    ids = g_list_prepend (ids, g_strdup (t->id));
-  for (GList *l = ids; l; l = l->next)
-    if ((t = g_hash_table_lookup (s->topics, l->data)))
-      session_poll_topic (s, t);
-  g_list_free_full (ids, g_free);
+  for (guint i = 0; i < all->len; i++)
+    {
+      Topic *t = g_ptr_array_index (all, i);
+      if (!TOPIC_GONE (s, t))
+        session_poll_topic (s, t);
+    }
+  g_ptr_array_unref (all);
   return G_SOURCE_CONTINUE;
 }
 
@@ -1142,19 +1347,39 @@ session_reschedule_poll (RdtSession *s)
 
 /* ---- stream (spec 7, 15.10) ---- */
 
+static void on_stream_message_ref (RdtSession *s, RdtMessage *msg);
+
 static void
 on_stream_message (RdtStream *stream, RdtMessage *msg, gpointer data)
 {
   RdtSession *s = data;
-  Topic *t;
 
   if (s->freed || msg->topic_id == NULL)
     return;
+  /* A callback may free the session (and with it the stream). */
+  session_ref (s);
+  rdt_message_ref (msg);
+  on_stream_message_ref (s, msg);
+  rdt_message_unref (msg);
+  session_unref (s);
+}
+
+static void
+on_stream_message_ref (RdtSession *s, RdtMessage *msg)
+{
+  Topic *t;
+
+  if (strcmp (msg->topic_id, "state") == 0)
+    {
+      if (s->cb.state_message)
+        s->cb.state_message (s, msg->type, msg->message_hash, msg->sender,
+                             msg->server_timestamp, s->cb_data);
+      return;
+    }
   t = g_hash_table_lookup (s->topics, msg->topic_id);
   if (t == NULL)
     {
-      if (strcmp (msg->topic_id, "state") != 0
-          && !g_hash_table_contains (s->seen, msg->topic_id)
+      if (!g_hash_table_contains (s->seen, msg->topic_id)
           && rdt_topic_id_validate (msg->topic_id, NULL))
         {
           g_hash_table_add (s->seen, g_strdup (msg->topic_id));
@@ -1168,6 +1393,7 @@ on_stream_message (RdtStream *stream, RdtMessage *msg, gpointer data)
   {
     GError *error = NULL;
     RdtChainResult r = rdt_chain_ingest (t->chain, msg, &error);
+    topic_ref (t);
     if (r == RDT_CHAIN_REJECTED)
       warn_rejection (s, t, msg, error);
     else if (r == RDT_CHAIN_UNLINKED)
@@ -1177,8 +1403,8 @@ on_stream_message (RdtStream *stream, RdtMessage *msg, gpointer data)
                     "This topic's history forked (two messages claim the "
                     "same parent); both are shown.");
     g_clear_error (&error);
-    if (!s->freed && g_hash_table_lookup (s->topics, msg->topic_id) == t)
-      deliver_ready (s, t, FALSE);
+    deliver_ready (s, t, FALSE);   /* no-op if t is gone */
+    topic_unref (t);
   }
 }
 
@@ -1292,6 +1518,12 @@ session_stream_connect (RdtSession *s)
 
 /* ---- sending (spec 15.9) ---- */
 
+/* A send gives up after this many 409s in a row that did not move the
+ * server's head (a head that moves means others make progress, so those
+ * conflicts only count towards RDT_SEND_MAX_CONFLICTS). */
+#define RDT_SEND_MAX_STUCK     RDT_SEND_MAX_ATTEMPTS
+#define RDT_SEND_MAX_CONFLICTS 200
+
 typedef struct {
   TopicOp    *op;
   RdtMessage *msg;
@@ -1303,12 +1535,21 @@ static gboolean
 send_retry_cb (gpointer data)
 {
   TopicOp *op = data;
-  Topic *t = topic_op_topic (op);
-  if (t)
-    topic_post (op->s, t);
+  if (send_op_send (op))
+    topic_post (op->s, op->t);
   return G_SOURCE_REMOVE;
 }
 
+static void
+send_retry_later (RdtSession *s, Topic *t, guint delay_ms)
+{
+  g_timeout_add_full (G_PRIORITY_DEFAULT, delay_ms, send_retry_cb,
+                      send_op_new (s, t), (GDestroyNotify) topic_op_free);
+}
+
+/* End the send in flight; error is wrapped into a user-readable
+ * "could not send after N attempts" when posts were made. Callbacks run:
+ * the caller checks TOPIC_GONE afterwards. */
 static void
 send_finish_head (RdtSession *s, Topic *t, const GError *error)
 {
@@ -1316,35 +1557,204 @@ send_finish_head (RdtSession *s, Topic *t, const GError *error)
   t->in_flight = FALSE;
   if (send == NULL)
     return;
-  emit_send_done (s, send, error);
   if (error)
-    g_hash_table_replace (s->failed, &send->id, send);
+    {
+      GError *e = send->attempts > 0
+        ? g_error_new (error->domain, error->code,
+                       "Could not send after %u attempt%s: %s",
+                       send->attempts, send->attempts == 1 ? "" : "s",
+                       error->message)
+        : g_error_new (error->domain, error->code, "Could not send: %s",
+                       error->message);
+      emit_send_done (s, send, e);
+      g_error_free (e);
+    }
+  else
+    emit_send_done (s, send, error);
+  if (error)
+    {
+      /* A retry is a new send: fresh chain position and counters. */
+      send->attempts = send->stuck = 0;
+      send->have_prev = FALSE;
+      g_clear_pointer (&send->prev, g_free);
+      g_hash_table_replace (s->failed, &send->id, send);
+    }
   else
     send_free (send);
 }
 
+/* The send succeeded; go on with the next one. */
 static void
-head_fetch_done (GObject *src, GAsyncResult *res, gpointer data)
+send_succeeded (RdtSession *s, Topic *t)
+{
+  session_ref (s);
+  topic_ref (t);
+  send_finish_head (s, t, NULL);
+  if (!TOPIC_GONE (s, t))
+    topic_kick_send (s, t);
+  topic_unref (t);
+  session_unref (s);
+}
+
+static void
+send_failed (RdtSession *s, Topic *t, const GError *error)
+{
+  session_ref (s);
+  topic_ref (t);
+  send_finish_head (s, t, error);
+  if (!TOPIC_GONE (s, t))
+    topic_kick_send (s, t);
+  topic_unref (t);
+  session_unref (s);
+}
+
+/* Whether a post of this send whose answer was lost is in the chain. */
+static gboolean
+send_already_in_chain (Topic *t, Send *send)
+{
+  for (guint i = 0; send->maybe_posted && i < send->maybe_posted->len; i++)
+    if (rdt_chain_contains (t->chain, g_ptr_array_index (send->maybe_posted,
+                                                         i)))
+      return TRUE;
+  return FALSE;
+}
+
+/* Transient trouble while sending: keep the send queued (the reconnect
+ * kicks it again) unless it waited too long. */
+static void
+send_keep_for_reconnect (RdtSession *s, Topic *t, Send *send,
+                         const GError *error)
+{
+  if ((g_get_monotonic_time () - send->queued_us) / 1000
+      >= s->send_timeout_ms)
+    {
+      send_failed (s, t, error);
+      return;
+    }
+  t->in_flight = FALSE;
+  if (g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_UNAUTHORIZED))
+    rdt_api_clear_token (s->api);   /* refused even after a re-login */
+  go_connecting (s, error);
+}
+
+static gboolean
+is_transient (const GError *error)
+{
+  return g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_NETWORK)
+      || g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_SERVER)
+      || g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_BAD_RESPONSE)
+      || g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_UNAUTHORIZED)
+      || g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_NOT_MEMBER);
+}
+
+/* 409, step 2: the server's newest message is the head to chain on
+ * (spec 4.6, 15.9); on a same-millisecond tie it is the one the server
+ * expects, even if our chain already has a successor of it. */
+static void
+newest_fetch_done (GObject *src, GAsyncResult *res, gpointer data)
 {
   TopicOp *op = data;
   GError *error = NULL;
   GPtrArray *msgs = rdt_api_get_messages_finish (RDT_API (src), res, NULL,
                                                  &error);
-  Topic *t = topic_op_topic (op);
+  Topic *t = op->t;
+  RdtSession *s = op->s;
+  Send *send = send_op_send (op);
 
-  if (t)
+  if (send == NULL)
+    goto out;
+  if (msgs == NULL)
     {
-      Send *send = g_queue_peek_head (&t->sends);
-      if (msgs)
-        ingest_page (op->s, t, msgs, FALSE);
-      if (!op->s->freed && topic_op_topic (op) == t && send)
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         {
-          guint delay = g_random_int_range (5, 51) * send->attempts;
-          g_timeout_add_full (G_PRIORITY_DEFAULT, delay, send_retry_cb,
-                              topic_op_new (op->s, t),
-                              (GDestroyNotify) topic_op_free);
+          if (is_transient (error))
+            send_keep_for_reconnect (s, t, send, error);
+          else
+            send_failed (s, t, error);
         }
+      goto out;
     }
+  {
+    RdtMessage *newest = msgs->len > 0 ? g_ptr_array_index (msgs, 0) : NULL;
+    gboolean usable = newest == NULL;
+
+    if (newest && rdt_chain_contains (t->chain, newest->message_hash))
+      usable = TRUE;
+    else if (newest)
+      {
+        /* Not seen yet: verify it like any other message. */
+        GPtrArray *one = g_ptr_array_new ();
+        g_ptr_array_add (one, newest);
+        ingest_page (s, t, one, FALSE);
+        g_ptr_array_unref (one);
+        if (send_op_send (op) != send)
+          goto out;
+        usable = rdt_chain_contains (t->chain, newest->message_hash)
+                 || rdt_chain_get_n_unlinked (t->chain) > 0;
+      }
+    if (send_already_in_chain (t, send))
+      {
+        send_succeeded (s, t);   /* a lost answer: it was stored after all */
+        goto out;
+      }
+    if (usable)
+      {
+        const gchar *h = newest ? newest->message_hash : NULL;
+        if (g_strcmp0 (send->used_prev, h) == 0)
+          send->stuck++;   /* refused although on the server's head */
+        else
+          send->stuck = 0;
+        g_free (send->prev);
+        send->prev = g_strdup (h);
+        send->have_prev = TRUE;
+      }
+    else
+      send->stuck++;   /* unverifiable head: keep the local one */
+  }
+  if (send->stuck >= RDT_SEND_MAX_STUCK
+      || send->attempts >= RDT_SEND_MAX_CONFLICTS)
+    {
+      GError *e = g_error_new (RDT_API_ERROR, RDT_API_ERROR_CONFLICT,
+                               "the topic's history kept changing (chain "
+                               "conflicts)");
+      send_failed (s, t, e);
+      g_error_free (e);
+      goto out;
+    }
+  /* Jitter, growing while stuck: avoids same-millisecond ties (spec 4.6). */
+  send_retry_later (s, t, g_random_int_range (5, 51) * (send->stuck + 1));
+out:
+  g_clear_error (&error);
+  if (msgs)
+    g_ptr_array_unref (msgs);
+  topic_op_free (op);
+}
+
+/* 409, step 1: page forward to show (verified) what we missed. */
+static void
+conflict_page_done (GObject *src, GAsyncResult *res, gpointer data)
+{
+  TopicOp *op = data;
+  GError *error = NULL;
+  gboolean has_more = FALSE;
+  GPtrArray *msgs = rdt_api_get_messages_finish (RDT_API (src), res,
+                                                 &has_more, &error);
+  Topic *t = op->t;
+  RdtSession *s = op->s;
+
+  if (send_op_send (op) == NULL)
+    goto out;
+  if (msgs)
+    {
+      ingest_page (s, t, msgs, FALSE);
+      if (send_op_send (op) == NULL)
+        goto out;
+      if (has_more)
+        session_poll_topic (s, t);   /* the rest follows */
+    }
+  rdt_api_get_messages_async (s->api, t->id, RDT_NEWEST_TS, 0, 1, s->cancel,
+                              newest_fetch_done, send_op_new (s, t));
+out:
   g_clear_error (&error);
   if (msgs)
     g_ptr_array_unref (msgs);
@@ -1357,11 +1767,11 @@ post_done (GObject *src, GAsyncResult *res, gpointer data)
   PostOp *p = data;
   GError *error = NULL;
   gint64 ts = rdt_api_post_message_finish (RDT_API (src), res, &error);
-  Topic *t = topic_op_topic (p->op);
+  Topic *t = p->op->t;
   RdtSession *s = p->op->s;
-  Send *send;
+  Send *send = send_op_send (p->op);
 
-  if (t == NULL || (send = g_queue_peek_head (&t->sends)) == NULL)
+  if (send == NULL)
     goto out;
   if (error == NULL)
     {
@@ -1369,38 +1779,39 @@ post_done (GObject *src, GAsyncResult *res, gpointer data)
       p->msg->server_timestamp = ts;
       rdt_chain_ingest (t->chain, p->msg, NULL);
       deliver_ready (s, t, FALSE);
-      if (s->freed || topic_op_topic (p->op) != t)
+      if (send_op_send (p->op) != send)
         goto out;
-      send_finish_head (s, t, NULL);
-      if (!s->freed && topic_op_topic (p->op) == t)
-        topic_kick_send (s, t);
+      send_succeeded (s, t);
     }
-  else if (g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_CONFLICT)
-           && send->attempts < RDT_SEND_MAX_ATTEMPTS)
+  else if (g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_CONFLICT))
     {
-      s->n_conflicts++;
-      /* Someone else got there first: page forward to the server's head. */
       gint64 from = rdt_chain_get_newest_timestamp (t->chain);
+      s->n_conflicts++;
+      /* Someone else got there first: catch up, then chain on the
+       * server's newest message. */
       rdt_api_get_messages_async (s->api, t->id, from < 0 ? 0 : from, -1,
-                                  1000, s->cancel, head_fetch_done,
-                                  topic_op_new (s, t));
+                                  1000, s->cancel, conflict_page_done,
+                                  send_op_new (s, t));
     }
-  else if ((g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_NETWORK)
-            || g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_SERVER))
-           && (g_get_monotonic_time () - send->queued_us) / 1000
-              < s->send_timeout_ms)
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    ;
+  else if (is_transient (error))
     {
-      /* Keep it queued; the reconnect kicks it again. */
-      t->in_flight = FALSE;
-      send->attempts = 0;
-      go_connecting (s, error);
+      /* No answer or a server error: it may have been stored anyway.
+       * Check by hash before posting again (spec 4.7). A 401 is refused
+       * before storing, so it needs no check. */
+      if (!g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_UNAUTHORIZED)
+          && !g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_NOT_MEMBER))
+        {
+          if (send->maybe_posted == NULL)
+            send->maybe_posted = g_ptr_array_new_with_free_func (g_free);
+          g_ptr_array_add (send->maybe_posted,
+                           g_strdup (p->msg->message_hash));
+        }
+      send_keep_for_reconnect (s, t, send, error);
     }
-  else if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    {
-      send_finish_head (s, t, error);
-      if (!s->freed && topic_op_topic (p->op) == t)
-        topic_kick_send (s, t);
-    }
+  else
+    send_failed (s, t, error);
 out:
   g_clear_error (&error);
   rdt_message_unref (p->msg);
@@ -1408,11 +1819,70 @@ out:
   g_free (p);
 }
 
+/* GET by hash of a post whose answer was lost. */
+static void
+lost_check_done (GObject *src, GAsyncResult *res, gpointer data)
+{
+  TopicOp *op = data;
+  GError *error = NULL;
+  RdtMessage *msg = rdt_api_get_message_finish (RDT_API (src), res, &error);
+  Topic *t = op->t;
+  RdtSession *s = op->s;
+  Send *send = send_op_send (op);
+
+  if (send == NULL || send->maybe_posted == NULL
+      || send->maybe_posted->len == 0)
+    goto out;
+  if (msg)
+    {
+      /* Verify it and take it into the chain (it may link later). */
+      GPtrArray *one = g_ptr_array_new ();
+      const gchar *want = g_ptr_array_index (send->maybe_posted,
+                                             send->maybe_posted->len - 1);
+      gboolean same = g_strcmp0 (msg->message_hash, want) == 0;
+      g_ptr_array_add (one, msg);
+      if (same)
+        ingest_page (s, t, one, FALSE);
+      g_ptr_array_unref (one);
+      if (send_op_send (op) != send)
+        goto out;
+      if (same && (rdt_chain_contains (t->chain, want)
+                   || rdt_chain_get_n_unlinked (t->chain) > 0))
+        {
+          if (!rdt_chain_contains (t->chain, want))
+            schedule_gap_poll (s, t);
+          send_succeeded (s, t);
+          goto out;
+        }
+      /* A different or unverifiable answer: treat as not stored. */
+      g_ptr_array_remove_index (send->maybe_posted,
+                                send->maybe_posted->len - 1);
+      topic_post (s, t);
+    }
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    ;
+  else if (is_transient (error))
+    send_keep_for_reconnect (s, t, send, error);
+  else
+    {
+      /* 404: that post was never stored; check the next or post again. */
+      g_ptr_array_remove_index (send->maybe_posted,
+                                send->maybe_posted->len - 1);
+      topic_post (s, t);
+    }
+out:
+  g_clear_error (&error);
+  if (msg)
+    rdt_message_unref (msg);
+  topic_op_free (op);
+}
+
 static void
 topic_post (RdtSession *s, Topic *t)
 {
   Send *send = g_queue_peek_head (&t->sends);
   RdtMessage *head, *msg;
+  const gchar *prev;
   PostOp *p;
   gint64 now = g_get_monotonic_time ();
 
@@ -1421,21 +1891,43 @@ topic_post (RdtSession *s, Topic *t)
       t->in_flight = FALSE;
       return;
     }
+  if (send->maybe_posted && send->maybe_posted->len > 0)
+    {
+      /* An earlier post may have been stored: never post twice. */
+      if (send_already_in_chain (t, send))
+        {
+          send_succeeded (s, t);
+          return;
+        }
+      rdt_api_get_message_async (s->api, t->id,
+                                 g_ptr_array_index (send->maybe_posted,
+                                                    send->maybe_posted->len - 1),
+                                 s->cancel, lost_check_done,
+                                 send_op_new (s, t));
+      return;
+    }
   if (now - t->last_post_us < 2000)
     {
       /* Spec 4.6: never two posts to one topic within ~2 ms. */
-      g_timeout_add_full (G_PRIORITY_DEFAULT, 3, send_retry_cb,
-                          topic_op_new (s, t), (GDestroyNotify) topic_op_free);
+      send_retry_later (s, t, 3);
       return;
     }
   t->last_post_us = now;
   send->attempts++;
-  head = rdt_chain_get_head (t->chain);
-  msg = rdt_message_new_signed (s->space_id, t->id, "chat.text",
-                                head ? head->message_hash : NULL, send->data,
-                                s->member_id, rdt_api_get_signing_key (s->api));
+  if (send->have_prev)
+    prev = send->prev;   /* the server's head after a 409 */
+  else
+    {
+      head = rdt_chain_get_head (t->chain);
+      prev = head ? head->message_hash : NULL;
+    }
+  g_free (send->used_prev);
+  send->used_prev = g_strdup (prev);
+  msg = rdt_message_new_signed (s->space_id, t->id, send->type, prev,
+                                send->data, s->member_id,
+                                rdt_api_get_signing_key (s->api));
   p = g_new0 (PostOp, 1);
-  p->op = topic_op_new (s, t);
+  p->op = send_op_new (s, t);
   p->msg = msg;
   rdt_api_post_message_async (s->api, msg, s->cancel, post_done, p);
 }
@@ -1443,23 +1935,28 @@ topic_post (RdtSession *s, Topic *t)
 static void
 topic_kick_send (RdtSession *s, Topic *t)
 {
+  if (TOPIC_GONE (s, t))
+    return;
   if (t->in_flight || !t->opened || g_queue_is_empty (&t->sends)
       || s->state != RDT_SESSION_CONNECTED)
     {
       /* While not connected, fail sends that waited too long. */
       Send *send;
-      while (s->state != RDT_SESSION_CONNECTED && !t->in_flight
+      session_ref (s);
+      topic_ref (t);
+      while (!TOPIC_GONE (s, t) && s->state != RDT_SESSION_CONNECTED
+             && !t->in_flight
              && (send = g_queue_peek_head (&t->sends)) != NULL
              && (g_get_monotonic_time () - send->queued_us) / 1000
                 >= s->send_timeout_ms)
         {
           GError *e = g_error_new (RDT_API_ERROR, RDT_API_ERROR_NETWORK,
-                                   "Not connected: the message was not sent");
+                                   "not connected to the server");
           send_finish_head (s, t, e);
           g_error_free (e);
-          if (s->freed)
-            return;
         }
+      topic_unref (t);
+      session_unref (s);
       return;
     }
   t->in_flight = TRUE;
@@ -1467,11 +1964,12 @@ topic_kick_send (RdtSession *s, Topic *t)
 }
 
 static guint64
-queue_send (RdtSession *s, Topic *t, const gchar *text, GError **error)
+queue_send (RdtSession *s, Topic *t, const gchar *type, const guint8 *plain,
+            gsize len, GError **error)
 {
   Send *send;
   gchar *data;
-  gsize len = strlen (text);
+  guint64 id;
 
   if (len > RDT_MAX_PLAINTEXT)
     {
@@ -1480,7 +1978,7 @@ queue_send (RdtSession *s, Topic *t, const gchar *text, GError **error)
                    "most %d)", len, RDT_MAX_PLAINTEXT);
       return 0;
     }
-  data = rdt_payload_encrypt (topic_key (s, t), (const guint8 *) text, len);
+  data = rdt_payload_encrypt (topic_key (s, t), plain, len);
   if (data == NULL || strlen (data) > RDT_MAX_DATA_CHARS)
     {
       g_free (data);
@@ -1491,17 +1989,41 @@ queue_send (RdtSession *s, Topic *t, const gchar *text, GError **error)
   send = g_new0 (Send, 1);
   send->id = s->next_send_id++;
   send->topic_id = g_strdup (t->id);
-  send->text = g_strdup (text);
+  send->type = g_strdup (type);
+  send->plain = g_memdup2 (plain, len ? len : 1);
+  send->plain_len = len;
   send->data = data;
   send->queued_us = g_get_monotonic_time ();
   g_queue_push_tail (&t->sends, send);
+  id = send->id;   /* send may be gone after callbacks below */
+  session_ref (s);
   topic_kick_send (s, t);
-  return send->id;
+  session_unref (s);
+  return id;
+}
+
+/* Our own bound on a message type: the server has none (spec 4.4), but
+ * '|' would make the hash input ambiguous and control characters have no
+ * business there. */
+#define RDT_MAX_TYPE_LENGTH 128
+
+static gboolean
+type_is_valid (const gchar *type)
+{
+  gsize len;
+  if (type == NULL || (len = strlen (type)) == 0 || len > RDT_MAX_TYPE_LENGTH
+      || !g_utf8_validate (type, len, NULL))
+    return FALSE;
+  for (const gchar *p = type; *p; p++)
+    if ((guchar) *p < 0x20 || *p == 0x7f || *p == '|')
+      return FALSE;
+  return TRUE;
 }
 
 guint64
-rdt_session_send_text (RdtSession *s, const gchar *topic_id,
-                       const gchar *text, GError **error)
+rdt_session_send_payload (RdtSession *s, const gchar *topic_id,
+                          const gchar *type, const guint8 *plaintext,
+                          gsize len, GError **error)
 {
   Topic *t = topic_id ? g_hash_table_lookup (s->topics, topic_id) : NULL;
 
@@ -1511,13 +2033,34 @@ rdt_session_send_text (RdtSession *s, const gchar *topic_id,
                    "The topic is not open");
       return 0;
     }
+  if (!type_is_valid (type))
+    {
+      g_set_error (error, RDT_ERROR, RDT_ERROR_FAILED,
+                   "The message type is not valid");
+      return 0;
+    }
+  if (plaintext == NULL && len > 0)
+    {
+      g_set_error (error, RDT_ERROR, RDT_ERROR_FAILED,
+                   "The message has no content");
+      return 0;
+    }
+  return queue_send (s, t, type, plaintext, len, error);
+}
+
+guint64
+rdt_session_send_text (RdtSession *s, const gchar *topic_id,
+                       const gchar *text, GError **error)
+{
   if (text == NULL || !g_utf8_validate (text, -1, NULL))
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_FAILED,
                    "The message is not valid text");
       return 0;
     }
-  return queue_send (s, t, text, error);
+  return rdt_session_send_payload (s, topic_id, "chat.text",
+                                   (const guint8 *) text, strlen (text),
+                                   error);
 }
 
 guint64
@@ -1541,8 +2084,10 @@ rdt_session_retry_send (RdtSession *s, guint64 send_id, GError **error)
                    "The topic is not open");
       return 0;
     }
-  id = queue_send (s, t, old->text, error);
-  if (id)
+  session_ref (s);
+  id = queue_send (s, t, old->type, old->plain, old->plain_len, error);
+  if (id && !s->freed)
     g_hash_table_remove (s->failed, &key);
+  session_unref (s);
   return id;
 }

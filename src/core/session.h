@@ -15,7 +15,21 @@
  * - anything that failed verification or decryption is reported through
  *   `warning`, never through `message`;
  * - every send ends in exactly one `send_done`, with an error if it failed;
+ *   a send is posted at most once: when the answer to a post is lost the
+ *   session looks the message up by hash (spec 4.7) before posting again;
+ * - after a 409 the retry chains on the server's newest message (spec
+ *   4.6, 15.9), after catching up on (and verifying) what was missed; a
+ *   send gives up only after 6 conflicts in a row that did not move the
+ *   server's head (or 200 in all), with "Could not send after N attempts:
+ *   <reason>";
+ * - a token refused even after the api's own re-login (401 on a poll or
+ *   a post) makes the session log in again; queued sends and polling go
+ *   on afterwards;
  * - after rdt_session_free() no callback runs.
+ *
+ * Re-entrancy: any callback may call any function here, including
+ * rdt_session_close_topic() and rdt_session_free() on this session; the
+ * session then stops what it was doing for that topic (or altogether).
  */
 #pragma once
 
@@ -25,6 +39,8 @@
 G_BEGIN_DECLS
 
 typedef struct _RdtSession RdtSession;
+/* From api.h (not included here: it pulls in libsoup). */
+typedef struct _RdtApi RdtApi;
 
 typedef enum {
   RDT_SESSION_DISCONNECTED,  /* not connected; see the error for why */
@@ -56,9 +72,13 @@ typedef struct {
 
 typedef struct {
   /* Connection state changed. error is set when it changed because of a
-   * failure; fatal means retrying will not help (wrong key, not a member,
-   * unknown space): the session stays DISCONNECTED until
-   * rdt_session_connect() is called again. */
+   * failure; fatal means retrying will not help: 403 at login (not a
+   * member, which is also what a wrong key gets), 404 (unknown space),
+   * 400/422 (the server refuses our login request as malformed). Then the
+   * session stays DISCONNECTED until rdt_session_connect() is called
+   * again, and queued sends end with that error. Everything else (401 at
+   * login = lost or raced challenge, 5xx, timeouts, network) is transient:
+   * CONNECTING with the error, retried with backoff. */
   void (*state_changed) (RdtSession *session, RdtSessionState state,
                          const GError *error, gboolean fatal,
                          gpointer user_data);
@@ -74,7 +94,9 @@ typedef struct {
                          RdtWarningKind kind, const gchar *text,
                          gpointer user_data);
   /* A send finished: error NULL on success (the message itself arrives
-   * once through `message` with own = TRUE). */
+   * once through `message` with own = TRUE). A failed send's error
+   * message is fit for the user ("Could not send after 3 attempts: ...");
+   * the same text also comes as a RDT_WARNING_SEND_FAILED warning. */
   void (*send_done)     (RdtSession *session, const gchar *topic_id,
                          guint64 send_id, const GError *error,
                          gpointer user_data);
@@ -86,6 +108,13 @@ typedef struct {
   /* A topic id seen on the stream that is not open. */
   void (*topic_seen)    (RdtSession *session, const gchar *topic_id,
                          gpointer user_data);
+  /* A message of the space's "state" topic was pushed on the stream
+   * (spec 7, 8): `path` is its type (the state path). Only a hint, NOT
+   * verified here: re-read the path (GET state, via rdt_session_get_api)
+   * and verify before trusting anything. May be NULL. */
+  void (*state_message) (RdtSession *session, const gchar *path,
+                         const gchar *message_hash, const gchar *sender,
+                         gint64 timestamp, gpointer user_data);
 } RdtSessionCallbacks;
 
 /* Validates the url, the space id and key lengths; copies seed and root
@@ -100,6 +129,11 @@ void        rdt_session_set_callbacks (RdtSession *session,
                                        gpointer user_data);
 
 const gchar    *rdt_session_get_member_id (RdtSession *session);  /* U id */
+/* The session's RdtApi (borrowed, valid until rdt_session_free()), for
+ * other modules' extra calls (state, blobs). It shares the session's token
+ * and login: while the session is CONNECTED it is logged in; requests made
+ * before that log in on their own. Do not clear its token. */
+RdtApi         *rdt_session_get_api (RdtSession *session);
 const gchar    *rdt_session_get_space_id (RdtSession *session);
 RdtSessionState rdt_session_get_state (RdtSession *session);
 
@@ -121,9 +155,18 @@ gboolean rdt_session_topic_is_open (RdtSession *session, const gchar *topic_id);
 void rdt_session_set_pinned_head (RdtSession *session, const gchar *topic_id,
                                   const gchar *message_hash, gint64 timestamp);
 
-/* Queue a chat.text message for an open topic. Returns a send id (> 0)
- * reported back by send_done, or 0 with an error (topic not open, text too
- * large). Sends keep their order per topic. */
+/* Queue a message of any type (e.g. "chat.text", "file.upload",
+ * "chat.image") with arbitrary plaintext bytes (encrypted with the topic
+ * key) for an open topic. Returns a send id (> 0) reported back by
+ * send_done, or 0 with an error (topic not open, bad type, too large).
+ * Sends keep their order per topic; the message comes back through
+ * `message` with `type` and `payload` set. */
+guint64  rdt_session_send_payload (RdtSession *session, const gchar *topic_id,
+                                   const gchar *type,
+                                   const guint8 *plaintext, gsize len,
+                                   GError **error);
+/* rdt_session_send_payload() with type "chat.text" and the UTF-8 text as
+ * plaintext. */
 guint64  rdt_session_send_text (RdtSession *session, const gchar *topic_id,
                                 const gchar *text, GError **error);
 /* Send again a send that failed (same text, new chain position). Returns a

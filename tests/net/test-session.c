@@ -10,6 +10,7 @@
 #include <json-glib/json-glib.h>
 
 #include "session.h"
+#include "api.h"
 #include "error.h"
 #include "id.h"
 #include "message.h"
@@ -26,12 +27,32 @@ typedef struct {
   guint      n_messages, n_own, n_backlog;
   GPtrArray *texts;
   GPtrArray *hashes;
+  GPtrArray *types;
+  GPtrArray *payloads;     /* GBytes */
   guint      n_send_done, n_send_err;
   guint      n_warnings;
   RdtWarningKind last_warning;
   gboolean   after_free;
   gboolean   called_after_free;
+  gchar     *last_send_error;
+  /* Misbehaving callbacks (finding: callbacks may close or free). */
+  RdtSession **self;       /* where the test keeps the session */
+  gboolean   close_on_message, free_on_message;
+  gboolean   close_on_warning, free_on_warning;
+  gboolean   free_on_connected;
+  gboolean   free_on_send_done, close_on_send_done;
 } Fx;
+
+/* Free the session from inside a callback, as a plugin would on
+ * "account disabled"; later callbacks are an error. */
+static void
+fx_free_in_callback (Fx *fx, RdtSession *s)
+{
+  g_assert_true (fx->self != NULL && *fx->self == s);
+  *fx->self = NULL;
+  fx->after_free = TRUE;
+  rdt_session_free (s);
+}
 
 static gboolean
 quit_cb (gpointer data)
@@ -63,7 +84,11 @@ on_state (RdtSession *s, RdtSessionState st, const GError *e, gboolean fatal,
   if (st == RDT_SESSION_CONNECTING && e)
     fx->n_connecting_err++;
   if (st == RDT_SESSION_CONNECTED)
-    fx->n_connected++;
+    {
+      fx->n_connected++;
+      if (fx->free_on_connected)
+        fx_free_in_callback (fx, s);
+    }
   if (st == RDT_SESSION_DISCONNECTED)
     {
       fx->n_disconnected++;
@@ -95,6 +120,14 @@ on_message (RdtSession *s, const RdtSessionMessage *m, gpointer d)
   fx->n_backlog += m->backlog;
   g_ptr_array_add (fx->texts, g_strdup (m->text));
   g_ptr_array_add (fx->hashes, g_strdup (m->message_hash));
+  g_assert_nonnull (m->type);
+  g_assert_nonnull (m->payload);
+  g_ptr_array_add (fx->types, g_strdup (m->type));
+  g_ptr_array_add (fx->payloads, g_bytes_ref (m->payload));
+  if (fx->close_on_message)
+    rdt_session_close_topic (s, m->topic_id);
+  if (fx->free_on_message)
+    fx_free_in_callback (fx, s);
 }
 
 static void
@@ -106,6 +139,10 @@ on_warning (RdtSession *s, const gchar *t, RdtWarningKind k, const gchar *text,
     fx->called_after_free = TRUE;
   fx->n_warnings++;
   fx->last_warning = k;
+  if (fx->close_on_warning)
+    rdt_session_close_topic (s, t);
+  if (fx->free_on_warning)
+    fx_free_in_callback (fx, s);
 }
 
 static void
@@ -117,6 +154,15 @@ on_send_done (RdtSession *s, const gchar *t, guint64 id, const GError *e,
     fx->called_after_free = TRUE;
   fx->n_send_done++;
   fx->n_send_err += e != NULL;
+  if (e)
+    {
+      g_free (fx->last_send_error);
+      fx->last_send_error = g_strdup (e->message);
+    }
+  if (fx->close_on_send_done)
+    rdt_session_close_topic (s, t);
+  if (fx->free_on_send_done)
+    fx_free_in_callback (fx, s);
 }
 
 static const RdtSessionCallbacks callbacks = {
@@ -129,14 +175,19 @@ fx_init (Fx *fx)
   memset (fx, 0, sizeof *fx);
   fx->texts = g_ptr_array_new_with_free_func (g_free);
   fx->hashes = g_ptr_array_new_with_free_func (g_free);
+  fx->types = g_ptr_array_new_with_free_func (g_free);
+  fx->payloads = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
 }
 
 static void
 fx_clear (Fx *fx)
 {
   g_clear_error (&fx->open_error);
+  g_free (fx->last_send_error);
   g_ptr_array_unref (fx->texts);
   g_ptr_array_unref (fx->hashes);
+  g_ptr_array_unref (fx->types);
+  g_ptr_array_unref (fx->payloads);
 }
 
 /* A space id and key material for tests that need no server. */
@@ -269,6 +320,23 @@ test_topic_checks (void)
 
 static gboolean three_failures (Fx *fx) { return fx->n_connecting_err >= 3; }
 static gboolean send_ended (Fx *fx) { return fx->n_send_done >= 1; }
+/* Turn the main loop for ms: lets stale timers of a freed session fire
+ * (they must do nothing); not used to wait for results. */
+static gboolean
+set_flag_cb (gpointer d)
+{
+  *(gboolean *) d = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+run_for_ms (guint ms)
+{
+  gboolean done = FALSE;
+  g_timeout_add (ms, set_flag_cb, &done);
+  while (!done)
+    g_main_context_iteration (NULL, TRUE);
+}
 
 static void
 test_unreachable_backoff (void)
@@ -323,6 +391,58 @@ test_unreachable_backoff (void)
   fx_clear (&fx);
 }
 
+/* Queued sends in two topics time out while the server is unreachable;
+ * the first send_done closes its topic, then frees the session (from the
+ * reconnect timer, which walks all topics). */
+static void
+test_free_in_send_done (void)
+{
+  Fx fx;
+  g_autoptr (RdtSigningKey) k = rdt_signing_key_generate ();
+  g_autofree gchar *url = refused_url ();
+  GError *error = NULL;
+  RdtSession *s = new_session (url, k, &error);
+
+  g_assert_no_error (error);
+  for (guint round = 0; round < 2; round++)
+    {
+      if (round == 1)
+        s = new_session (url, k, &error);
+      fx_init (&fx);
+      fx.self = &s;
+      if (round == 0)
+        fx.close_on_send_done = TRUE;
+      else
+        fx.free_on_send_done = TRUE;
+      rdt_session_set_callbacks (s, &callbacks, &fx);
+      rdt_session_set_backoff (s, 10, 40);
+      rdt_session_set_send_timeout (s, 50);
+      rdt_session_open_topic (s, "one", 10);
+      rdt_session_open_topic (s, "two", 10);
+      rdt_session_send_text (s, "one", "a", NULL);
+      rdt_session_send_text (s, "one", "b", NULL);
+      rdt_session_send_text (s, "two", "c", NULL);
+      rdt_session_connect (s);
+      wait_until (&fx, send_ended);
+      if (round == 0)
+        {
+          /* Each topic closed at its first failure: all three ended. */
+          g_assert_cmpuint (fx.n_send_done, ==, 3);
+          g_assert_cmpuint (fx.n_send_err, ==, 3);
+          rdt_session_free (s);
+        }
+      else
+        {
+          g_assert_null (s);
+          g_assert_cmpuint (fx.n_send_done, ==, 1);
+          /* A later reconnect attempt must not touch the freed session. */
+          run_for_ms (200);
+        }
+      g_assert_false (fx.called_after_free);
+      fx_clear (&fx);
+    }
+}
+
 static void
 test_free_in_flight (void)
 {
@@ -362,6 +482,15 @@ typedef struct {
   gint64      last_ts;
   guint       n_conflicts, n_logins, n_posts;
   gboolean    down;         /* answer 503 to everything */
+  guint       verify_401;   /* answer this many verifies 401 mismatch */
+  gboolean    no_space;     /* 404 unknown space to everything */
+  guint       post_401;     /* answer this many posts 401 Token expired */
+  guint       get_401;      /* same for message lists */
+  guint       hang_posts;   /* store this many posts, never answer */
+  gboolean    always_409;   /* refuse every post with a chain conflict */
+  gboolean    tamper_posts; /* store posts with damaged data */
+  guint       n_hash_gets;
+  gboolean    same_ms;      /* every post gets one timestamp (spec 4.6) */
 } Fake;
 
 static void
@@ -387,6 +516,17 @@ cmp_ts_asc (gconstpointer a, gconstpointer b)
          - (x->server_timestamp < y->server_timestamp);
 }
 
+/* Newest first, ties in insertion order (the older one first), as the
+ * SQL store was seen to answer (spec 4.4, 4.6). g_ptr_array_sort is
+ * stable. */
+static gint
+cmp_ts_desc (gconstpointer a, gconstpointer b)
+{
+  const RdtMessage *x = *(RdtMessage **) a, *y = *(RdtMessage **) b;
+  return (x->server_timestamp < y->server_timestamp)
+         - (x->server_timestamp > y->server_timestamp);
+}
+
 static void
 fake_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
               GHashTable *query, gpointer user_data)
@@ -403,6 +543,12 @@ fake_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
       fake_reply (msg, 503, "{\"detail\":\"down\"}");
       return;
     }
+  if (f->no_space)
+    {
+      fake_reply (msg, 404, "{\"detail\":\"Space 'x' is not registered in "
+                  "the admin space\"}");
+      return;
+    }
   if (req->length > 0 && json_parser_load_from_data (parser, req->data,
                                                      req->length, NULL))
     obj = json_node_get_object (json_parser_get_root (parser));
@@ -417,6 +563,12 @@ fake_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
     {
       const gchar *pk = json_object_get_string_member (obj, "public_key");
       g_autofree gchar *tok = NULL;
+      if (f->verify_401 > 0)
+        {
+          f->verify_401--;
+          fake_reply (msg, 401, "{\"detail\":\"Challenge mismatch\"}");
+          return;
+        }
       if (g_strcmp0 (pk, f->member) != 0)
         {
           fake_reply (msg, 403, "{\"detail\":\"Not a member of this space\"}");
@@ -428,17 +580,58 @@ fake_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
       fake_reply (msg, 200, tok);
       return;
     }
+  /* /spaces/S/topics/T/messages/H (spec 4.7) */
+  if (g_strv_length (parts) == 7 && strcmp (parts[3], "topics") == 0
+      && strcmp (parts[5], "messages") == 0 && strcmp (method, "GET") == 0)
+    {
+      f->n_hash_gets++;
+      for (guint i = 0; i < f->msgs->len; i++)
+        {
+          RdtMessage *m = g_ptr_array_index (f->msgs, i);
+          if (strcmp (m->topic_id, parts[4]) == 0
+              && strcmp (m->message_hash, parts[6]) == 0)
+            {
+              g_autofree gchar *j = rdt_message_to_json_string (m);
+              fake_reply (msg, 200, j);
+              return;
+            }
+        }
+      fake_reply (msg, 404, "{\"detail\":\"Message not found\"}");
+      return;
+    }
   /* /spaces/S/topics/T/messages */
   if (g_strv_length (parts) == 6 && strcmp (parts[3], "topics") == 0
       && strcmp (parts[5], "messages") == 0)
     {
       const gchar *topic = parts[4];
       RdtMessage *head = NULL;
+      /* Like the SQL store: the head is the first row found with the
+       * highest timestamp, i.e. the OLDER one of a same-ms tie. */
       for (guint i = 0; i < f->msgs->len; i++)
         {
           RdtMessage *m = g_ptr_array_index (f->msgs, i);
-          if (strcmp (m->topic_id, topic) == 0)
+          if (strcmp (m->topic_id, topic) == 0
+              && (head == NULL
+                  || m->server_timestamp > head->server_timestamp))
             head = m;
+        }
+      if (strcmp (method, "POST") == 0 && f->post_401 > 0)
+        {
+          f->post_401--;
+          fake_reply (msg, 401, "{\"detail\":\"Token expired\"}");
+          return;
+        }
+      if (strcmp (method, "GET") == 0 && f->get_401 > 0)
+        {
+          f->get_401--;
+          fake_reply (msg, 401, "{\"detail\":\"Token expired\"}");
+          return;
+        }
+      if (strcmp (method, "POST") == 0 && f->always_409)
+        {
+          f->n_conflicts++;
+          fake_reply (msg, 409, "{\"detail\":\"Chain conflict\"}");
+          return;
         }
       if (strcmp (method, "POST") == 0)
         {
@@ -460,10 +653,20 @@ fake_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
               fake_reply (msg, 409, "{\"detail\":\"Chain conflict\"}");
               return;
             }
-          f->last_ts = MAX (g_get_real_time () / 1000, f->last_ts + 1);
+          if (!f->same_ms || f->last_ts == 0)
+            f->last_ts = MAX (g_get_real_time () / 1000, f->last_ts + 1);
           m->server_timestamp = f->last_ts;
+          if (f->tamper_posts)
+            m->data[0] = m->data[0] == 'A' ? 'B' : 'A';
           g_ptr_array_add (f->msgs, m);
           f->n_posts++;
+          if (f->hang_posts > 0)
+            {
+              /* Stored, but the answer never comes (lost connection). */
+              f->hang_posts--;
+              soup_server_message_pause (msg);
+              return;
+            }
           ans = g_strdup_printf ("{\"message_hash\":\"%s\",\"server_timestamp\":%"
                                  G_GINT64_FORMAT "}", m->message_hash,
                                  m->server_timestamp);
@@ -494,11 +697,11 @@ fake_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
                   && m->server_timestamp >= lo && m->server_timestamp <= hi)
                 g_ptr_array_add (sel, m);
             }
-          g_ptr_array_sort (sel, cmp_ts_asc);
+          g_ptr_array_sort (sel, desc ? cmp_ts_desc : cmp_ts_asc);
           n = MIN ((guint) lim, sel->len);
           for (guint i = 0; i < n; i++)
             {
-              RdtMessage *m = g_ptr_array_index (sel, desc ? sel->len - 1 - i : i);
+              RdtMessage *m = g_ptr_array_index (sel, i);
               g_autofree gchar *j = rdt_message_to_json_string (m);
               g_string_append_printf (out, "%s%s", i ? "," : "", j);
             }
@@ -653,6 +856,102 @@ test_fake_flow (void)
   fx_clear (&b);
 }
 
+/* rdt_session_send_payload: other types and binary bytes come back with
+ * type and payload intact and a readable text; bad types are refused. */
+static void
+test_fake_payload (void)
+{
+  g_autoptr (RdtSigningKey) owner = rdt_signing_key_generate ();
+  g_autofree gchar *uid = rdt_signing_key_get_id (owner, RDT_ID_USER);
+  Fake *f = fake_new (uid);
+  Fx a, b;
+  RdtSession *sa, *sb;
+  GError *error = NULL;
+  static const gchar file_json[] =
+    "{\"blob_id\":\"Bxx\",\"dek\":\"00\",\"filename\":\"cat.png\","
+    "\"content_type\":\"image/png\"}";
+  static const guint8 binary[] = { 0, 0xff, 0xfe, 1, 2, 0x80, '|', 0 };
+
+  fx_init (&a);
+  sa = fake_session (f, owner, owner, &a);
+  rdt_session_connect (sa);
+  rdt_session_open_topic (sa, "general", 50);
+  wait_until (&a, f_opened);
+
+  g_assert_cmpuint (rdt_session_send_payload (sa, "general", "bad|type",
+                                              binary, 3, &error), ==, 0);
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+  g_assert_cmpuint (rdt_session_send_payload (sa, "general", "",
+                                              binary, 3, &error), ==, 0);
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+  g_assert_cmpuint (rdt_session_send_payload (sa, "nope", "chat.text",
+                                              binary, 3, &error), ==, 0);
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+
+  g_assert_cmpuint (rdt_session_send_payload (sa, "general", "file.upload",
+                                              (const guint8 *) file_json,
+                                              strlen (file_json), &error),
+                    >, 0);
+  g_assert_cmpuint (rdt_session_send_payload (sa, "general", "chat.image",
+                                              binary, sizeof binary, &error),
+                    >, 0);
+  g_assert_cmpuint (rdt_session_send_payload (sa, "general", "x.note",
+                                              (const guint8 *) "{\"text\":\"hi\"}",
+                                              13, &error), >, 0);
+  g_assert_cmpuint (rdt_session_send_text (sa, "general", "plain", &error),
+                    >, 0);
+  g_assert_no_error (error);
+  want_msgs = 4;
+  wait_until (&a, f_sends);
+  wait_until (&a, f_msgs);
+  g_assert_cmpuint (a.n_send_err, ==, 0);
+
+  /* The type is what the server stored (part of the hash). */
+  g_assert_cmpstr (((RdtMessage *) g_ptr_array_index (f->msgs, 0))->type, ==,
+                   "file.upload");
+  g_assert_cmpstr (((RdtMessage *) g_ptr_array_index (f->msgs, 1))->type, ==,
+                   "chat.image");
+
+  /* A second member reads them from history. */
+  fx_init (&b);
+  sb = fake_session (f, owner, owner, &b);
+  rdt_session_connect (sb);
+  rdt_session_open_topic (sb, "general", 50);
+  wait_until (&b, f_opened);
+  g_assert_cmpuint (b.n_messages, ==, 4);
+  for (guint i = 0; i < 4; i++)
+    {
+      g_assert_cmpstr (g_ptr_array_index (a.types, i), ==,
+                       g_ptr_array_index (b.types, i));
+      g_assert_true (g_bytes_equal (g_ptr_array_index (a.payloads, i),
+                                    g_ptr_array_index (b.payloads, i)));
+    }
+  g_assert_cmpstr (g_ptr_array_index (b.types, 0), ==, "file.upload");
+  {
+    gsize len;
+    const guint8 *p = g_bytes_get_data (g_ptr_array_index (b.payloads, 0),
+                                        &len);
+    g_assert_cmpmem (p, len, file_json, strlen (file_json));
+    p = g_bytes_get_data (g_ptr_array_index (b.payloads, 1), &len);
+    g_assert_cmpmem (p, len, binary, sizeof binary);
+  }
+  /* Readable text: the file name, the type, the "text" member. */
+  g_assert_nonnull (strstr (g_ptr_array_index (b.texts, 0), "cat.png"));
+  g_assert_nonnull (strstr (g_ptr_array_index (b.texts, 1), "chat.image"));
+  g_assert_cmpstr (g_ptr_array_index (b.texts, 2), ==, "hi");
+  g_assert_cmpstr (g_ptr_array_index (b.types, 3), ==, "chat.text");
+  g_assert_cmpstr (g_ptr_array_index (b.texts, 3), ==, "plain");
+
+  rdt_session_free (sa);
+  rdt_session_free (sb);
+  fake_free (f);
+  fx_clear (&a);
+  fx_clear (&b);
+}
+
 static void
 test_fake_not_member (void)
 {
@@ -787,6 +1086,337 @@ test_fake_verify_and_pins (void)
   fx_clear (&d);
 }
 
+/* Login errors: a lost/raced challenge (401) is retried; an unknown space
+ * (404) is fatal at once. */
+static void
+test_fake_login_errors (void)
+{
+  g_autoptr (RdtSigningKey) owner = rdt_signing_key_generate ();
+  g_autofree gchar *uid = rdt_signing_key_get_id (owner, RDT_ID_USER);
+  Fake *f = fake_new (uid);
+  Fx fx;
+  RdtSession *s;
+
+  /* The api retries a lost challenge once itself: 3 in a row reach the
+   * session, which must back off and retry, not give up. */
+  f->verify_401 = 3;
+  fx_init (&fx);
+  s = fake_session (f, owner, owner, &fx);
+  rdt_session_connect (s);
+  wait_until (&fx, f_connected);
+  g_assert_cmpuint (fx.n_disconnected, ==, 0);
+  g_assert_false (fx.fatal);
+  g_assert_cmpuint (fx.n_connecting_err, >=, 1);
+  g_assert_cmpuint (f->verify_401, ==, 0);
+  rdt_session_free (s);
+  fx_clear (&fx);
+
+  f->no_space = TRUE;
+  fx_init (&fx);
+  s = fake_session (f, owner, owner, &fx);
+  rdt_session_connect (s);
+  wait_until (&fx, f_disconnected);
+  g_assert_true (fx.fatal);
+  g_assert_cmpuint (fx.n_connecting_err, ==, 0);
+  rdt_session_free (s);
+  fx_clear (&fx);
+  fake_free (f);
+}
+
+/* A 401 that survives the api's own re-login (token revoked) on a post
+ * or a poll: the session logs in again and goes on, nothing dropped. */
+static void
+test_fake_token_refused (void)
+{
+  g_autoptr (RdtSigningKey) owner = rdt_signing_key_generate ();
+  g_autofree gchar *uid = rdt_signing_key_get_id (owner, RDT_ID_USER);
+  Fake *f = fake_new (uid);
+  Fx a, b;
+  RdtSession *sa, *sb;
+  guint logins_before, logins_after;
+
+  fx_init (&a);
+  fx_init (&b);
+  sa = fake_session (f, owner, owner, &a);
+  sb = fake_session (f, owner, owner, &b);
+  rdt_session_connect (sa);
+  rdt_session_connect (sb);
+  rdt_session_open_topic (sa, "general", 50);
+  rdt_session_open_topic (sb, "general", 50);
+  wait_until (&a, f_opened);
+  wait_until (&b, f_opened);
+  rdt_session_get_stats (sa, NULL, &logins_before);
+
+  f->post_401 = 2;
+  g_assert_cmpuint (rdt_session_send_text (sa, "general", "after 401", NULL),
+                    >, 0);
+  want_msgs = 1;
+  wait_until (&a, f_sends);
+  g_assert_cmpuint (a.n_send_err, ==, 0);
+  g_assert_cmpuint (f->post_401, ==, 0);
+  wait_until (&a, f_msgs);
+  g_assert_cmpstr (g_ptr_array_index (a.texts, 0), ==, "after 401");
+  rdt_session_get_stats (sa, NULL, &logins_after);
+  g_assert_cmpuint (logins_after, >, logins_before);
+
+  /* Polls refused twice (once after the api's re-login): b logs in
+   * again and still gets the next message, without a warning. */
+  wait_until (&b, f_msgs);
+  f->get_401 = 2;
+  g_assert_cmpuint (rdt_session_send_text (sa, "general", "second", NULL),
+                    >, 0);
+  want_msgs = 2;
+  wait_until (&b, f_msgs);
+  g_assert_cmpuint (f->get_401, ==, 0);
+  g_assert_cmpstr (g_ptr_array_index (b.texts, 1), ==, "second");
+  g_assert_cmpuint (b.n_warnings, ==, 0);
+  g_assert_cmpuint (b.n_messages, ==, 2);
+
+  rdt_session_free (sa);
+  rdt_session_free (sb);
+  fake_free (f);
+  fx_clear (&a);
+  fx_clear (&b);
+}
+
+/* The answer to a post is lost (the server stored it): the send must end
+ * once, successfully, without a second copy on the server. */
+static void
+test_fake_lost_answer (void)
+{
+  g_autoptr (RdtSigningKey) owner = rdt_signing_key_generate ();
+  g_autofree gchar *uid = rdt_signing_key_get_id (owner, RDT_ID_USER);
+  Fake *f = fake_new (uid);
+  Fx a;
+  RdtSession *sa;
+
+  fx_init (&a);
+  sa = fake_session (f, owner, owner, &a);
+  /* Polls would find the stored copy on their own; make the session
+   * rely on the check by hash. */
+  rdt_session_set_poll_intervals (sa, 600000, 600000);
+  rdt_api_set_timeout (rdt_session_get_api (sa), 1);
+  rdt_session_connect (sa);
+  rdt_session_open_topic (sa, "general", 50);
+  wait_until (&a, f_opened);
+
+  f->hang_posts = 1;
+  g_assert_cmpuint (rdt_session_send_text (sa, "general", "once", NULL),
+                    >, 0);
+  g_assert_cmpuint (rdt_session_send_text (sa, "general", "then", NULL),
+                    >, 0);
+  want_msgs = 2;
+  wait_until (&a, f_sends);
+  wait_until (&a, f_msgs);
+  g_assert_cmpuint (a.n_send_err, ==, 0);
+  g_assert_cmpuint (f->n_posts, ==, 2);
+  g_assert_cmpuint (a.n_messages, ==, 2);
+  g_assert_cmpstr (g_ptr_array_index (a.texts, 0), ==, "once");
+  g_assert_cmpstr (g_ptr_array_index (a.texts, 1), ==, "then");
+  g_test_message ("GETs by hash: %u", f->n_hash_gets);
+
+  rdt_session_free (sa);
+  fake_free (f);
+  fx_clear (&a);
+}
+
+/* Spec 4.6: posts in the same millisecond; the server's head is then the
+ * older message and only a post chained on it is accepted (a fork). The
+ * retry must chain on the server's view and not run out of attempts. */
+static void
+test_fake_same_ms (void)
+{
+  g_autoptr (RdtSigningKey) owner = rdt_signing_key_generate ();
+  g_autofree gchar *uid = rdt_signing_key_get_id (owner, RDT_ID_USER);
+  Fake *f = fake_new (uid);
+  Fx a, b;
+  RdtSession *sa, *sb;
+
+  f->same_ms = TRUE;
+  fx_init (&a);
+  sa = fake_session (f, owner, owner, &a);
+  rdt_session_connect (sa);
+  rdt_session_open_topic (sa, "general", 50);
+  wait_until (&a, f_opened);
+  rdt_session_send_text (sa, "general", "t1", NULL);
+  rdt_session_send_text (sa, "general", "t2", NULL);
+  rdt_session_send_text (sa, "general", "t3", NULL);
+  rdt_session_send_text (sa, "general", "t4", NULL);
+  want_msgs = 4;
+  wait_until (&a, f_sends);
+  g_assert_cmpuint (a.n_send_err, ==, 0);
+  g_assert_cmpuint (f->n_posts, ==, 4);
+  wait_until (&a, f_msgs);
+  g_assert_cmpuint (a.n_messages, ==, 4);
+
+  /* Another member sees all four, each once, despite the fork. */
+  fx_init (&b);
+  sb = fake_session (f, owner, owner, &b);
+  rdt_session_connect (sb);
+  rdt_session_open_topic (sb, "general", 50);
+  wait_until (&b, f_opened);
+  g_assert_cmpuint (b.n_messages, ==, 4);
+
+  rdt_session_free (sa);
+  rdt_session_free (sb);
+  fake_free (f);
+  fx_clear (&a);
+  fx_clear (&b);
+}
+
+/* A send that never gets through says so clearly. */
+static void
+test_fake_give_up (void)
+{
+  g_autoptr (RdtSigningKey) owner = rdt_signing_key_generate ();
+  g_autofree gchar *uid = rdt_signing_key_get_id (owner, RDT_ID_USER);
+  Fake *f = fake_new (uid);
+  Fx a;
+  RdtSession *sa;
+  guint conflicts = 0;
+
+  fx_init (&a);
+  sa = fake_session (f, owner, owner, &a);
+  rdt_session_connect (sa);
+  rdt_session_open_topic (sa, "general", 50);
+  wait_until (&a, f_opened);
+  f->always_409 = TRUE;
+  g_assert_cmpuint (rdt_session_send_text (sa, "general", "never", NULL),
+                    >, 0);
+  wait_until (&a, send_ended);
+  g_assert_cmpuint (a.n_send_err, ==, 1);
+  g_assert_nonnull (a.last_send_error);
+  g_test_message ("error: %s", a.last_send_error);
+  g_assert_true (g_str_has_prefix (a.last_send_error,
+                                   "Could not send after 6 attempts: "));
+  g_assert_nonnull (strstr (a.last_send_error, "conflict"));
+  g_assert_cmpuint (a.last_warning, ==, RDT_WARNING_SEND_FAILED);
+  rdt_session_get_stats (sa, &conflicts, NULL);
+  g_assert_cmpuint (conflicts, ==, 6);
+  g_assert_cmpuint (f->n_conflicts, ==, 6);
+  rdt_session_free (sa);
+  fake_free (f);
+  fx_clear (&a);
+}
+
+static gboolean f_other_opened (Fx *fx) { return fx->n_opened >= 2; }
+
+/* Callbacks that close the topic or free the session while the session
+ * is walking messages, warnings or topics (run under ASan). */
+static void
+test_fake_reentrant (void)
+{
+  g_autoptr (RdtSigningKey) owner = rdt_signing_key_generate ();
+  g_autofree gchar *uid = rdt_signing_key_get_id (owner, RDT_ID_USER);
+  Fake *f = fake_new (uid);
+  Fx a, b;
+  RdtSession *sa, *sb;
+
+  fx_init (&a);
+  sa = fake_session (f, owner, owner, &a);
+  rdt_session_connect (sa);
+  rdt_session_open_topic (sa, "general", 50);
+  wait_until (&a, f_opened);
+  for (guint i = 0; i < 3; i++)
+    rdt_session_send_text (sa, "general", "m", NULL);
+  want_msgs = 3;
+  wait_until (&a, f_sends);
+
+  /* 1. close in `message` while the backlog is delivered. */
+  fx_init (&b);
+  sb = fake_session (f, owner, owner, &b);
+  b.self = &sb;
+  b.close_on_message = TRUE;
+  rdt_session_connect (sb);
+  rdt_session_open_topic (sb, "general", 50);
+  want_msgs = 1;
+  wait_until (&b, f_msgs);
+  g_assert_false (rdt_session_topic_is_open (sb, "general"));
+  b.close_on_message = FALSE;
+  rdt_session_open_topic (sb, "other", 50);
+  wait_until (&b, f_opened);
+  g_assert_cmpuint (b.n_messages, ==, 1);
+  rdt_session_free (sb);
+  fx_clear (&b);
+
+  /* 2. free in `message` during the backlog. */
+  fx_init (&b);
+  sb = fake_session (f, owner, owner, &b);
+  b.self = &sb;
+  b.free_on_message = TRUE;
+  rdt_session_connect (sb);
+  rdt_session_open_topic (sb, "general", 50);
+  wait_until (&b, f_msgs);
+  g_assert_null (sb);
+  g_assert_cmpuint (b.n_messages, ==, 1);
+  fx_clear (&b);
+
+  /* 3. free in `state_changed` (CONNECTED): nothing may run later. */
+  fx_init (&b);
+  sb = fake_session (f, owner, owner, &b);
+  b.self = &sb;
+  b.free_on_connected = TRUE;
+  rdt_session_open_topic (sb, "general", 50);
+  rdt_session_connect (sb);
+  wait_until (&b, f_connected);
+  g_assert_null (sb);
+  fx_clear (&b);
+
+  /* 4. close / free in `warning` for a bad message arriving by polling,
+   * and a live message arriving after it. */
+  for (guint round = 0; round < 2; round++)
+    {
+      guint w0;
+      fx_init (&b);
+      sb = fake_session (f, owner, owner, &b);
+      b.self = &sb;
+      rdt_session_connect (sb);
+      rdt_session_open_topic (sb, "general", 50);
+      rdt_session_open_topic (sb, "other", 50);
+      wait_until (&b, f_other_opened);
+      /* Round 1 has round 0's bad messages in its history already. */
+      w0 = b.n_warnings;
+      if (round == 0)
+        b.close_on_warning = TRUE;
+      else
+        b.free_on_warning = TRUE;
+      f->tamper_posts = TRUE;
+      rdt_session_send_text (sa, "general", "bad1", NULL);
+      rdt_session_send_text (sa, "general", "bad2", NULL);
+      want_msgs = a.n_send_done + 2;
+      wait_until (&a, f_sends);
+      f->tamper_posts = FALSE;
+      while (b.n_warnings == w0)
+        {
+          g_assert_false (b.called_after_free);
+          g_main_context_iteration (NULL, TRUE);
+        }
+      if (round == 0)
+        {
+          g_assert_false (rdt_session_topic_is_open (sb, "general"));
+          g_assert_cmpuint (b.n_warnings, ==, 1);
+          /* The session still works: another topic, another send. */
+          b.close_on_warning = FALSE;
+          rdt_session_send_text (sb, "other", "still here", NULL);
+          want_msgs = b.n_messages + 1;
+          wait_until (&b, f_msgs);
+          rdt_session_free (sb);
+        }
+      else
+        g_assert_null (sb);
+      g_assert_false (b.called_after_free);
+      fx_clear (&b);
+    }
+
+  /* Let anything still scheduled run: no callback after free. */
+  rdt_session_send_text (sa, "general", "last", NULL);
+  want_msgs = a.n_send_done + 1;
+  wait_until (&a, f_sends);
+  rdt_session_free (sa);
+  fake_free (f);
+  fx_clear (&a);
+}
+
 #ifdef RDT_HAVE_TESTSERVER
 static RdtTestServer *srv;
 
@@ -876,6 +1506,97 @@ test_server_send_live (void)
   fx_clear (&b);
 }
 
+
+/* Finding: after a 409 the retry must chain on the server's head and a
+ * sender that keeps losing the race to others must not give up. Ten
+ * sessions post 20 messages each at once on one topic (with the 6-attempt
+ * limit of the old code some sends failed): every send succeeds and every
+ * session ends with the same 200 messages, each once, in the same order. */
+#define CONC_SESSIONS 10
+#define CONC_EACH 20
+
+static gboolean
+all_done (Fx *fxs)
+{
+  for (guint i = 0; i < CONC_SESSIONS; i++)
+    if (fxs[i].n_send_done < CONC_EACH
+        || fxs[i].n_messages < CONC_SESSIONS * CONC_EACH)
+      return FALSE;
+  return TRUE;
+}
+
+static void
+test_server_concurrent (void)
+{
+  g_autoptr (RdtSigningKey) owner = rdt_signing_key_generate ();
+  guint8 root[RDT_KEY_LENGTH];
+  Fx fx[CONC_SESSIONS];
+  RdtSession *ss[CONC_SESSIONS];
+  GHashTable *seen = g_hash_table_new (g_str_hash, g_str_equal);
+  guint conflicts = 0;
+  gint64 start, end;
+
+  rdt_random_bytes (root, sizeof root);
+  for (guint i = 0; i < CONC_SESSIONS; i++)
+    {
+      fx_init (&fx[i]);
+      ss[i] = server_session (owner, owner, root, &fx[i]);
+      /* One at a time: logins with one key share the server's challenge. */
+      rdt_session_connect (ss[i]);
+      wait_until (&fx[i], connected);
+      rdt_session_open_topic (ss[i], "busy", 200);
+      wait_until (&fx[i], opened);
+      g_assert_no_error (fx[i].open_error);
+    }
+  start = g_get_monotonic_time ();
+  for (guint n = 0; n < CONC_EACH; n++)
+    for (guint i = 0; i < CONC_SESSIONS; i++)
+      {
+        g_autofree gchar *text = g_strdup_printf ("s%u-%u", i, n);
+        g_assert_cmpuint (rdt_session_send_text (ss[i], "busy", text, NULL),
+                          >, 0);
+      }
+  {
+    gint64 limit = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
+    while (!all_done (fx))
+      {
+        for (guint i = 0; i < CONC_SESSIONS; i++)
+          g_assert_cmpuint (fx[i].n_send_err, ==, 0);
+        g_assert_cmpint (g_get_monotonic_time (), <, limit);
+        g_main_context_iteration (NULL, TRUE);
+      }
+  }
+  end = g_get_monotonic_time ();
+  for (guint i = 0; i < CONC_SESSIONS; i++)
+    {
+      guint c = 0;
+      g_assert_cmpuint (fx[i].n_send_err, ==, 0);
+      g_assert_cmpuint (fx[i].n_send_done, ==, CONC_EACH);
+      g_assert_cmpuint (fx[i].n_messages, ==, CONC_SESSIONS * CONC_EACH);
+      for (guint k = 0; k < fx[i].hashes->len; k++)
+        g_assert_cmpstr (g_ptr_array_index (fx[i].hashes, k), ==,
+                         g_ptr_array_index (fx[0].hashes, k));
+      rdt_session_get_stats (ss[i], &c, NULL);
+      conflicts += c;
+    }
+  for (guint k = 0; k < fx[0].texts->len; k++)
+    {
+      const gchar *t = g_ptr_array_index (fx[0].texts, k);
+      g_assert_false (g_hash_table_contains (seen, t));   /* each once */
+      g_hash_table_add (seen, (gpointer) t);
+    }
+  g_assert_cmpuint (g_hash_table_size (seen), ==, CONC_SESSIONS * CONC_EACH);
+  g_test_message ("%u messages from %u sessions in %.2f s, %u conflicts "
+                  "retried", CONC_SESSIONS * CONC_EACH, CONC_SESSIONS,
+                  (end - start) / 1e6, conflicts);
+  g_hash_table_unref (seen);
+  for (guint i = 0; i < CONC_SESSIONS; i++)
+    {
+      rdt_session_free (ss[i]);
+      fx_clear (&fx[i]);
+    }
+}
+
 static void
 test_server_not_member (void)
 {
@@ -916,14 +1637,23 @@ main (int argc, char **argv)
   g_test_add_func ("/session/topic-checks", test_topic_checks);
   g_test_add_func ("/session/unreachable-backoff", test_unreachable_backoff);
   g_test_add_func ("/session/free-in-flight", test_free_in_flight);
+  g_test_add_func ("/session/free-in-send-done", test_free_in_send_done);
   g_test_add_func ("/session/fake/flow", test_fake_flow);
+  g_test_add_func ("/session/fake/payload", test_fake_payload);
   g_test_add_func ("/session/fake/not-member", test_fake_not_member);
   g_test_add_func ("/session/fake/outage", test_fake_outage);
   g_test_add_func ("/session/fake/verify-and-pins", test_fake_verify_and_pins);
+  g_test_add_func ("/session/fake/login-errors", test_fake_login_errors);
+  g_test_add_func ("/session/fake/token-refused", test_fake_token_refused);
+  g_test_add_func ("/session/fake/lost-answer", test_fake_lost_answer);
+  g_test_add_func ("/session/fake/give-up", test_fake_give_up);
+  g_test_add_func ("/session/fake/same-ms", test_fake_same_ms);
+  g_test_add_func ("/session/fake/reentrant", test_fake_reentrant);
 #ifdef RDT_HAVE_TESTSERVER
   srv = rdt_test_server_start (NULL);
   g_test_add_func ("/session/server/send-live", test_server_send_live);
   g_test_add_func ("/session/server/not-member", test_server_not_member);
+  g_test_add_func ("/session/server/concurrent", test_server_concurrent);
 #endif
   ret = g_test_run ();
 #ifdef RDT_HAVE_TESTSERVER

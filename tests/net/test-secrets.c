@@ -1,0 +1,258 @@
+/* test-secrets.c - no secret reaches the log (issue #7).
+ *
+ * Runs a real session against rdt-test-server with every debug message
+ * enabled and captured (GLib structured log writer), through login, stream,
+ * backlog, sending and a forced re-login; then searches the captured text
+ * for every encoding we can think of of each secret: the member's private
+ * key seed, the symmetric root, every derived key (message, data, state,
+ * topic) and the bearer token. The search itself is checked first: a line
+ * we log on purpose with the secret in it must be found. */
+#include "config.h"
+
+#include <string.h>
+
+#include "crypto.h"
+#include "encoding.h"
+#include "id.h"
+#include "session.h"
+#include "api.h"
+#include "testserver.h"
+
+static RdtTestServer *srv;
+static GString *captured;
+
+static GLogWriterOutput
+capture_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields,
+                gpointer user_data)
+{
+  for (gsize i = 0; i < n_fields; i++)
+    {
+      if (fields[i].length < 0)
+        g_string_append (captured, fields[i].value);
+      else
+        g_string_append_len (captured, fields[i].value, fields[i].length);
+      g_string_append_c (captured, ' ');
+    }
+  g_string_append_c (captured, '\n');
+  /* Fatal levels still abort the test as usual. */
+  if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL))
+    return g_log_writer_default (level, fields, n_fields, user_data);
+  return G_LOG_WRITER_HANDLED;
+}
+
+/* Libraries that log with plain g_log() (GIO, libsoup) reach the default
+ * handler, which g_test_init() replaced: capture those too. */
+static void
+capture_handler (const gchar *domain, GLogLevelFlags level,
+                 const gchar *message, gpointer user_data)
+{
+  g_string_append_printf (captured, "%s %s\n", domain ? domain : "",
+                          message);
+}
+
+/* Every text form a 32-byte secret could take in a log line. */
+static GPtrArray *
+encodings_of (const guint8 *secret, gsize len)
+{
+  GPtrArray *forms = g_ptr_array_new_with_free_func (g_free);
+  gchar *hex = rdt_hex_encode (secret, len);
+
+  g_ptr_array_add (forms, g_ascii_strup (hex, -1));
+  g_ptr_array_add (forms, hex);
+  g_ptr_array_add (forms, g_base64_encode (secret, len));
+  g_ptr_array_add (forms, rdt_base64url_encode (secret, len));
+  /* A prefix is enough to leak most of a key: look for 16 hex chars too. */
+  g_ptr_array_add (forms, g_strndup (hex, 16));
+  return forms;
+}
+
+static void
+assert_absent (const guint8 *secret, gsize len, const gchar *what)
+{
+  g_autoptr (GPtrArray) forms = encodings_of (secret, len);
+
+  for (guint i = 0; i < forms->len; i++)
+    if (strstr (captured->str, g_ptr_array_index (forms, i)) != NULL)
+      g_error ("%s appears in the debug log (form %u)", what, i);
+}
+
+typedef struct {
+  gboolean connected;
+  gboolean opened;
+  guint n_messages;
+  guint n_sent;
+} Fx;
+
+static void
+on_state (RdtSession *s, RdtSessionState state, const GError *error,
+          gboolean fatal, gpointer d)
+{
+  ((Fx *) d)->connected = state == RDT_SESSION_CONNECTED;
+}
+
+static void
+on_opened (RdtSession *s, const gchar *topic, const GError *error, gpointer d)
+{
+  g_assert_no_error (error);
+  ((Fx *) d)->opened = TRUE;
+}
+
+static void
+on_message (RdtSession *s, const RdtSessionMessage *m, gpointer d)
+{
+  ((Fx *) d)->n_messages++;
+}
+
+static void
+on_send_done (RdtSession *s, const gchar *topic, guint64 id, const GError *e,
+              gpointer d)
+{
+  g_assert_no_error (e);
+  ((Fx *) d)->n_sent++;
+}
+
+static const RdtSessionCallbacks callbacks = {
+  .state_changed = on_state,
+  .topic_opened = on_opened,
+  .message = on_message,
+  .send_done = on_send_done,
+};
+
+static gboolean
+timeout_cb (gpointer data)
+{
+  g_error ("timed out waiting for %s", (const gchar *) data);
+  return G_SOURCE_REMOVE;
+}
+
+#define WAIT_FOR(cond) G_STMT_START {                                   \
+    guint t_ = g_timeout_add_seconds (30, timeout_cb, (gpointer) #cond); \
+    while (!(cond))                                                     \
+      g_main_context_iteration (NULL, TRUE);                            \
+    g_source_remove (t_);                                               \
+  } G_STMT_END
+
+static void
+test_search_works (void)
+{
+  guint8 secret[32];
+
+  /* The detector must see a secret that is logged on purpose, in any
+   * form, or a clean result below would mean nothing. */
+  rdt_random_bytes (secret, sizeof secret);
+  for (guint form = 0; form < 4; form++)
+    {
+      g_autoptr (GPtrArray) forms = encodings_of (secret, sizeof secret);
+
+      g_string_truncate (captured, 0);
+      g_debug ("deliberate leak: %s", (gchar *) g_ptr_array_index (forms, form));
+      g_assert_nonnull (strstr (captured->str,
+                                g_ptr_array_index (forms, form)));
+    }
+  g_string_truncate (captured, 0);
+}
+
+static void
+test_session_logs_no_secret (void)
+{
+  g_autoptr (RdtSigningKey) owner = rdt_signing_key_generate ();
+  g_autofree gchar *space = rdt_signing_key_get_id (owner, RDT_ID_SPACE);
+  guint8 seed[RDT_SEED_LENGTH], root[RDT_KEY_LENGTH], topic_key[RDT_KEY_LENGTH];
+  g_autofree gchar *token = NULL;
+  g_autofree gchar *token_after = NULL;
+  RdtSpaceKeys *keys;
+  RdtSession *s;
+  GError *error = NULL;
+  Fx fx = { 0 };
+
+  rdt_random_bytes (root, sizeof root);
+  rdt_signing_key_copy_seed (owner, seed);
+  g_string_truncate (captured, 0);
+
+  s = rdt_session_new (rdt_test_server_get_url (srv), space, seed, root,
+                       &error);
+  g_assert_no_error (error);
+  rdt_session_set_callbacks (s, &callbacks, &fx);
+  rdt_session_set_poll_intervals (s, 200, 100);
+  rdt_session_connect (s);
+  WAIT_FOR (fx.connected);
+  rdt_session_open_topic (s, "general", 50);
+  WAIT_FOR (fx.opened);
+  for (guint i = 0; i < 3; i++)
+    g_assert_cmpuint (rdt_session_send_text (s, "general", "hello", &error),
+                      >, 0);
+  g_assert_no_error (error);
+  WAIT_FOR (fx.n_sent == 3 && fx.n_messages == 3);
+
+  /* The token, as the client sends it (it is in the stream URL). */
+  {
+    g_autofree gchar *url =
+        rdt_api_build_stream_url (rdt_session_get_api (s));
+    const gchar *t = url ? strstr (url, "token=") : NULL;
+
+    g_assert_nonnull (t);
+    token = g_strdup (t + strlen ("token="));
+    g_assert_cmpuint (strlen (token), >, 20);
+  }
+  /* Force a second login: the new token must not be logged either. */
+  rdt_api_clear_token (rdt_session_get_api (s));
+  g_assert_cmpuint (rdt_session_send_text (s, "general", "again", &error),
+                    >, 0);
+  WAIT_FOR (fx.n_sent == 4 && fx.n_messages == 4);
+  {
+    g_autofree gchar *url =
+        rdt_api_build_stream_url (rdt_session_get_api (s));
+    const gchar *t = url ? strstr (url, "token=") : NULL;
+
+    g_assert_nonnull (t);
+    token_after = g_strdup (t + strlen ("token="));
+  }
+  rdt_session_free (s);
+
+  /* Something was logged at all (else the test proves nothing). */
+  g_assert_cmpuint (captured->len, >, 200);
+  g_assert_nonnull (strstr (captured->str, "api: "));
+  g_assert_nonnull (strstr (captured->str, "GSocketClient"));
+
+  assert_absent (seed, sizeof seed, "the private key seed");
+  assert_absent (root, sizeof root, "the symmetric root");
+  keys = rdt_space_keys_new (root, space);
+  assert_absent (keys->message_key, RDT_KEY_LENGTH, "the message key");
+  assert_absent (keys->data_key, RDT_KEY_LENGTH, "the data key");
+  assert_absent (keys->state_key, RDT_KEY_LENGTH, "the state key");
+  rdt_space_keys_topic_key (keys, "general", topic_key);
+  assert_absent (topic_key, sizeof topic_key, "the topic key");
+  rdt_space_keys_free (keys);
+  if (strstr (captured->str, token) != NULL)
+    g_error ("the bearer token appears in the debug log");
+  /* A JWT's signature part alone is enough to replay it. */
+  g_assert_nonnull (strrchr (token, '.'));
+  if (strstr (captured->str, strrchr (token, '.') + 1) != NULL)
+    g_error ("the token's signature appears in the debug log");
+  if (strstr (captured->str, token_after) != NULL)
+    g_error ("the renewed bearer token appears in the debug log");
+
+  rdt_wipe (seed, sizeof seed);
+  rdt_wipe (root, sizeof root);
+  rdt_wipe (topic_key, sizeof topic_key);
+}
+
+int
+main (int argc, char **argv)
+{
+  int ret;
+
+  g_test_init (&argc, &argv, NULL);
+  rdt_crypto_init ();
+  captured = g_string_new (NULL);
+  g_log_set_debug_enabled (TRUE);
+  g_log_set_writer_func (capture_writer, NULL, NULL);
+  g_log_set_default_handler (capture_handler, NULL);
+  srv = rdt_test_server_start (NULL);
+  g_test_add_func ("/secrets/search-works", test_search_works);
+  g_test_add_func ("/secrets/session", test_session_logs_no_secret);
+  ret = g_test_run ();
+  rdt_test_server_stop (srv);
+  g_string_free (captured, TRUE);
+  return ret;
+}
