@@ -240,7 +240,14 @@ harness_wait (gboolean (*cond) (gpointer), gpointer data, guint timeout_s,
               const gchar *what)
 {
   gboolean expired = FALSE;
-  guint id = g_timeout_add_seconds (timeout_s, timed_out, &expired);
+  /* Under valgrind everything is ~20x slower: tests/valgrind/run.sh sets
+   * RDT_TEST_TIMEOUT_SCALE so the deadlines stay deadlines, not races. */
+  const gchar *scale_env = g_getenv ("RDT_TEST_TIMEOUT_SCALE");
+  guint scale = scale_env ? (guint) CLAMP (g_ascii_strtoull (scale_env, NULL, 10), 1, 100) : 1;
+  guint id;
+
+  timeout_s *= scale;
+  id = g_timeout_add_seconds (timeout_s, timed_out, &expired);
 
   while (!cond (data) && !expired)
     g_main_context_iteration (NULL, TRUE);

@@ -152,6 +152,18 @@ test_search_works (void)
   g_string_truncate (captured, 0);
 }
 
+/* The token as the client sends it: it is in the stream URL. */
+static gchar *
+current_token (RdtSession *s)
+{
+  g_autofree gchar *url = rdt_api_build_stream_url (rdt_session_get_api (s));
+  const gchar *t = url ? strstr (url, "token=") : NULL;
+
+  g_assert_nonnull (t);
+  g_assert_cmpuint (strlen (t + strlen ("token=")), >, 20);
+  return g_strdup (t + strlen ("token="));
+}
+
 static void
 test_session_logs_no_secret (void)
 {
@@ -184,29 +196,13 @@ test_session_logs_no_secret (void)
   g_assert_no_error (error);
   WAIT_FOR (fx.n_sent == 3 && fx.n_messages == 3);
 
-  /* The token, as the client sends it (it is in the stream URL). */
-  {
-    g_autofree gchar *url =
-        rdt_api_build_stream_url (rdt_session_get_api (s));
-    const gchar *t = url ? strstr (url, "token=") : NULL;
-
-    g_assert_nonnull (t);
-    token = g_strdup (t + strlen ("token="));
-    g_assert_cmpuint (strlen (token), >, 20);
-  }
+  token = current_token (s);
   /* Force a second login: the new token must not be logged either. */
   rdt_api_clear_token (rdt_session_get_api (s));
   g_assert_cmpuint (rdt_session_send_text (s, "general", "again", &error),
                     >, 0);
   WAIT_FOR (fx.n_sent == 4 && fx.n_messages == 4);
-  {
-    g_autofree gchar *url =
-        rdt_api_build_stream_url (rdt_session_get_api (s));
-    const gchar *t = url ? strstr (url, "token=") : NULL;
-
-    g_assert_nonnull (t);
-    token_after = g_strdup (t + strlen ("token="));
-  }
+  token_after = current_token (s);
   rdt_session_free (s);
 
   /* Something was logged at all (else the test proves nothing). */
