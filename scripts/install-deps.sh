@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Install the Debian (bookworm) packages needed to build and test
 # purple-reeeductio. Runs apt-get directly as root, through sudo otherwise.
+#   --ui   also the optional UI checks of tests/ui/ (Pidgin under Xvfb,
+#          BitlBee): heavy, not needed by CI
+#   --deb  also what `dpkg-buildpackage` and lintian need (docs/debian.md)
 set -euo pipefail
 
 packages=(
@@ -12,6 +15,14 @@ packages=(
   # data checks
   appstream
 )
+
+for arg in "$@"; do
+  case $arg in
+    --ui) packages+=(pidgin xvfb xauth xdotool imagemagick bitlbee-libpurple python3) ;;
+    --deb) packages+=(debhelper devscripts lintian fakeroot dpkg-dev) ;;
+    *) echo "install-deps.sh: unknown option $arg (known: --ui, --deb)" >&2; exit 2 ;;
+  esac
+done
 
 if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
 export DEBIAN_FRONTEND=noninteractive

@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# pidgin-screenshot.sh - Pidgin with the plugin, joined to a topic of the
+# local test server, on a virtual X display; saves a screenshot.
+#
+#   tests/ui/pidgin-screenshot.sh OUTPUT.png
+#
+# Starts rdt-test-server (fresh data dir), makes a new space with
+# rdt-keygen, posts a welcome message with rdt-post, writes a throw-away
+# Pidgin config dir (accounts.xml with the account set to sign in,
+# blist.xml with an auto-joined chat for topic "general", prefs.xml with
+# chat logging on, plugins/ with a symlink to the plugin of the build dir),
+# starts Xvfb and `pidgin -c <confdir>`, and waits (with a deadline) until
+#   1. a window named "general" exists (xdotool): the chat is joined, and
+#   2. Pidgin's chat log holds the welcome text: the backlog was verified,
+#      decrypted and shown.
+# Then it saves the chat window to OUTPUT.png (ImageMagick `import`).
+#
+# Optional, not part of `meson test` or CI (it needs pidgin, xvfb, xdotool
+# and imagemagick: apt-get install pidgin xvfb xauth xdotool imagemagick).
+# Environment: BUILD_DIR (default build), RDT_UI_DEADLINE (seconds,
+# default 60), RDT_UI_KEEP=1 keeps the temp dir. Exit status 0 on success,
+# 77 (skip) when a tool is missing, 1 on failure (logs are printed).
+set -euo pipefail
+
+self=$(realpath "$0")
+cd "$(dirname "$self")/../.."
+out=${1:?usage: tests/ui/pidgin-screenshot.sh OUTPUT.png}
+out=$(realpath -m "$out")
+build=${BUILD_DIR:-build}
+deadline=${RDT_UI_DEADLINE:-60}
+topic=general
+welcome="Welcome to topic $topic, written by rdt-post before Pidgin started."
+
+for tool in pidgin Xvfb xdotool import; do
+  command -v "$tool" >/dev/null || { echo "skip: $tool is not installed"; exit 77; }
+done
+server_bin=$build/server/rdt-test-server
+plugin=$build/src/purple/libreeeductio.so
+keygen=$build/tools/rdt-keygen
+post=$build/tools/rdt-post
+for f in "$server_bin" "$plugin" "$keygen" "$post"; do
+  [ -e "$f" ] || { echo "fail: $f is missing (build first)"; exit 1; }
+done
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/rdt-pidgin-XXXXXX")
+chmod 700 "$tmp"
+server_pid='' xvfb_pid='' pidgin_pid=''
+stop() {
+  [ -n "$1" ] || return 0
+  kill "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+cleanup() {
+  stop "$pidgin_pid"; stop "$xvfb_pid"; stop "$server_pid"
+  if [ "${RDT_UI_KEEP:-}" = 1 ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+fail() {
+  echo "fail: $*"
+  for f in server.err post.err xvfb.err pidgin.err; do
+    [ -s "$tmp/$f" ] && { echo "---- $f"; tail -n 30 "$tmp/$f"; }
+  done
+  exit 1
+}
+
+# Poll "$@" until it succeeds or the deadline passes.
+wait_for() {
+  local what=$1; shift
+  local end=$(( $(date +%s) + deadline ))
+  until "$@" >/dev/null 2>&1; do
+    [ "$(date +%s)" -lt "$end" ] || fail "timed out after ${deadline}s waiting for $what"
+    [ -z "$pidgin_pid" ] || kill -0 "$pidgin_pid" 2>/dev/null || fail "pidgin exited"
+    sleep 0.2
+  done
+}
+
+# ---- server, space, welcome message ----
+"$server_bin" --port 0 --bind 127.0.0.1 --data-dir "$tmp/data" \
+  > "$tmp/server.out" 2> "$tmp/server.err" &
+server_pid=$!
+server_url() { sed -n 's/^rdt-test-server listening on //p' "$tmp/server.out" | grep .; }
+wait_for "the test server" server_url
+url=$(server_url)
+
+umask 077
+read -r space _owner seed < <("$keygen" key)
+root=$("$keygen" root)
+user="pidgin@$space"
+RDT_SEED=$seed RDT_ROOT=$root "$post" "$url" "$space" "$topic" "$welcome" \
+  2> "$tmp/post.err" || fail "rdt-post could not post the welcome message"
+
+# ---- Pidgin config dir ----
+conf=$tmp/pidgin
+mkdir -p "$conf/plugins"
+ln -s "$(realpath "$plugin")" "$conf/plugins/libreeeductio.so"
+cat > "$conf/accounts.xml" <<EOF
+<?xml version='1.0' encoding='UTF-8' ?>
+<account version='1.0'>
+ <account>
+  <protocol>prpl-reeeductio</protocol>
+  <name>$user</name>
+  <password>$seed</password>
+  <settings>
+   <setting name='server' type='string'>$url</setting>
+   <setting name='symmetric_root' type='string'>$root</setting>
+  </settings>
+  <settings ui='gtk-gaim'>
+   <setting name='auto-login' type='bool'>1</setting>
+  </settings>
+ </account>
+</account>
+EOF
+cat > "$conf/blist.xml" <<EOF
+<?xml version='1.0' encoding='UTF-8' ?>
+<purple version='1.0'>
+ <blist>
+  <group name='Chats'>
+   <chat proto='prpl-reeeductio' account='$user'>
+    <component name='topic'>$topic</component>
+    <setting name='gtk-autojoin' type='bool'>1</setting>
+   </chat>
+  </group>
+ </blist>
+</purple>
+EOF
+# Chat logs in plain text: the script's proof that the backlog was shown.
+cat > "$conf/prefs.xml" <<EOF
+<?xml version='1.0' encoding='UTF-8' ?>
+<pref version='1' name='/'>
+ <pref name='purple'>
+  <pref name='logging'>
+   <pref name='log_chats' type='bool' value='1'/>
+   <pref name='format' type='string' value='txt'/>
+  </pref>
+ </pref>
+</pref>
+EOF
+seed='' root=''
+umask 022
+
+# ---- X display and Pidgin ----
+exec 3> "$tmp/display"
+Xvfb -displayfd 3 -screen 0 1024x640x24 -nolisten tcp > "$tmp/xvfb.err" 2>&1 &
+xvfb_pid=$!
+exec 3>&-
+wait_for "Xvfb" grep -q '[0-9]' "$tmp/display"
+DISPLAY=:$(head -n1 "$tmp/display")
+export DISPLAY
+unset DBUS_SESSION_BUS_ADDRESS
+
+pidgin -c "$conf" > "$tmp/pidgin.out" 2> "$tmp/pidgin.err" &
+pidgin_pid=$!
+
+chat_window() { xdotool search --onlyvisible --name "^$topic\$" | head -n1 | grep .; }
+wait_for "the chat window '$topic'" chat_window
+log_has_welcome() { grep -rqF -- "$welcome" "$conf/logs"; }
+wait_for "the welcome message in Pidgin's chat log" log_has_welcome
+
+# Give the chat window a fixed size at the origin and wait until X reports
+# it, then grab that window.
+chat=$(chat_window)
+xdotool windowmove "$chat" 0 0 windowsize "$chat" 760 480 windowraise "$chat"
+chat_placed() { xdotool getwindowgeometry "$chat" | grep -q 'Geometry: 760x480'; }
+wait_for "the chat window to be resized" chat_placed
+
+mkdir -p "$(dirname "$out")"
+import -window "$chat" "$out" || fail "import could not grab the screen"
+echo "ok: screenshot of Pidgin in topic '$topic' saved to $out"
