@@ -20,6 +20,8 @@
 #include "id.h"
 #include "message.h"
 #include "authz.h"
+#include "blobs.h"
+#include "faults.h"
 
 #define MAX_DATA_CHARS 102400
 
@@ -50,6 +52,8 @@ static gchar *opt_data_dir;
 static gint opt_port = 0;
 static gchar *opt_bind = NULL;
 static gint opt_token_ttl = 86400;
+static gint64 opt_max_blob_size = 104857600;
+static gint opt_ws_idle_ping = 30;
 static guint8 jwt_secret[32];
 static GHashTable *spaces;
 
@@ -797,11 +801,91 @@ handle_get_message (SoupServerMessage *msg, const gchar *space_id,
   reply_json (msg, 200, rdt_message_to_json (m));
 }
 
+/* ---- blobs (spec §10; the store is blobs.c) ---- */
+
+static void
+handle_blob (SoupServerMessage *msg, const gchar *method,
+             const gchar *space_id, const gchar *blob_id)
+{
+  const gchar *token = bearer_token (msg), *detail;
+  g_autofree gchar *caller = NULL;
+  Space *sp;
+
+  if (!token)
+    {
+      reply_not_authenticated (msg);
+      return;
+    }
+  sp = space_get (space_id);
+  if (!sp)
+    {
+      g_autofree gchar *d = g_strdup_printf (
+          "Space '%s' is not registered in the admin space", space_id);
+      reply_detail (msg, 404, d);
+      return;
+    }
+  caller = jwt_check (token, space_id, &detail);
+  if (!caller)
+    {
+      /* The real server's blob routes answer token problems with a bare
+       * 500 (spec §6.3, §10): clients must not rely on a 401 here. */
+      soup_server_message_set_status (msg, 500, NULL);
+      soup_server_message_set_response (msg, "text/plain", SOUP_MEMORY_STATIC,
+                                        "Internal Server Error", 21);
+      return;
+    }
+  if (strcmp (method, "PUT") == 0)
+    {
+      guint uses;
+      g_autofree gchar *d = NULL;
+
+      if (!rdt_srv_state_is_member (sp->state, caller))
+        {
+          reply_detail (msg, 400, "Not a member of this space");
+          return;
+        }
+      uses = GPOINTER_TO_UINT (g_hash_table_lookup (sp->tool_uses, caller));
+      if (g_str_has_prefix (caller, "T") &&
+          !rdt_srv_state_check_tool (sp->state, caller, uses, &d))
+        {
+          reply_detail (msg, 400, d);
+          return;
+        }
+      rdt_srv_blobs_put (msg, space_id, blob_id, caller);
+      if (soup_server_message_get_status (msg) == 201 && g_str_has_prefix (caller, "T"))
+        g_hash_table_replace (sp->tool_uses, g_strdup (caller),
+                              GUINT_TO_POINTER (uses + 1));
+    }
+  else if (!rdt_srv_state_is_member (sp->state, caller))
+    reply_detail (msg, 403, "Not a member of this space");
+  else if (strcmp (method, "GET") == 0)
+    rdt_srv_blobs_get (msg, space_id, blob_id);
+  else if (strcmp (method, "DELETE") == 0)
+    rdt_srv_blobs_delete (msg, space_id, blob_id, caller,
+                          rdt_srv_state_is_owner (sp->state, caller));
+  else
+    reply_detail (msg, 405, "Method Not Allowed");
+}
+
+/* A declared Content-Length over the limit gets its 413 before the body is
+ * read (spec §10). Other requests pass through untouched. */
+static void
+blob_early_handler (SoupServer *server, SoupServerMessage *msg,
+                    const char *path, GHashTable *query, gpointer user_data)
+{
+  g_auto (GStrv) seg = g_strsplit (path + (path[0] == '/'), "/", -1);
+
+  if (g_strv_length (seg) == 4 && strcmp (seg[2], "blobs") == 0 &&
+      strcmp (soup_server_message_get_method (msg), "PUT") == 0 &&
+      rdt_srv_blobs_too_large (soup_message_headers_get_content_length (
+          soup_server_message_get_request_headers (msg))))
+    rdt_srv_blobs_reply_too_large (msg);
+}
+
 /* ---- routing ---- */
 
 static void
-handle_request (SoupServer *server, SoupServerMessage *msg, const char *path,
-                GHashTable *query, gpointer user_data)
+dispatch (SoupServerMessage *msg, const char *path, GHashTable *query)
 {
   const gchar *method = soup_server_message_get_method (msg);
   gchar **seg = g_strsplit (path + (path[0] == '/'), "/", -1);
@@ -846,6 +930,9 @@ handle_request (SoupServer *server, SoupServerMessage *msg, const char *path,
            strcmp (seg[2], "topics") == 0 && strcmp (seg[4], "messages") == 0 &&
            strcmp (method, "GET") == 0)
     handle_get_message (msg, seg[1], seg[3], seg[5]);
+  else if (n == 4 && strcmp (seg[0], "spaces") == 0 &&
+           strcmp (seg[2], "blobs") == 0)
+    handle_blob (msg, method, seg[1], seg[3]);
   else if (n == 3 && strcmp (seg[0], "spaces") == 0 &&
            strcmp (seg[2], "stream") == 0)
     {
@@ -858,6 +945,82 @@ handle_request (SoupServer *server, SoupServerMessage *msg, const char *path,
   g_strfreev (seg);
 }
 
+typedef struct {
+  SoupServerMessage *msg;
+  gchar *path;
+  GHashTable *query;
+  RdtFault *fault;
+  gboolean gone;    /* the client hung up while we waited */
+} Delayed;
+
+static void
+delayed_gone (SoupServerMessage *msg, gpointer data)
+{
+  ((Delayed *) data)->gone = TRUE;
+}
+
+static gboolean
+delayed_dispatch (gpointer data)
+{
+  Delayed *d = data;
+
+  g_signal_handlers_disconnect_by_func (d->msg, delayed_gone, d);
+  if (!d->gone)
+    {
+      dispatch (d->msg, d->path, d->query);
+      soup_server_message_unpause (d->msg);
+    }
+  g_object_unref (d->msg);
+  g_free (d->path);
+  g_clear_pointer (&d->query, g_hash_table_unref);
+  rdt_srv_fault_free (d->fault);
+  g_free (d);
+  return G_SOURCE_REMOVE;
+}
+
+/* Every request: the control endpoint, then injected faults, then the
+ * real handlers (dispatch). */
+static void
+handle_request (SoupServer *server, SoupServerMessage *msg, const char *path,
+                GHashTable *query, gpointer user_data)
+{
+  RdtFault *fault;
+
+  if (rdt_srv_faults_control (msg, path))
+    return;
+  fault = rdt_srv_faults_match (soup_server_message_get_method (msg), path);
+  if (fault == NULL)
+    {
+      dispatch (msg, path, query);
+      return;
+    }
+  switch (fault->action)
+    {
+    case RDT_FAULT_DELAY:
+      {
+        Delayed *d = g_new0 (Delayed, 1);
+
+        d->msg = g_object_ref (msg);
+        d->path = g_strdup (path);
+        d->query = query ? g_hash_table_ref (query) : NULL;
+        d->fault = fault;
+        g_signal_connect (msg, "disconnected", G_CALLBACK (delayed_gone), d);
+        soup_server_message_pause (msg);
+        g_timeout_add (fault->delay_ms, delayed_dispatch, d);
+      }
+      return;
+    case RDT_FAULT_TRUNCATE:
+    case RDT_FAULT_TAMPER:
+      dispatch (msg, path, query);
+      rdt_srv_fault_rewrite (fault, msg);
+      break;
+    default:
+      rdt_srv_fault_answer (fault, msg);
+      break;
+    }
+  rdt_srv_fault_free (fault);
+}
+
 /* Early handler: refuse the stream handshake with 403 on a bad token
  * before the WebSocket handler accepts it (as uvicorn does, spec 7). */
 static void
@@ -865,6 +1028,7 @@ early_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
                GHashTable *query, gpointer user_data)
 {
   gchar **seg = g_strsplit (path + (path[0] == '/'), "/", -1);
+  blob_early_handler (server, msg, path, query, user_data);
   if (g_strv_length (seg) == 3 && strcmp (seg[0], "spaces") == 0 &&
       strcmp (seg[2], "stream") == 0)
     {
@@ -893,8 +1057,57 @@ ws_message (SoupWebsocketConnection *ws, gint type, GBytes *message,
 {
   gsize len;
   const gchar *d = g_bytes_get_data (message, &len);
+  /* Any client frame restarts the server's 30 s wait (spec §7). */
+  g_object_set_data (G_OBJECT (ws), "rdt-last-frame",
+                     GSIZE_TO_POINTER ((gsize) (g_get_monotonic_time () / 1000)));
   if (type == SOUP_WEBSOCKET_DATA_TEXT && len == 4 && memcmp (d, "ping", 4) == 0)
     soup_websocket_connection_send_text (ws, "pong");
+}
+
+/* After --ws-idle-ping seconds without a client frame, the server sends
+ * {"type": "ping"} and keeps waiting (spec §7). */
+static gboolean
+idle_ping_tick (gpointer data)
+{
+  GHashTableIter it;
+  gpointer value;
+  gsize now = (gsize) (g_get_monotonic_time () / 1000);
+
+  g_hash_table_iter_init (&it, spaces);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    for (GList *l = ((Space *) value)->sockets; l; l = l->next)
+      {
+        gsize last = GPOINTER_TO_SIZE (g_object_get_data (l->data, "rdt-last-frame"));
+
+        if (soup_websocket_connection_get_state (l->data) == SOUP_WEBSOCKET_STATE_OPEN &&
+            now - last >= (gsize) opt_ws_idle_ping * 1000)
+          {
+            soup_websocket_connection_send_text (l->data, "{\"type\": \"ping\"}");
+            g_object_set_data (l->data, "rdt-last-frame", GSIZE_TO_POINTER (now));
+          }
+      }
+  return G_SOURCE_CONTINUE;
+}
+
+/* Fault "close_websockets": every socket of every space, now. */
+static void
+close_all_sockets (void)
+{
+  GHashTableIter it;
+  gpointer value;
+
+  g_hash_table_iter_init (&it, spaces);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    {
+      GList *copy = g_list_copy (((Space *) value)->sockets);
+
+      g_list_foreach (copy, (GFunc) (void (*) (void)) g_object_ref, NULL);
+      for (GList *l = copy; l; l = l->next)
+        if (soup_websocket_connection_get_state (l->data) == SOUP_WEBSOCKET_STATE_OPEN)
+          soup_websocket_connection_close (l->data, SOUP_WEBSOCKET_CLOSE_GOING_AWAY,
+                                           "injected fault");
+      g_list_free_full (copy, g_object_unref);
+    }
 }
 
 static void
@@ -909,8 +1122,9 @@ ws_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
       soup_websocket_connection_close (ws, 1008, "unknown space");
       return;
     }
-  /* TODO: server-side {"type":"ping"} after 30 s of client silence. */
   soup_websocket_connection_set_keepalive_interval (ws, 20);
+  g_object_set_data (G_OBJECT (ws), "rdt-last-frame",
+                     GSIZE_TO_POINTER ((gsize) (g_get_monotonic_time () / 1000)));
   sp->sockets = g_list_prepend (sp->sockets, g_object_ref (ws));
   g_signal_connect (ws, "message", G_CALLBACK (ws_message), sp);
   g_signal_connect (ws, "closed", G_CALLBACK (ws_closed), sp);
@@ -931,6 +1145,8 @@ main (int argc, char **argv)
     { "bind", 0, 0, G_OPTION_ARG_STRING, &opt_bind, "Address (127.0.0.1)", "ADDR" },
     { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_data_dir, "Data directory (required)", "DIR" },
     { "token-ttl", 0, 0, G_OPTION_ARG_INT, &opt_token_ttl, "Token lifetime in seconds (86400)", "S" },
+    { "ws-idle-ping", 0, 0, G_OPTION_ARG_INT, &opt_ws_idle_ping, "Seconds without a client frame before the server's {\"type\": \"ping\"} (30)", "S" },
+    { "max-blob-size", 0, 0, G_OPTION_ARG_INT64, &opt_max_blob_size, "Largest blob in bytes (104857600)", "BYTES" },
     { NULL }
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new ("- reeeductio test server");
@@ -966,6 +1182,9 @@ main (int argc, char **argv)
     return 1;
   rdt_random_bytes (jwt_secret, sizeof jwt_secret);
   spaces = g_hash_table_new (g_str_hash, g_str_equal);
+  rdt_srv_faults_init (close_all_sockets);
+  g_timeout_add (250, idle_ping_tick, NULL);
+  rdt_srv_blobs_init (opt_data_dir, opt_max_blob_size > 0 ? (guint64) opt_max_blob_size : 0);
 
   server = soup_server_new ("server-header", "rdt-test-server", NULL);
   soup_server_add_early_handler (server, NULL, early_handler, NULL, NULL);

@@ -2,6 +2,7 @@
 #include "testserver.h"
 #include <glib/gstdio.h>
 #include <gio/gio.h>
+#include <libsoup/soup.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -143,17 +144,47 @@ rdt_test_server_restart (RdtTestServer *s)
   spawn (s);
 }
 
+/* One blocking request to the control endpoint (test set-up only). */
+static void
+control (RdtTestServer *s, const gchar *method, const gchar *json)
+{
+  g_autoptr (SoupSession) session = soup_session_new ();
+  g_autofree gchar *url = g_strconcat (s->url, "/_control/faults", NULL);
+  g_autoptr (SoupMessage) msg = soup_message_new (method, url);
+  g_autoptr (GBytes) answer = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (s->local);
+  if (json != NULL)
+    {
+      g_autoptr (GBytes) body = g_bytes_new (json, strlen (json));
+      soup_message_set_request_body_from_bytes (msg, "application/json", body);
+    }
+  answer = soup_session_send_and_read (session, msg, NULL, &error);
+  if (answer == NULL)
+    g_error ("fault control: %s", error->message);
+  if (soup_message_get_status (msg) >= 300)
+    g_error ("fault control refused %s: %u %.*s", json ? json : method,
+             soup_message_get_status (msg), (int) g_bytes_get_size (answer),
+             (const gchar *) g_bytes_get_data (answer, NULL));
+}
+
 void
 rdt_test_server_fault (RdtTestServer *s, const gchar *json)
 {
-  /* TODO: the server has no fault control endpoint yet. */
-  g_error ("rdt_test_server_fault: not implemented yet");
+  control (s, "POST", json);
 }
 
 void
 rdt_test_server_clear_faults (RdtTestServer *s)
 {
-  /* TODO: nothing to clear until faults exist. */
+  control (s, "DELETE", NULL);
+}
+
+const gchar *
+rdt_test_server_get_data_dir (RdtTestServer *s)
+{
+  return s->local ? s->data_dir : NULL;
 }
 
 static void

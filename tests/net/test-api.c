@@ -272,10 +272,20 @@ fake_last (Fake *f, const gchar *method, const gchar *path)
   return g_queue_peek_tail (q);
 }
 
+static void
+delayed_gone (SoupServerMessage *msg, gpointer data)
+{
+  g_object_set_data (G_OBJECT (msg), "gone", GINT_TO_POINTER (1));
+}
+
+/* A delayed answer whose client gave up (timeout test) or whose server was
+ * freed meanwhile must not be unpaused. */
 static gboolean
 unpause_cb (gpointer data)
 {
-  soup_server_message_unpause (data);
+  g_signal_handlers_disconnect_by_func (data, delayed_gone, NULL);
+  if (!g_object_get_data (data, "gone"))
+    soup_server_message_unpause (data);
   g_object_unref (data);
   return G_SOURCE_REMOVE;
 }
@@ -309,6 +319,7 @@ respond (SoupServerMessage *msg, Canned *c)
   if (c->delay_ms > 0)
     {
       soup_server_message_pause (msg);
+      g_signal_connect (msg, "disconnected", G_CALLBACK (delayed_gone), NULL);
       g_timeout_add (c->delay_ms, unpause_cb, g_object_ref (msg));
     }
 }
