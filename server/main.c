@@ -801,6 +801,57 @@ handle_get_message (SoupServerMessage *msg, const gchar *space_id,
   reply_json (msg, 200, rdt_message_to_json (m));
 }
 
+/* GET /spaces/{S}/state/{path}: the latest write at path (spec §8.5). */
+static void
+handle_get_state_path (SoupServerMessage *msg, const gchar *space_id,
+                       const gchar *state_path)
+{
+  Space *sp = NULL;
+  g_autofree gchar *caller = get_prologue (msg, space_id, "state", FALSE, &sp);
+  g_autofree gchar *perm = NULL;
+  const RdtMessage *m;
+
+  if (!caller)
+    return;
+  perm = g_strconcat ("state/", state_path, NULL);
+  if (!rdt_srv_state_check_permission (sp->state, caller, "read", perm, NULL))
+    {
+      reply_detail (msg, 403, "No read permission");
+      return;
+    }
+  m = rdt_srv_state_lookup (sp->state, state_path);
+  if (!m)
+    {
+      reply_detail (msg, 404, "State not found");
+      return;
+    }
+  reply_json (msg, 200, rdt_message_to_json (m));
+}
+
+/* POST /spaces/{S}/auth/refresh: the real server crashes on a valid token
+ * (500) and answers 401 to a bad one (spec §6.4). Clients must not use it. */
+static void
+handle_refresh (SoupServerMessage *msg, const gchar *space_id)
+{
+  const gchar *detail;
+  g_autofree gchar *caller = NULL;
+
+  if (!bearer_token (msg))
+    {
+      reply_not_authenticated (msg);
+      return;
+    }
+  caller = jwt_check (bearer_token (msg), space_id, &detail);
+  if (!caller)
+    {
+      reply_detail (msg, 401, detail);
+      return;
+    }
+  soup_server_message_set_status (msg, 500, NULL);
+  soup_server_message_set_response (msg, "text/plain", SOUP_MEMORY_STATIC,
+                                    "Internal Server Error", 21);
+}
+
 /* ---- blobs (spec §10; the store is blobs.c) ---- */
 
 static void
@@ -930,6 +981,19 @@ dispatch (SoupServerMessage *msg, const char *path, GHashTable *query)
            strcmp (seg[2], "topics") == 0 && strcmp (seg[4], "messages") == 0 &&
            strcmp (method, "GET") == 0)
     handle_get_message (msg, seg[1], seg[3], seg[5]);
+  else if (n == 4 && strcmp (seg[0], "spaces") == 0 &&
+           strcmp (seg[2], "auth") == 0 && strcmp (seg[3], "refresh") == 0 &&
+           strcmp (method, "POST") == 0)
+    handle_refresh (msg, seg[1]);
+  else if (n == 3 && strcmp (seg[0], "spaces") == 0 &&
+           strcmp (seg[2], "state") == 0 && strcmp (method, "GET") == 0)
+    handle_get_messages (msg, query, seg[1], "state");
+  else if (n >= 4 && strcmp (seg[0], "spaces") == 0 &&
+           strcmp (seg[2], "state") == 0 && strcmp (method, "GET") == 0)
+    {
+      g_autofree gchar *state_path = g_strjoinv ("/", seg + 3);
+      handle_get_state_path (msg, seg[1], state_path);
+    }
   else if (n == 4 && strcmp (seg[0], "spaces") == 0 &&
            strcmp (seg[2], "blobs") == 0)
     handle_blob (msg, method, seg[1], seg[3]);

@@ -1,0 +1,878 @@
+/* test-rules.c - conformance of rdt-test-server to the real server's rules
+ * (suite `server`). Each case talks plain HTTP/WebSocket to a server
+ * process started by the fixture and checks status codes, detail texts and
+ * ordering exactly as the protocol reference records them for the real
+ * server (spec sections cited per case). */
+#include "config.h"
+
+#include <string.h>
+#include <libsoup/soup.h>
+#include <json-glib/json-glib.h>
+
+#include "crypto.h"
+#include "encoding.h"
+#include "id.h"
+#include "message.h"
+#include "testserver.h"
+
+static RdtTestServer *srv;
+static SoupSession *http;
+
+/* ---- plumbing ---- */
+
+typedef struct {
+  guint status;
+  gchar *body;
+  GBytes *raw;
+  JsonNode *json;     /* NULL if the body is not JSON */
+} Answer;
+
+static void
+answer_free (Answer *a)
+{
+  g_free (a->body);
+  g_bytes_unref (a->raw);
+  if (a->json)
+    json_node_unref (a->json);
+  g_free (a);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Answer, answer_free)
+
+static Answer *
+request_on (RdtTestServer *server, const gchar *method, const gchar *path,
+            const gchar *token, const gchar *content_type, const void *body,
+            gsize len)
+{
+  g_autofree gchar *url = g_strconcat (rdt_test_server_get_url (server), path, NULL);
+  g_autoptr (SoupMessage) msg = soup_message_new (method, url);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) bytes = NULL;
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  Answer *a = g_new0 (Answer, 1);
+
+  g_assert_nonnull (msg);
+  if (token)
+    {
+      g_autofree gchar *h = g_strconcat ("Bearer ", token, NULL);
+      soup_message_headers_replace (soup_message_get_request_headers (msg),
+                                    "Authorization", h);
+    }
+  if (body)
+    {
+      g_autoptr (GBytes) b = g_bytes_new (body, len);
+      soup_message_set_request_body_from_bytes (msg, content_type, b);
+    }
+  bytes = soup_session_send_and_read (http, msg, NULL, &error);
+  g_assert_no_error (error);
+  a->status = soup_message_get_status (msg);
+  a->body = g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+  a->raw = g_bytes_ref (bytes);
+  if (a->body == NULL)
+    a->body = g_strdup ("");
+  if (json_parser_load_from_data (parser, a->body, -1, NULL) &&
+      json_parser_get_root (parser))
+    a->json = json_node_copy (json_parser_get_root (parser));
+  return a;
+}
+
+static Answer *
+request (const gchar *method, const gchar *path, const gchar *token,
+         const gchar *json)
+{
+  return request_on (srv, method, path, token, "application/json", json,
+                     json ? strlen (json) : 0);
+}
+
+static const gchar *
+detail_of (Answer *a)
+{
+  if (!a->json || !JSON_NODE_HOLDS_OBJECT (a->json))
+    return "";
+  return json_object_get_string_member_with_default (
+      json_node_get_object (a->json), "detail", "");
+}
+
+#define assert_answer(a, st, det) G_STMT_START {                        \
+    if ((a)->status != (st) || !g_str_has_prefix (detail_of (a), (det))) \
+      g_error ("expected %u \"%s...\", got %u %s", (guint) (st), (det),  \
+               (a)->status, (a)->body);                                  \
+  } G_STMT_END
+
+/* A space with its owner key, and a logged-in token. */
+typedef struct {
+  RdtSigningKey *key;
+  gchar *space;
+  gchar *uid;
+  gchar *token;
+  gchar *state_head;
+} Space;
+
+static gchar *
+login_on (RdtTestServer *server, const gchar *space, RdtSigningKey *key,
+          RdtIdType type, guint *status_out)
+{
+  g_autofree gchar *id = rdt_signing_key_get_id (key, type);
+  g_autofree gchar *path = g_strdup_printf ("/spaces/%s/auth/challenge", space);
+  g_autofree gchar *body = g_strdup_printf ("{\"public_key\":\"%s\"}", id);
+  g_autoptr (Answer) ch = request_on (server, "POST", path, NULL,
+                                      "application/json", body, strlen (body));
+  const gchar *challenge;
+  guint8 sig[RDT_SIGNATURE_LENGTH];
+  g_autofree gchar *sig64 = NULL, *vbody = NULL, *vpath = NULL;
+  g_autoptr (Answer) v = NULL;
+
+  g_assert_cmpuint (ch->status, ==, 200);
+  challenge = json_object_get_string_member (json_node_get_object (ch->json),
+                                             "challenge");
+  rdt_signing_key_sign (key, (const guint8 *) challenge, strlen (challenge), sig);
+  sig64 = g_base64_encode (sig, sizeof sig);
+  vbody = g_strdup_printf ("{\"public_key\":\"%s\",\"signature\":\"%s\","
+                           "\"challenge\":\"%s\"}", id, sig64, challenge);
+  vpath = g_strdup_printf ("/spaces/%s/auth/verify", space);
+  v = request_on (server, "POST", vpath, NULL, "application/json", vbody,
+                  strlen (vbody));
+  if (status_out)
+    *status_out = v->status;
+  if (v->status != 200)
+    return NULL;
+  return g_strdup (json_object_get_string_member (json_node_get_object (v->json),
+                                                  "token"));
+}
+
+static Space *
+space_new (void)
+{
+  Space *s = g_new0 (Space, 1);
+
+  s->key = rdt_signing_key_generate ();
+  s->space = rdt_signing_key_get_id (s->key, RDT_ID_SPACE);
+  s->uid = rdt_signing_key_get_id (s->key, RDT_ID_USER);
+  s->token = login_on (srv, s->space, s->key, RDT_ID_USER, NULL);
+  g_assert_nonnull (s->token);
+  return s;
+}
+
+static void
+space_free (Space *s)
+{
+  rdt_signing_key_free (s->key);
+  g_free (s->space);
+  g_free (s->uid);
+  g_free (s->token);
+  g_free (s->state_head);
+  g_free (s);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Space, space_free)
+
+static Answer *
+post_on (RdtTestServer *server, Space *s, const gchar *token, RdtMessage *m)
+{
+  g_autofree gchar *path = g_strdup_printf ("/spaces/%s/topics/%s/messages",
+                                            s->space, m->topic_id);
+  g_autofree gchar *body = rdt_message_to_post_body (m);
+
+  return request_on (server, "POST", path, token, "application/json", body,
+                     strlen (body));
+}
+
+static RdtMessage *
+new_msg (Space *s, const gchar *topic, const gchar *prev, const gchar *text)
+{
+  g_autofree gchar *data = g_base64_encode ((const guchar *) text, strlen (text));
+
+  return rdt_message_new_signed (s->space, topic, "chat.text", prev, data,
+                                 s->uid, s->key);
+}
+
+/* Post n messages in a chain; returns their hashes. */
+static GPtrArray *
+post_chain (Space *s, const gchar *topic, guint n)
+{
+  GPtrArray *hashes = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree gchar *text = g_strdup_printf ("m%u", i);
+      g_autoptr (RdtMessage) m = new_msg (s, topic,
+          i ? g_ptr_array_index (hashes, i - 1) : NULL, text);
+      g_autoptr (Answer) a = post_on (srv, s, s->token, m);
+
+      g_assert_cmpuint (a->status, ==, 201);
+      g_ptr_array_add (hashes, g_strdup (m->message_hash));
+    }
+  return hashes;
+}
+
+static void
+state_write (Space *s, const gchar *path, const gchar *json)
+{
+  g_autofree gchar *data = g_base64_encode ((const guchar *) json, strlen (json));
+  g_autoptr (RdtMessage) m = rdt_message_new_signed (s->space, "state", path,
+      s->state_head, data, s->uid, s->key);
+  g_autoptr (Answer) a = post_on (srv, s, s->token, m);
+
+  if (a->status != 201)
+    g_error ("state write %s: %u %s", path, a->status, a->body);
+  g_free (s->state_head);
+  s->state_head = g_strdup (m->message_hash);
+}
+
+/* The hashes of a GET answer, in the order the server sent them. */
+static gchar *
+list_hashes (Answer *a, gboolean *has_more)
+{
+  JsonObject *o = json_node_get_object (a->json);
+  JsonArray *arr = json_object_get_array_member (o, "messages");
+  GString *out = g_string_new (NULL);
+
+  *has_more = json_object_get_boolean_member (o, "has_more");
+  for (guint i = 0; i < json_array_get_length (arr); i++)
+    g_string_append_printf (out, "%s%s", i ? " " : "",
+        json_object_get_string_member (json_array_get_object_element (arr, i),
+                                       "message_hash"));
+  return g_string_free (out, FALSE);
+}
+
+static gchar *
+join (GPtrArray *hashes, gint from, gint to)  /* inclusive, may descend */
+{
+  GString *out = g_string_new (NULL);
+  gint step = from <= to ? 1 : -1;
+
+  for (gint i = from;; i += step)
+    {
+      g_string_append_printf (out, "%s%s", out->len ? " " : "",
+                              (gchar *) g_ptr_array_index (hashes, i));
+      if (i == to)
+        break;
+    }
+  return g_string_free (out, FALSE);
+}
+
+/* ---- cases ---- */
+
+static void
+test_health (void)
+{
+  g_autoptr (Answer) a = request ("GET", "/health", NULL, NULL);
+  JsonObject *o;
+
+  g_assert_cmpuint (a->status, ==, 200);
+  o = json_node_get_object (a->json);
+  g_assert_cmpstr (json_object_get_string_member (o, "status"), ==, "healthy");
+  g_assert_cmpint (json_object_get_int_member (o, "timestamp"), >,
+                   g_get_real_time () / 1000 - 60000);
+}
+
+/* Spec 6.1/6.2: failure order and texts of verify; 6.4 refresh. */
+static void
+test_auth (void)
+{
+  g_autoptr (Space) s = space_new ();
+  g_autoptr (RdtSigningKey) stranger = rdt_signing_key_generate ();
+  g_autofree gchar *sid = rdt_signing_key_get_id (stranger, RDT_ID_USER);
+  g_autofree gchar *cpath = g_strdup_printf ("/spaces/%s/auth/challenge", s->space);
+  g_autofree gchar *vpath = g_strdup_printf ("/spaces/%s/auth/verify", s->space);
+  g_autofree gchar *rpath = g_strdup_printf ("/spaces/%s/auth/refresh", s->space);
+  g_autofree gchar *body = NULL;
+  g_autoptr (Answer) a = NULL;
+  const gchar *challenge;
+  guint status = 0;
+  g_autofree gchar *tok = NULL;
+
+  body = g_strdup_printf ("{\"public_key\":\"%s\",\"signature\":\"%s\","
+                          "\"challenge\":\"x\"}", sid,
+                          "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==");
+  a = request ("POST", vpath, NULL, body);
+  assert_answer (a, 401, "Challenge not found");
+  g_clear_pointer (&a, answer_free);
+  g_free (body);
+
+  body = g_strdup_printf ("{\"public_key\":\"%s\"}", sid);
+  a = request ("POST", cpath, NULL, body);
+  g_assert_cmpuint (a->status, ==, 200);
+  challenge = json_object_get_string_member (json_node_get_object (a->json), "challenge");
+  g_assert_cmpuint (strlen (challenge), ==, 44);
+  g_assert_cmpint (json_object_get_int_member (json_node_get_object (a->json), "expires_at"),
+                   >, g_get_real_time () / 1000);
+  {
+    g_autofree gchar *wrong = g_strdup_printf (
+        "{\"public_key\":\"%s\",\"signature\":\"%s\",\"challenge\":\"%s\"}", sid,
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==",
+        "bm90IHRoZSBjaGFsbGVuZ2U=");
+    g_autoptr (Answer) b = request ("POST", vpath, NULL, wrong);
+    assert_answer (b, 401, "Challenge mismatch");
+  }
+  {
+    g_autofree gchar *badsig = g_strdup_printf (
+        "{\"public_key\":\"%s\",\"signature\":\"%s\",\"challenge\":\"%s\"}", sid,
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==",
+        challenge);
+    g_autoptr (Answer) b = request ("POST", vpath, NULL, badsig);
+    assert_answer (b, 401, "Invalid signature");
+  }
+  /* A valid signature by a key that is not a member: 403 last. */
+  tok = login_on (srv, s->space, stranger, RDT_ID_USER, &status);
+  g_assert_null (tok);
+  g_assert_cmpuint (status, ==, 403);
+
+  /* Challenges are single-use: a second verify finds none. */
+  g_clear_pointer (&a, answer_free);
+  {
+    g_autofree gchar *t2 = login_on (srv, s->space, s->key, RDT_ID_USER, NULL);
+    g_assert_nonnull (t2);
+  }
+
+  /* Refresh is broken on the real server: 500 with a valid token. */
+  a = request ("POST", rpath, s->token, NULL);
+  g_assert_cmpuint (a->status, ==, 500);
+  g_clear_pointer (&a, answer_free);
+  a = request ("POST", rpath, "garbage.token.here", NULL);
+  assert_answer (a, 401, "Invalid token");
+}
+
+/* Spec 4.3: validation order and exact texts, 409 detail form. */
+static void
+test_post_rules (void)
+{
+  g_autoptr (Space) s = space_new ();
+  g_autofree gchar *path = g_strdup_printf ("/spaces/%s/topics/general/messages", s->space);
+  g_autoptr (RdtMessage) first = new_msg (s, "general", NULL, "first");
+  g_autoptr (RdtMessage) m = NULL;
+  g_autoptr (Answer) a = NULL;
+  g_autofree gchar *big = NULL, *expect = NULL;
+
+  /* Broken JSON is refused before auth; missing fields after it. */
+  a = request ("POST", path, NULL, "{\"type\":");
+  g_assert_cmpuint (a->status, ==, 422);
+  g_clear_pointer (&a, answer_free);
+  a = request ("POST", path, s->token, "{}");
+  g_assert_cmpuint (a->status, ==, 422);
+  g_clear_pointer (&a, answer_free);
+  {
+    g_autofree gchar *body = rdt_message_to_post_body (first);
+    a = request ("POST", path, NULL, body);
+  }
+  assert_answer (a, 401, "Not authenticated");
+  g_clear_pointer (&a, answer_free);
+
+  {
+    g_autoptr (RdtMessage) bad = new_msg (s, "General", NULL, "x");
+    a = post_on (srv, s, s->token, bad);
+  }
+  assert_answer (a, 400, "Invalid topic_id format");
+  g_clear_pointer (&a, answer_free);
+
+  /* Hash and signature are checked before the chain (a stale prev with a
+   * bad hash is 400, not 409). */
+  m = rdt_message_copy (first);
+  g_free (m->prev_hash);
+  m->prev_hash = g_strdup (first->message_hash);
+  a = post_on (srv, s, s->token, m);
+  assert_answer (a, 400, "Message hash mismatch");
+  g_clear_pointer (&a, answer_free);
+  g_clear_pointer (&m, rdt_message_unref);
+
+  m = rdt_message_copy (first);
+  m->signature[0] = m->signature[0] == 'A' ? 'B' : 'A';
+  a = post_on (srv, s, s->token, m);
+  assert_answer (a, 400, "Invalid message signature");
+  g_clear_pointer (&a, answer_free);
+  g_clear_pointer (&m, rdt_message_unref);
+
+  big = g_strnfill (102404, 'A');
+  m = rdt_message_new_signed (s->space, "general", "chat.text", NULL, big,
+                              s->uid, s->key);
+  a = post_on (srv, s, s->token, m);
+  g_assert_cmpuint (a->status, ==, 422);
+  g_clear_pointer (&a, answer_free);
+  g_clear_pointer (&m, rdt_message_unref);
+
+  /* First message: prev_hash null; then a stale null again -> 409. */
+  a = post_on (srv, s, s->token, first);
+  g_assert_cmpuint (a->status, ==, 201);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (a->json),
+                   "message_hash"), ==, first->message_hash);
+  g_clear_pointer (&a, answer_free);
+  m = new_msg (s, "general", NULL, "stale");
+  a = post_on (srv, s, s->token, m);
+  expect = g_strdup_printf ("Chain conflict: Chain conflict in topic 'general': "
+                            "expected prev_hash=%.16s..., got None. Another "
+                            "message was added concurrently.. Please get "
+                            "current chain head and retry.",
+                            first->message_hash);
+  g_assert_cmpuint (a->status, ==, 409);
+  g_assert_cmpstr (detail_of (a), ==, expect);
+}
+
+/* Spec 4.4: inclusive bounds, order rule, limit range, has_more; 4.7. */
+static void
+test_get_rules (void)
+{
+  g_autoptr (Space) s = space_new ();
+  g_autoptr (GPtrArray) h = post_chain (s, "general", 5);
+  g_autofree gchar *base = g_strdup_printf ("/spaces/%s/topics/general/messages", s->space);
+  gint64 ts[5];
+  gboolean more;
+
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autofree gchar *p = g_strdup_printf ("%s/%s", base, (gchar *) h->pdata[i]);
+      g_autoptr (Answer) a = request ("GET", p, s->token, NULL);
+      g_assert_cmpuint (a->status, ==, 200);
+      ts[i] = json_object_get_int_member (json_node_get_object (a->json),
+                                          "server_timestamp");
+    }
+#define CHECK(query, want_from, want_to, want_more) G_STMT_START {          \
+    g_autofree gchar *p_ = g_strconcat (base, query, NULL);                \
+    g_autoptr (Answer) a_ = request ("GET", p_, s->token, NULL);            \
+    g_autofree gchar *got_ = NULL, *want_ = join (h, want_from, want_to); \
+    g_assert_cmpuint (a_->status, ==, 200);                                \
+    got_ = list_hashes (a_, &more);                                       \
+    g_assert_cmpstr (got_, ==, want_);                                    \
+    g_assert_cmpint (more, ==, want_more);                                \
+  } G_STMT_END
+  CHECK ("", 0, 4, FALSE);                       /* oldest first */
+  CHECK ("?limit=2", 0, 1, TRUE);
+  CHECK ("?from=9999999999999&to=0&limit=2", 4, 3, TRUE);   /* newest page */
+  {
+    g_autofree gchar *q = g_strdup_printf ("?from=%" G_GINT64_FORMAT "&to=%" G_GINT64_FORMAT,
+                                           ts[1], ts[3]);
+    CHECK (q, 1, 3, FALSE);                      /* both bounds inclusive */
+  }
+  {
+    g_autofree gchar *q = g_strdup_printf ("?from=%" G_GINT64_FORMAT "&to=%" G_GINT64_FORMAT,
+                                           ts[3], ts[1]);
+    CHECK (q, 3, 1, FALSE);                      /* from > to: descending */
+  }
+  {
+    g_autofree gchar *q = g_strdup_printf ("?to=%" G_GINT64_FORMAT "&limit=2", ts[3]);
+    CHECK (q, 0, 1, TRUE);                       /* to only: the OLDEST */
+  }
+  {
+    g_autofree gchar *q = g_strdup_printf ("?from=%" G_GINT64_FORMAT, ts[2]);
+    CHECK (q, 2, 4, FALSE);                      /* catch-up forward */
+  }
+#undef CHECK
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autofree gchar *p = g_strconcat (base, i ? "?limit=1001" : "?limit=0", NULL);
+      g_autoptr (Answer) a = request ("GET", p, s->token, NULL);
+      g_assert_cmpuint (a->status, ==, 422);
+    }
+  {
+    g_autofree gchar *p = g_strdup_printf ("/spaces/%s/topics/nothing-here/messages", s->space);
+    g_autoptr (Answer) a = request ("GET", p, s->token, NULL);
+    g_autofree gchar *got = NULL;
+    g_assert_cmpuint (a->status, ==, 200);
+    got = list_hashes (a, &more);
+    g_assert_cmpstr (got, ==, "");
+  }
+  {
+    /* GET by hash names the topic: another topic's hash is 404. */
+    g_autofree gchar *p = g_strdup_printf ("/spaces/%s/topics/other/messages/%s",
+                                           s->space, (gchar *) h->pdata[0]);
+    g_autoptr (Answer) a = request ("GET", p, s->token, NULL);
+    assert_answer (a, 404, "Message not found");
+  }
+  {
+    g_autoptr (Space) t = space_new ();
+    g_autofree gchar *p = g_strdup_printf ("/spaces/%s/topics/general/messages", t->space);
+    /* A token for another space. */
+    g_autoptr (Answer) a = request ("GET", p, s->token, NULL);
+    g_assert_cmpuint (a->status, ==, 401);
+  }
+}
+
+/* Spec 8: a member needs capabilities; the state log needs none. */
+static void
+test_member_rights (void)
+{
+  g_autoptr (Space) s = space_new ();
+  g_autoptr (RdtSigningKey) mk = rdt_signing_key_generate ();
+  g_autofree gchar *mid = rdt_signing_key_get_id (mk, RDT_ID_USER);
+  g_autofree gchar *entry = g_strconcat ("auth/users/", mid, NULL);
+  g_autofree gchar *json = g_strdup_printf ("{\"user_id\":\"%s\"}", mid);
+  g_autofree gchar *rights = g_strconcat (entry, "/rights/chat", NULL);
+  g_autofree gchar *mtoken = NULL;
+  g_autofree gchar *data = g_base64_encode ((const guchar *) "hi", 2);
+  g_autoptr (RdtMessage) m = NULL;
+  g_autoptr (Answer) a = NULL;
+  g_autofree gchar *logp = g_strdup_printf ("/spaces/%s/state", s->space);
+  g_autofree gchar *readp = g_strdup_printf ("/spaces/%s/topics/general/messages", s->space);
+
+  state_write (s, entry, json);
+  mtoken = login_on (srv, s->space, mk, RDT_ID_USER, NULL);
+  g_assert_nonnull (mtoken);
+
+  m = rdt_message_new_signed (s->space, "general", "chat.text", NULL, data, mid, mk);
+  a = post_on (srv, s, mtoken, m);
+  assert_answer (a, 403, "No post permission");
+  g_clear_pointer (&a, answer_free);
+  a = request ("GET", readp, mtoken, NULL);
+  g_assert_cmpuint (a->status, ==, 403);
+  g_clear_pointer (&a, answer_free);
+  a = request ("GET", logp, mtoken, NULL);
+  g_assert_cmpuint (a->status, ==, 200);
+  g_clear_pointer (&a, answer_free);
+
+  state_write (s, rights, "{\"op\":\"write\",\"path\":\"topics/{any}/messages\"}");
+  a = post_on (srv, s, mtoken, m);
+  g_assert_cmpuint (a->status, ==, 201);
+  g_clear_pointer (&a, answer_free);
+
+  /* GET state/{path}: the latest write; unknown paths 404. */
+  {
+    g_autofree gchar *p = g_strdup_printf ("/spaces/%s/state/%s", s->space, entry);
+    a = request ("GET", p, s->token, NULL);
+    g_assert_cmpuint (a->status, ==, 200);
+    g_assert_cmpstr (json_object_get_string_member (json_node_get_object (a->json), "type"),
+                     ==, entry);
+    g_clear_pointer (&a, answer_free);
+    g_free (p);
+    p = g_strdup_printf ("/spaces/%s/state/profiles/nobody", s->space);
+    a = request ("GET", p, s->token, NULL);
+    assert_answer (a, 404, "State not found");
+  }
+}
+
+typedef struct {
+  guint done;
+  guint status[2];
+} Race;
+
+static void
+race_done (GObject *source, GAsyncResult *res, gpointer data)
+{
+  Race *r = data;
+  SoupMessage *msg = soup_session_get_async_result_message (SOUP_SESSION (source), res);
+  g_autoptr (GBytes) b = soup_session_send_and_read_finish (SOUP_SESSION (source), res, NULL);
+
+  r->status[r->done++] = soup_message_get_status (msg);
+}
+
+/* Two clients post on the same head at the same time: one wins (4.3/4.6). */
+static void
+test_concurrent_posters (void)
+{
+  g_autoptr (Space) s = space_new ();
+  g_autoptr (GPtrArray) h = post_chain (s, "general", 1);
+  Race r = { 0 };
+  g_autofree gchar *url = g_strdup_printf ("%s/spaces/%s/topics/general/messages",
+                                           rdt_test_server_get_url (srv), s->space);
+  g_autofree gchar *auth = g_strconcat ("Bearer ", s->token, NULL);
+
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr (RdtMessage) m = new_msg (s, "general", h->pdata[0], i ? "b" : "a");
+      g_autofree gchar *body = rdt_message_to_post_body (m);
+      g_autoptr (GBytes) b = g_bytes_new (body, strlen (body));
+      g_autoptr (SoupMessage) msg = soup_message_new ("POST", url);
+
+      soup_message_headers_replace (soup_message_get_request_headers (msg),
+                                    "Authorization", auth);
+      soup_message_set_request_body_from_bytes (msg, "application/json", b);
+      soup_session_send_and_read_async (http, msg, G_PRIORITY_DEFAULT, NULL,
+                                        race_done, &r);
+    }
+  while (r.done < 2)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (MIN (r.status[0], r.status[1]), ==, 201);
+  g_assert_cmpuint (MAX (r.status[0], r.status[1]), ==, 409);
+}
+
+/* Spec 10: blob id check, idempotent re-upload, sizes, 500 on bad token,
+ * deletion rights. */
+static void
+test_blobs (void)
+{
+  const gchar *args[] = { "--max-blob-size", "1000", NULL };
+  g_autoptr (RdtTestServer) small = rdt_test_server_start (args);
+  RdtTestServer *saved = srv;
+  g_autoptr (Space) s = NULL;
+  guint8 bytes[600], digest[RDT_SHA256_LENGTH];
+  g_autofree gchar *bid = NULL, *path = NULL, *wrong = NULL, *expect = NULL;
+  g_autoptr (Answer) a = NULL;
+  g_autofree guint8 *big = g_malloc0 (1001);
+
+  srv = small;
+  s = space_new ();
+  rdt_random_bytes (bytes, sizeof bytes);
+  rdt_sha256 (bytes, sizeof bytes, digest);
+  bid = rdt_id_encode (RDT_ID_BLOB, digest);
+  path = g_strdup_printf ("/spaces/%s/blobs/%s", s->space, bid);
+
+  digest[0] ^= 1;
+  wrong = rdt_id_encode (RDT_ID_BLOB, digest);
+  {
+    g_autofree gchar *wp = g_strdup_printf ("/spaces/%s/blobs/%s", s->space, wrong);
+    a = request_on (srv, "PUT", wp, s->token, "application/octet-stream", bytes, sizeof bytes);
+  }
+  expect = g_strdup_printf ("blob_id mismatch: provided %s, expected %s", wrong, bid);
+  assert_answer (a, 400, expect);
+  g_clear_pointer (&a, answer_free);
+
+  for (guint i = 0; i < 2; i++)   /* re-upload: 201 again, never 409 */
+    {
+      a = request_on (srv, "PUT", path, s->token, "application/octet-stream", bytes, sizeof bytes);
+      g_assert_cmpuint (a->status, ==, 201);
+      g_assert_cmpstr (json_object_get_string_member (json_node_get_object (a->json), "blob_id"),
+                       ==, bid);
+      g_assert_cmpint (json_object_get_int_member (json_node_get_object (a->json), "size"),
+                       ==, sizeof bytes);
+      g_clear_pointer (&a, answer_free);
+    }
+  a = request_on (srv, "GET", path, s->token, NULL, NULL, 0);
+  g_assert_cmpuint (a->status, ==, 200);
+  g_assert_cmpmem (g_bytes_get_data (a->raw, NULL), g_bytes_get_size (a->raw),
+                   bytes, sizeof bytes);
+  g_clear_pointer (&a, answer_free);
+
+  a = request_on (srv, "GET", path, "bad.token.x", NULL, NULL, 0);
+  g_assert_cmpuint (a->status, ==, 500);   /* the real server's quirk */
+  g_clear_pointer (&a, answer_free);
+
+  {
+    guint8 d2[RDT_SHA256_LENGTH];
+    g_autofree gchar *bid2 = NULL, *p2 = NULL;
+    rdt_sha256 (big, 1001, d2);
+    bid2 = rdt_id_encode (RDT_ID_BLOB, d2);
+    p2 = g_strdup_printf ("/spaces/%s/blobs/%s", s->space, bid2);
+    a = request_on (srv, "PUT", p2, s->token, "application/octet-stream", big, 1001);
+    assert_answer (a, 413, "Blob too large. Maximum size is 1000 bytes");
+    g_clear_pointer (&a, answer_free);
+  }
+
+  a = request_on (srv, "DELETE", path, s->token, NULL, NULL, 0);
+  g_assert_cmpuint (a->status, ==, 204);
+  g_clear_pointer (&a, answer_free);
+  a = request_on (srv, "GET", path, s->token, NULL, NULL, 0);
+  assert_answer (a, 404, "Blob not found");
+  srv = saved;
+}
+
+/* Persistence: a restart keeps every message and the head (issue #3). */
+static void
+test_restart (void)
+{
+  g_autoptr (Space) s = space_new ();
+  g_autoptr (GPtrArray) h = post_chain (s, "general", 3);
+  g_autofree gchar *base = g_strdup_printf ("/spaces/%s/topics/general/messages", s->space);
+  g_autoptr (Answer) a = NULL;
+  g_autofree gchar *got = NULL, *want = join (h, 0, 2);
+  gboolean more;
+
+  if (rdt_test_server_skip_unless_local (srv))
+    return;
+  rdt_test_server_restart (srv);
+  g_free (s->token);
+  s->token = login_on (srv, s->space, s->key, RDT_ID_USER, NULL);  /* tokens die */
+  a = request ("GET", base, s->token, NULL);
+  got = list_hashes (a, &more);
+  g_assert_cmpstr (got, ==, want);
+  g_clear_pointer (&a, answer_free);
+  {
+    g_autoptr (RdtMessage) m = new_msg (s, "general", h->pdata[2], "after");
+    a = post_on (srv, s, s->token, m);
+    g_assert_cmpuint (a->status, ==, 201);
+  }
+}
+
+/* ---- WebSocket (spec 7) ---- */
+
+typedef struct {
+  SoupWebsocketConnection *ws;
+  GError *error;
+  gboolean connected, closed;
+  GPtrArray *frames;
+} Ws;
+
+static void
+ws_frame (SoupWebsocketConnection *ws, gint type, GBytes *message, gpointer data)
+{
+  Ws *w = data;
+  g_ptr_array_add (w->frames, g_strndup (g_bytes_get_data (message, NULL),
+                                         g_bytes_get_size (message)));
+}
+
+static void
+ws_closed (SoupWebsocketConnection *ws, gpointer data)
+{
+  ((Ws *) data)->closed = TRUE;
+}
+
+static void
+ws_connected (GObject *source, GAsyncResult *res, gpointer data)
+{
+  Ws *w = data;
+
+  w->ws = soup_session_websocket_connect_finish (SOUP_SESSION (source), res, &w->error);
+  w->connected = TRUE;
+  if (w->ws)
+    {
+      g_signal_connect (w->ws, "message", G_CALLBACK (ws_frame), w);
+      g_signal_connect (w->ws, "closed", G_CALLBACK (ws_closed), w);
+    }
+}
+
+static gboolean
+deadline_hit (gpointer data)
+{
+  g_error ("timed out waiting for %s", (const gchar *) data);
+  return G_SOURCE_REMOVE;
+}
+
+#define WAIT(cond, what) G_STMT_START {                                 \
+    guint t_ = g_timeout_add_seconds (20, deadline_hit, (gpointer) (what)); \
+    while (!(cond))                                                     \
+      g_main_context_iteration (NULL, TRUE);                            \
+    g_source_remove (t_);                                               \
+  } G_STMT_END
+
+static void
+ws_open (RdtTestServer *server, Space *s, const gchar *token, Ws *w)
+{
+  g_autofree gchar *url = g_strdup_printf ("%s/spaces/%s/stream?token=%s",
+                                           rdt_test_server_get_url (server),
+                                           s->space, token);
+  g_autoptr (SoupMessage) msg = NULL;
+
+  url[0] = 'w'; url[1] = 's'; memmove (url + 2, url + 4, strlen (url + 4) + 1);
+  msg = soup_message_new ("GET", url);
+  w->frames = g_ptr_array_new_with_free_func (g_free);
+  soup_session_websocket_connect_async (http, msg, NULL, NULL, G_PRIORITY_DEFAULT,
+                                        NULL, ws_connected, w);
+  WAIT (w->connected, "the WebSocket handshake");
+}
+
+static void
+ws_clear (Ws *w)
+{
+  if (w->ws && soup_websocket_connection_get_state (w->ws) == SOUP_WEBSOCKET_STATE_OPEN)
+    {
+      soup_websocket_connection_close (w->ws, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+      WAIT (w->closed, "the close handshake");
+    }
+  g_clear_object (&w->ws);
+  g_clear_error (&w->error);
+  g_ptr_array_unref (w->frames);
+}
+
+static gboolean
+has_frame (Ws *w, const gchar *needle)
+{
+  for (guint i = 0; i < w->frames->len; i++)
+    if (strstr (w->frames->pdata[i], needle))
+      return TRUE;
+  return FALSE;
+}
+
+static void
+test_stream (void)
+{
+  const gchar *args[] = { "--ws-idle-ping", "1", NULL };
+  g_autoptr (RdtTestServer) pinging = rdt_test_server_start (args);
+  RdtTestServer *saved = srv;
+  g_autoptr (Space) s = NULL;
+  Ws bad = { 0 }, w1 = { 0 }, w2 = { 0 };
+
+  srv = pinging;
+  s = space_new ();
+  ws_open (srv, s, "not-a-token", &bad);
+  g_assert_null (bad.ws);
+  g_assert_true (g_error_matches (bad.error, SOUP_WEBSOCKET_ERROR,
+                                  SOUP_WEBSOCKET_ERROR_NOT_WEBSOCKET) ||
+                 bad.error != NULL);
+  ws_clear (&bad);
+
+  ws_open (srv, s, s->token, &w1);
+  ws_open (srv, s, s->token, &w2);
+  g_assert_no_error (w1.error);
+  g_assert_no_error (w2.error);
+
+  /* Every message of the space reaches every socket, any topic. */
+  {
+    g_autoptr (GPtrArray) h = post_chain (s, "random-topic", 1);
+    WAIT (has_frame (&w1, h->pdata[0]) && has_frame (&w2, h->pdata[0]),
+          "the message on both sockets");
+  }
+  soup_websocket_connection_send_text (w1.ws, "ping");
+  WAIT (has_frame (&w1, "pong"), "pong");
+  /* Client silence: the server's own ping (no message_hash). */
+  WAIT (has_frame (&w2, "{\"type\": \"ping\"}"), "the server's idle ping");
+
+  /* Fault: the server closes every socket. */
+  if (!rdt_test_server_skip_unless_local (srv))
+    {
+      rdt_test_server_fault (srv, "{\"action\":\"close_websockets\"}");
+      WAIT (w1.closed && w2.closed, "both sockets closed by the fault");
+    }
+  ws_clear (&w1);
+  ws_clear (&w2);
+  srv = saved;
+}
+
+/* Fault injection (issue #3): counted faults, tampered history. */
+static void
+test_faults (void)
+{
+  g_autoptr (Space) s = space_new ();
+  g_autoptr (GPtrArray) h = post_chain (s, "general", 3);
+  g_autofree gchar *base = g_strdup_printf ("/spaces/%s/topics/general/messages", s->space);
+  g_autoptr (Answer) a = NULL;
+  gboolean more;
+
+  if (rdt_test_server_skip_unless_local (srv))
+    return;
+  rdt_test_server_fault (srv, "{\"path\":\"/topics/general/messages\",\"action\":\"status\","
+                              "\"status\":503,\"count\":1}");
+  a = request ("GET", base, s->token, NULL);
+  g_assert_cmpuint (a->status, ==, 503);
+  g_clear_pointer (&a, answer_free);
+  a = request ("GET", base, s->token, NULL);   /* count 1: healthy again */
+  g_assert_cmpuint (a->status, ==, 200);
+  g_clear_pointer (&a, answer_free);
+
+  rdt_test_server_fault (srv, "{\"path\":\"/topics/general/messages\","
+                              "\"action\":\"tamper\",\"mode\":\"reorder\"}");
+  a = request ("GET", base, s->token, NULL);
+  {
+    g_autofree gchar *got = list_hashes (a, &more);
+    g_autofree gchar *want = g_strdup_printf ("%s %s %s", (gchar *) h->pdata[2],
+                                              (gchar *) h->pdata[1], (gchar *) h->pdata[0]);
+    g_assert_cmpstr (got, ==, want);
+  }
+  g_clear_pointer (&a, answer_free);
+  rdt_test_server_clear_faults (srv);
+  a = request ("GET", base, s->token, NULL);   /* what is stored is intact */
+  {
+    g_autofree gchar *got = list_hashes (a, &more);
+    g_autofree gchar *want = join (h, 0, 2);
+    g_assert_cmpstr (got, ==, want);
+  }
+}
+
+int
+main (int argc, char **argv)
+{
+  int ret;
+
+  g_test_init (&argc, &argv, NULL);
+  rdt_crypto_init ();
+  http = soup_session_new ();
+  srv = rdt_test_server_start (NULL);
+  g_test_add_func ("/server/health", test_health);
+  g_test_add_func ("/server/auth", test_auth);
+  g_test_add_func ("/server/post-rules", test_post_rules);
+  g_test_add_func ("/server/get-rules", test_get_rules);
+  g_test_add_func ("/server/member-rights", test_member_rights);
+  g_test_add_func ("/server/concurrent-posters", test_concurrent_posters);
+  g_test_add_func ("/server/blobs", test_blobs);
+  g_test_add_func ("/server/restart", test_restart);
+  g_test_add_func ("/server/stream", test_stream);
+  g_test_add_func ("/server/faults", test_faults);
+  ret = g_test_run ();
+  rdt_test_server_stop (srv);
+  g_object_unref (http);
+  return ret;
+}
