@@ -506,7 +506,7 @@ bench_memory (Fixture *f)
 #undef BLK
       }
     g_print ("  per message kept: struct %" G_GSIZE_FORMAT ", 3 ids %" G_GSIZE_FORMAT ", data %" G_GSIZE_FORMAT ", signature %" G_GSIZE_FORMAT ","
-             " topic+type %" G_GSIZE_FORMAT " bytes;\n  rest (hash-table key copy, table slots,"
+             " topic+type %" G_GSIZE_FORMAT " bytes;\n  rest (hash-table slots,"
              " fragmentation) ~%.0f bytes\n",
              st / n, ids / n, data / n, sig / n, small / n,
              (after2 - after) * 1024.0 / n

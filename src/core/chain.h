@@ -69,7 +69,9 @@ void rdt_chain_rejection_free (RdtChainRejection *rejection);
  * failing verification are appended to rejected (may be NULL; element free
  * func rdt_chain_rejection_free). Verified messages that link to nothing
  * known are parked, as with rdt_chain_ingest(). Accepted messages are
- * queued for rdt_chain_take_ready(); the head ends on the newest tip. */
+ * queued for rdt_chain_take_ready(); the head ends on the newest tip.
+ * Large pages are verified on several threads; the call returns when all
+ * are done and the outcome is the same as a sequential verify. */
 void        rdt_chain_ingest_page (RdtChain *chain, GPtrArray *messages,
                                    GPtrArray *rejected);
 
@@ -91,6 +93,12 @@ GPtrArray  *rdt_chain_take_ready (RdtChain *chain);
 RdtMessage *rdt_chain_get_head (RdtChain *chain);        /* NULL if empty */
 gboolean    rdt_chain_contains (RdtChain *chain, const gchar *message_hash);
 RdtMessage *rdt_chain_lookup (RdtChain *chain, const gchar *message_hash);
+/* Ancestry without the message itself (prefer this to rdt_chain_lookup()
+ * for walking: a compact chain may stop keeping whole old messages).
+ * TRUE if message_hash is accepted; *parent_hash (may be NULL) is then set
+ * to a copy of its prev_hash, NULL for the topic's first message. */
+gboolean    rdt_chain_get_parent (RdtChain *chain, const gchar *message_hash,
+                                  gchar **parent_hash);
 guint       rdt_chain_get_length (RdtChain *chain);
 guint       rdt_chain_get_n_unlinked (RdtChain *chain);
 /* prev_hash of the oldest known message (the TOFU anchor), NULL if the

@@ -724,6 +724,88 @@ test_large_topic (void)
   g_assert_true (rdt_chain_get_head (chain) == M (a, 9999));
 }
 
+/* A page large enough to be verified on several threads: every forged
+ * message must be rejected as itself (results stay with their message),
+ * in page order, and every genuine one accepted in chain order. Forged
+ * copies come before the genuine message of the same hash so that page
+ * dedupe cannot hide them. */
+static void
+test_page_parallel_verify (void)
+{
+  g_autoptr(GPtrArray) a = make_chain (300, 10, "parallel");
+  g_autoptr(RdtChain) chain = rdt_chain_new (SPACE, "general");
+  g_autoptr(GPtrArray) page = slice (a, 0, 299, TRUE);
+  g_autoptr(GPtrArray) forged = g_ptr_array_new_with_free_func (
+      (GDestroyNotify) rdt_message_unref);
+  g_autoptr(GPtrArray) rejected = g_ptr_array_new_with_free_func (
+      (GDestroyNotify) rdt_chain_rejection_free);
+  const guint at[] = { 0, 1, 2, 33, 64, 150, 151, 298 };
+  guint i;
+
+  /* Insert from the back so earlier positions stay valid; the forged copy
+   * of page[k] goes right before it. */
+  for (i = G_N_ELEMENTS (at); i-- > 0;)
+    {
+      RdtMessage *f = rdt_message_copy (M (page, at[i]));
+
+      if (i % 2 == 0)
+        {
+          g_free (f->signature);   /* a real signature, of another message */
+          f->signature = g_strdup (M (page, (at[i] + 1) % 300)->signature);
+        }
+      else
+        {
+          g_free (f->data);
+          f->data = g_strdup ("ZXZpbA==");
+        }
+      g_ptr_array_insert (page, at[i], rdt_message_ref (f));
+      g_ptr_array_insert (forged, 0, f);
+    }
+
+  rdt_chain_ingest_page (chain, page, rejected);
+  g_assert_cmpuint (rejected->len, ==, G_N_ELEMENTS (at));
+  for (i = 0; i < rejected->len; i++)
+    {
+      RdtChainRejection *r = rejected->pdata[i];
+      gint code = i % 2 == 0 ? RDT_ERROR_BAD_SIGNATURE
+                             : RDT_ERROR_HASH_MISMATCH;
+
+      g_assert_true (r->msg == forged->pdata[i]);
+      g_assert_error (r->error, RDT_ERROR, code);
+    }
+  assert_ready (chain, a, 0, 299);
+  g_assert_true (rdt_chain_get_head (chain) == M (a, 299));
+  g_assert_cmpuint (rdt_chain_get_n_unlinked (chain), ==, 0);
+}
+
+/* Walking ancestry by hash: head back to the topic's first message. */
+static void
+test_get_parent (void)
+{
+  g_autoptr(GPtrArray) a = make_chain (5, 10, "parent");
+  g_autoptr(RdtChain) chain = rdt_chain_new (SPACE, "general");
+  g_autoptr(GPtrArray) page = slice (a, 0, 4, TRUE);
+  g_autofree gchar *cur = NULL;
+  gchar *parent = (gchar *) "untouched";
+  gint i;
+
+  g_assert_false (rdt_chain_get_parent (chain, M (a, 4)->message_hash,
+                                        &parent));
+  g_assert_null (parent);
+  rdt_chain_ingest_page (chain, page, NULL);
+  cur = g_strdup (rdt_chain_get_head (chain)->message_hash);
+  for (i = 4; i >= 0; i--)
+    {
+      g_assert_cmpstr (cur, ==, M (a, i)->message_hash);
+      g_assert_true (rdt_chain_get_parent (chain, cur, &parent));
+      g_free (cur);
+      cur = parent;
+    }
+  g_assert_null (cur);   /* the first message has no parent */
+  g_assert_false (rdt_chain_get_parent (chain, "Mnot-a-known-hash", NULL));
+  g_assert_true (rdt_chain_get_parent (chain, M (a, 2)->message_hash, NULL));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -760,6 +842,8 @@ main (int argc, char **argv)
   g_test_add_func ("/chain/pin/rewritten", test_pin_rewritten);
   g_test_add_func ("/chain/bound/unlinked", test_unlinked_bound);
   g_test_add_func ("/chain/scale/10000", test_large_topic);
+  g_test_add_func ("/chain/page/parallel-verify", test_page_parallel_verify);
+  g_test_add_func ("/chain/lookup/parent", test_get_parent);
 
   ret = g_test_run ();
   rdt_signing_key_free (member_key);
