@@ -465,8 +465,8 @@ bench_idle (Bench *b)
   g_signal_remove_emission_hook (sig, hook);
   g_print ("  %u HTTP requests in %.2f min = %.1f req/min   target: keepalive only (0 HTTP, WS pings)  %s\n",
            requests, minutes, requests / minutes, requests == 0 ? "MET" : "see README");
-  g_print ("  default live poll 30000 ms implies %.1f req/min of polling alone\n",
-           60000.0 / 30000.0);
+  g_print ("  default live poll 300000 ms implies %.1f req/min of polling alone\n",
+           60000.0 / 300000.0);
   rdt_session_free (s);
 }
 

@@ -330,7 +330,11 @@ rdt_session_new (const gchar *server_url, const gchar *space_id,
   s->cancel = g_cancellable_new ();
   s->state = RDT_SESSION_DISCONNECTED;
   s->use_stream = TRUE;
-  s->poll_live_ms = 30000;
+  /* While the stream is live it delivers everything and any gap it shows
+   * (an unknown prev_hash) is fetched at once; the safety poll is then
+   * only for a message no later one reveals (spec 15.10: broadcasts are
+   * per worker), so it can be rare: idle traffic stays near keepalive. */
+  s->poll_live_ms = 300000;
   s->poll_down_ms = 5000;
   s->backoff_initial = 1000;
   s->backoff_max = 60000;

@@ -180,7 +180,7 @@ gchar   *rdt_session_describe_topic (RdtSession *session,
                                      const gchar *topic_id);
 
 /* Tuning, mainly for tests (defaults in brackets): polling interval while
- * the stream is up [30000 ms] and while it is down [5000 ms]; reconnect
+ * the stream is up [300000 ms] and while it is down [5000 ms]; reconnect
  * backoff start [1000 ms] and cap [60000 ms]; stream keepalive [25 s]. */
 void rdt_session_set_poll_intervals (RdtSession *session, guint live_ms,
                                      guint down_ms);
