@@ -58,8 +58,8 @@ static const struct {
   { "delay", RDT_FAULT_DELAY }, { "tamper", RDT_FAULT_TAMPER },
 };
 
-static const gchar *tamper_modes[] = { "data", "signature", "reorder", "drop",
-                                       "insert", NULL };
+static const gchar *tamper_modes[] = { "data", "signature", "sender",
+                                       "reorder", "drop", "insert", NULL };
 
 /* NULL and *error set on a bad description. */
 static Rule *
@@ -250,6 +250,15 @@ tamper_list (JsonArray *list, const gchar *mode)
       s[2] = s[2] == 'A' ? 'B' : 'A';
       json_object_set_string_member (m, "signature", s);
     }
+  else if (strcmp (mode, "sender") == 0)
+    {
+      /* Another well-formed id (one base64url digit changed): the
+       * signature no longer belongs to the claimed sender. */
+      g_autofree gchar *id = g_strdup (json_object_get_string_member (m, "sender"));
+
+      id[10] = id[10] == 'A' ? 'B' : 'A';
+      json_object_set_string_member (m, "sender", id);
+    }
   else if (strcmp (mode, "reorder") == 0 && n >= 2)
     {
       /* Swap first and last: the order no longer follows the links. */
@@ -313,13 +322,16 @@ rdt_srv_fault_rewrite (RdtFault *fault, SoupServerMessage *msg)
       o = json_node_get_object (root);
       if (json_object_has_member (o, "messages"))
         tamper_list (json_object_get_array_member (o, "messages"), fault->mode);
-      else if (json_object_has_member (o, "message_hash"))
+      else if (json_object_has_member (o, "message_hash") &&
+               (strcmp (fault->mode, "data") == 0 ||
+                strcmp (fault->mode, "signature") == 0 ||
+                strcmp (fault->mode, "sender") == 0))
         {
-          /* GET by hash: the same change on the one message. */
+          /* GET by hash: the same change on the one message (list-only
+           * modes leave it alone, so a client can walk the real links). */
           JsonArray *one = json_array_new ();
           json_array_add_object_element (one, json_object_ref (o));
-          tamper_list (one, strcmp (fault->mode, "signature") == 0
-                            ? "signature" : "data");
+          tamper_list (one, fault->mode);
           json_array_unref (one);
         }
       gen = json_generator_new ();

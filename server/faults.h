@@ -9,7 +9,7 @@
  * detail), "garbage" (200 with a body that is not JSON), "truncate" (the
  * real answer cut in half), "drop" (close the connection without an
  * answer), "delay" (answer after "delay_ms"), "tamper" (GET messages only:
- * "mode" = data | signature | reorder | drop | insert, applied to the real
+ * "mode" = data | signature | sender | reorder | drop | insert, applied to the real
  * answer, never to what is stored) and "close_websockets" (at once, no
  * matching). */
 #pragma once

@@ -936,32 +936,15 @@ test_conflict_retry (void)
 
 /* ---- persisted data of the local server ---- */
 
-/* The fixture has no accessor for its data dir; the space's file is
- * unique (fresh space key), so find it under the temp dir. */
 static gchar *
 space_file (Owner *o)
 {
-  const gchar *tmp = g_get_tmp_dir ();
-  GDir *dir = g_dir_open (tmp, 0, NULL);
-  gchar *found = NULL, *name = g_strconcat (o->space_id, ".jsonl", NULL);
-  const gchar *e;
+  gchar *name = g_strconcat (o->space_id, ".jsonl", NULL);
+  gchar *path = g_build_filename (rdt_test_server_get_data_dir (server), name, NULL);
 
-  g_assert_nonnull (dir);
-  while (!found && (e = g_dir_read_name (dir)) != NULL)
-    {
-      gchar *path;
-      if (!g_str_has_prefix (e, "rdt-test-server-"))
-        continue;
-      path = g_build_filename (tmp, e, name, NULL);
-      if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
-        found = path;
-      else
-        g_free (path);
-    }
-  g_dir_close (dir);
   g_free (name);
-  g_assert_nonnull (found);
-  return found;
+  g_assert_true (g_file_test (path, G_FILE_TEST_IS_REGULAR));
+  return path;
 }
 
 /* Rewrite the persisted space: edit (json != NULL) or drop the line of
@@ -1264,6 +1247,263 @@ test_invalid_topic (void)
   account_done (a);
   owner_free (o);
 }
+
+/* ---- history tampered on the way (server fault injection) ---- */
+
+#define WARNING_MARK "Warning"
+
+/* Index in the display of account a's normal line `text`, or -1. */
+static gint
+line_index (PurpleAccount *a, const gchar *text)
+{
+  GPtrArray *ls = harness_lines ();
+
+  for (guint i = 0; i < ls->len; i++)
+    {
+      HarnessLine *l = ls->pdata[i];
+      if (g_strcmp0 (l->account, purple_account_get_username (a)) == 0 &&
+          !(l->flags & (PURPLE_MESSAGE_ERROR | PURPLE_MESSAGE_SYSTEM)) &&
+          g_strcmp0 (l->text, text) == 0)
+        return (gint) i;
+    }
+  return -1;
+}
+
+/* Normal lines of account a that are none of `allowed`: what a forged or
+ * altered message would look like if it got through. */
+static guint
+count_unexpected (PurpleAccount *a, const gchar * const *allowed)
+{
+  GPtrArray *ls = harness_lines ();
+  guint n = 0;
+
+  for (guint i = 0; i < ls->len; i++)
+    {
+      HarnessLine *l = ls->pdata[i];
+      if (g_strcmp0 (l->account, purple_account_get_username (a)) == 0 &&
+          !(l->flags & (PURPLE_MESSAGE_ERROR | PURPLE_MESSAGE_SYSTEM)) &&
+          !g_strv_contains (allowed, l->text))
+        {
+          g_test_message ("unexpected line: %s", l->text);
+          n++;
+        }
+    }
+  return n;
+}
+
+static void
+served_tampered (const gchar *mode, gboolean expect_warning)
+{
+  static const gchar * const texts[] = { "s1", "s2", "s3", "s4", "s5",
+                                         "after", NULL };
+  Owner *o;
+  Member *m;
+  Peer *p;
+  PurpleAccount *a;
+  gchar *fault;
+  gint prev = -1;
+
+  if (rdt_test_server_skip_unless_local (server))
+    return;
+  o = owner_new ();
+  m = member_new (o);
+  p = peer_new (o, m, TOPIC);
+  for (guint i = 0; i < 5; i++)
+    peer_send (p, texts[i]);
+  peer_wait_sent (p);
+
+  /* Only the plugin's reads are tampered with: GET lists (and, for data
+   * and signature, GET by hash), never what is stored. */
+  fault = g_strdup_printf ("{\"path\":\"/topics/" TOPIC "/messages\","
+                           "\"method\":\"GET\",\"action\":\"tamper\","
+                           "\"mode\":\"%s\"}", mode);
+  rdt_test_server_fault (server, fault);
+  a = login (o, "alice");
+  join (a, TOPIC);
+  if (expect_warning)
+    wait_line (a, WARNING_MARK, PURPLE_MESSAGE_ERROR);
+  rdt_test_server_clear_faults (server);
+  drain (a, p, "after");
+
+  /* Nothing altered or forged shown as a message; what is shown is shown
+   * once and in chain order (links, not the order served). */
+  g_assert_cmpuint (count_unexpected (a, texts), ==, 0);
+  for (guint i = 0; i < 6; i++)
+    {
+      gint at = line_index (a, texts[i]);
+      g_assert_cmpuint (count_exact (a, texts[i]), <=, 1);
+      if (at >= 0)
+        {
+          g_assert_cmpint (at, >, prev);
+          prev = at;
+        }
+    }
+  /* Nothing is silently missing: a message not shown was warned about. */
+  for (guint i = 0; i < 5; i++)
+    if (count_exact (a, texts[i]) == 0)
+      g_assert_cmpuint (harness_count_lines (a, WARNING_MARK,
+                                             PURPLE_MESSAGE_ERROR), >, 0);
+  if (!expect_warning)   /* reorder, drop: the real chain is recovered */
+    for (guint i = 0; i < 5; i++)
+      g_assert_cmpuint (count_exact (a, texts[i]), ==, 1);
+  g_assert_true (purple_account_is_connected (a));
+  g_free (fault);
+  peer_free (p);
+  member_free (m);
+  account_done (a);
+  owner_free (o);
+}
+
+static void
+test_served_data (void)
+{
+  served_tampered ("data", TRUE);
+}
+
+static void
+test_served_signature (void)
+{
+  served_tampered ("signature", TRUE);
+}
+
+static void
+test_served_sender (void)
+{
+  served_tampered ("sender", TRUE);
+}
+
+static void
+test_served_insert (void)
+{
+  served_tampered ("insert", TRUE);
+}
+
+static void
+test_served_reorder (void)
+{
+  served_tampered ("reorder", FALSE);
+}
+
+static void
+test_served_drop (void)
+{
+  served_tampered ("drop", FALSE);
+}
+
+/* ---- the fault soak of issue #7 ---- */
+
+#define SOAK_POSTERS 5
+#define SOAK_EACH 200
+
+typedef struct {
+  PurpleAccount *a;
+  guint want;
+} SoakProgress;
+
+static gboolean
+soak_seen (gpointer data)
+{
+  SoakProgress *sp = data;
+  GPtrArray *ls = harness_lines ();
+  guint n = 0;
+
+  for (guint i = 0; i < ls->len; i++)
+    {
+      HarnessLine *l = ls->pdata[i];
+      if (g_strcmp0 (l->account, purple_account_get_username (sp->a)) == 0 &&
+          !(l->flags & (PURPLE_MESSAGE_ERROR | PURPLE_MESSAGE_SYSTEM)) &&
+          l->text[0] == 'p' && strlen (l->text) == 6)
+        n++;
+    }
+  return n >= sp->want;
+}
+
+/* Five members post 200 messages each at once while the server drops,
+ * delays, fails and garbles answers, closes the stream and restarts. The
+ * plugin must show all 1000 once each, every poster's messages in order,
+ * and say what happened without crashing or hanging. */
+static void
+test_fault_soak (void)
+{
+  static const gchar *faults[] = {
+    "{\"path\":\"/messages\",\"method\":\"POST\",\"action\":\"drop\",\"count\":3}",
+    "{\"path\":\"/messages\",\"action\":\"status\",\"status\":503,\"count\":6}",
+    "{\"path\":\"/messages\",\"action\":\"delay\",\"delay_ms\":1500,\"count\":3}",
+    "{\"path\":\"/messages\",\"method\":\"GET\",\"action\":\"garbage\",\"count\":2}",
+    "{\"action\":\"close_websockets\"}",
+    "restart",
+    "{\"path\":\"/messages\",\"method\":\"GET\",\"action\":\"truncate\",\"count\":2}",
+    "{\"path\":\"/messages\",\"action\":\"status\",\"status\":500,\"count\":6}",
+  };
+  Owner *o;
+  Member *m[SOAK_POSTERS];
+  Peer *p[SOAK_POSTERS];
+  PurpleAccount *a;
+  gchar text[32];
+  SoakProgress sp;
+
+  if (rdt_test_server_skip_unless_local (server))
+    return;
+  o = owner_new ();
+  a = login (o, "alice");
+  join (a, TOPIC);
+  for (guint i = 0; i < SOAK_POSTERS; i++)
+    {
+      m[i] = member_new (o);
+      p[i] = peer_new (o, m[i], TOPIC);
+    }
+  for (guint n = 0; n < SOAK_EACH; n++)
+    for (guint i = 0; i < SOAK_POSTERS; i++)
+      {
+        g_snprintf (text, sizeof text, "p%u-%03u", i, n);
+        peer_send (p[i], text);
+      }
+  sp.a = a;
+  for (guint f = 0; f < G_N_ELEMENTS (faults); f++)
+    {
+      sp.want = (f + 1) * SOAK_POSTERS * SOAK_EACH / (G_N_ELEMENTS (faults) + 2);
+      harness_wait (soak_seen, &sp, 120, "soak progress");
+      g_test_message ("soak: %u shown, injecting %s", sp.want, faults[f]);
+      if (strcmp (faults[f], "restart") == 0)
+        rdt_test_server_restart (server);
+      else
+        rdt_test_server_fault (server, faults[f]);
+    }
+  for (guint i = 0; i < SOAK_POSTERS; i++)
+    {
+      harness_wait (peer_sent, p[i], 300, "the posters' sends");
+      g_assert_cmpuint (p[i]->n_failed, ==, 0);
+    }
+  rdt_test_server_clear_faults (server);
+  drain (a, p[0], "soak end");
+
+  for (guint i = 0; i < SOAK_POSTERS; i++)
+    {
+      gint prev = -1;
+
+      for (guint n = 0; n < SOAK_EACH; n++)
+        {
+          gint at;
+
+          g_snprintf (text, sizeof text, "p%u-%03u", i, n);
+          g_assert_cmpuint (count_exact (a, text), ==, 1);
+          at = line_index (a, text);
+          g_assert_cmpint (at, >, prev);
+          prev = at;
+        }
+    }
+  g_assert_true (purple_account_is_connected (a));
+  g_assert_cmpuint (harness_count_lines (a, "not sent", PURPLE_MESSAGE_ERROR),
+                    ==, 0);
+  for (guint i = 0; i < SOAK_POSTERS; i++)
+    {
+      peer_free (p[i]);
+      member_free (m[i]);
+    }
+  account_done (a);
+  owner_free (o);
+}
+
 #endif
 
 int
@@ -1292,6 +1532,14 @@ main (int argc, char **argv)
   g_test_add_func ("/e2e/leave-with-queued-send", test_leave_with_queued_send);
   g_test_add_func ("/e2e/bad-credentials", test_bad_credentials);
   g_test_add_func ("/e2e/invalid-topic", test_invalid_topic);
+  g_test_add_func ("/e2e/served/data", test_served_data);
+  g_test_add_func ("/e2e/served/signature", test_served_signature);
+  g_test_add_func ("/e2e/served/sender", test_served_sender);
+  g_test_add_func ("/e2e/served/insert", test_served_insert);
+  g_test_add_func ("/e2e/served/reorder", test_served_reorder);
+  g_test_add_func ("/e2e/served/drop", test_served_drop);
+  /* long: run by the `faults` test, skipped by `e2e` (see meson.build) */
+  g_test_add_func ("/faults/soak", test_fault_soak);
 #endif
   ret = g_test_run ();
 #ifdef RDT_HAVE_TESTSERVER
