@@ -21,6 +21,8 @@
 #                (e.g. one unpacked from the .deb)
 # BUILD_DIR (default build) selects the build directory.
 set -euo pipefail
+# shellcheck source=scripts/purple-conf.sh
+. "$(dirname "$0")/purple-conf.sh"
 
 self=$(realpath "$0")
 cd "$(dirname "$self")/.."
@@ -127,37 +129,7 @@ fi
 conf=$tmp/finch
 mkdir -p "$conf/plugins"
 ln -s "$(realpath "$plugin")" "$conf/plugins/libreeeductio.so"
-cat > "$conf/accounts.xml" <<EOF
-<?xml version='1.0' encoding='UTF-8' ?>
-<account version='1.0'>
- <account>
-  <protocol>prpl-reeeductio</protocol>
-  <name>$user</name>
-  <password>$seed</password>
-  <alias>you</alias>
-  <settings>
-   <setting name='server' type='string'>$url</setting>
-   <setting name='symmetric_root' type='string'>$root</setting>
-  </settings>
-  <settings ui='gnt-purple'>
-   <setting name='auto-login' type='bool'>1</setting>
-  </settings>
- </account>
-</account>
-EOF
-cat > "$conf/blist.xml" <<EOF
-<?xml version='1.0' encoding='UTF-8' ?>
-<purple version='1.0'>
- <blist>
-  <group name='Chats'>
-   <chat proto='prpl-reeeductio' account='$user'>
-    <component name='topic'>$topic</component>
-    <setting name='gnt-autojoin' type='bool'>1</setting>
-   </chat>
-  </group>
- </blist>
-</purple>
-EOF
+rdt_purple_conf "$conf" finch "$user" "$seed" "$url" "$root" "$topic" "you"
 seed='' root=''
 umask 022
 

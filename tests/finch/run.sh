@@ -15,6 +15,8 @@
 # RDT_PLUGIN_DIR (dir of libreeeductio.so), FINCH_PEER. RDT_FINCH_KEEP=1
 # keeps the temp dir.
 set -eu
+# shellcheck source=scripts/purple-conf.sh
+. "$(dirname "$0")/../../scripts/purple-conf.sh"
 
 : "${FINCH:=finch}" "${TMUX_BIN:=tmux}"
 : "${RDT_TEST_SERVER_BIN:?}" "${RDT_PLUGIN_DIR:?}" "${FINCH_PEER:?}"
@@ -80,6 +82,7 @@ while [ -z "$url" ]; do
 done
 
 # ---- keys and the Finch config dir ----
+# shellcheck disable=SC2046 # three words on purpose
 set -- $("$FINCH_PEER" keygen)
 space=$1 seed=$2
 user="finch@$space"
@@ -88,37 +91,7 @@ conf="$tmp/conf"
 mkdir -p "$conf/plugins"
 chmod 700 "$conf"
 ln -s "$RDT_PLUGIN_DIR/libreeeductio.so" "$conf/plugins/libreeeductio.so"
-cat > "$conf/accounts.xml" <<EOF
-<?xml version='1.0' encoding='UTF-8' ?>
-<account version='1.0'>
- <account>
-  <protocol>prpl-reeeductio</protocol>
-  <name>$user</name>
-  <password>$seed</password>
-  <settings>
-   <setting name='server' type='string'>$url</setting>
-   <setting name='symmetric_root' type='string'>$root</setting>
-  </settings>
-  <settings ui='gnt-purple'>
-   <setting name='auto-login' type='bool'>1</setting>
-  </settings>
- </account>
-</account>
-EOF
-cat > "$conf/blist.xml" <<EOF
-<?xml version='1.0' encoding='UTF-8' ?>
-<purple version='1.0'>
- <blist>
-  <group name='Chats'>
-   <chat proto='prpl-reeeductio' account='$user'>
-    <component name='topic'>$TOPIC</component>
-    <setting name='gnt-autojoin' type='bool'>1</setting>
-   </chat>
-  </group>
- </blist>
-</purple>
-EOF
-chmod 600 "$conf/accounts.xml"
+rdt_purple_conf "$conf" finch "$user" "$seed" "$url" "$root" "$TOPIC"
 
 # ---- Finch in tmux ----
 tm new-session -d -s finch -x 160 -y 48 \

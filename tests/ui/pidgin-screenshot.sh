@@ -21,6 +21,8 @@
 # default 60), RDT_UI_KEEP=1 keeps the temp dir. Exit status 0 on success,
 # 77 (skip) when a tool is missing, 1 on failure (logs are printed).
 set -euo pipefail
+# shellcheck source=scripts/purple-conf.sh
+. "$(dirname "$0")/../../scripts/purple-conf.sh"
 
 self=$(realpath "$0")
 cd "$(dirname "$self")/../.."
@@ -95,36 +97,7 @@ RDT_SEED=$seed RDT_ROOT=$root "$post" "$url" "$space" "$topic" "$welcome" \
 conf=$tmp/pidgin
 mkdir -p "$conf/plugins"
 ln -s "$(realpath "$plugin")" "$conf/plugins/libreeeductio.so"
-cat > "$conf/accounts.xml" <<EOF
-<?xml version='1.0' encoding='UTF-8' ?>
-<account version='1.0'>
- <account>
-  <protocol>prpl-reeeductio</protocol>
-  <name>$user</name>
-  <password>$seed</password>
-  <settings>
-   <setting name='server' type='string'>$url</setting>
-   <setting name='symmetric_root' type='string'>$root</setting>
-  </settings>
-  <settings ui='gtk-gaim'>
-   <setting name='auto-login' type='bool'>1</setting>
-  </settings>
- </account>
-</account>
-EOF
-cat > "$conf/blist.xml" <<EOF
-<?xml version='1.0' encoding='UTF-8' ?>
-<purple version='1.0'>
- <blist>
-  <group name='Chats'>
-   <chat proto='prpl-reeeductio' account='$user'>
-    <component name='topic'>$topic</component>
-    <setting name='gtk-autojoin' type='bool'>1</setting>
-   </chat>
-  </group>
- </blist>
-</purple>
-EOF
+rdt_purple_conf "$conf" pidgin "$user" "$seed" "$url" "$root" "$topic"
 # Chat logs in plain text: the script's proof that the backlog was shown.
 cat > "$conf/prefs.xml" <<EOF
 <?xml version='1.0' encoding='UTF-8' ?>

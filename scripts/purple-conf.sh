@@ -1,0 +1,56 @@
+# shellcheck shell=sh
+# purple-conf.sh - sourced by the scripts that start a libpurple client
+# (scripts/try-it.sh, tests/finch/run.sh, tests/ui/pidgin-screenshot.sh):
+# writes a throw-away libpurple config dir with one reeeductio account that
+# signs in by itself and one auto-joined chat.
+#
+#   rdt_purple_conf DIR UI USER SEED SERVER_URL ROOT TOPIC [ALIAS]
+#
+# UI is "finch" or "pidgin" (their setting names differ). The seed and
+# root end up in DIR/accounts.xml only, mode 600.
+
+rdt_purple_conf() {
+  _dir=$1 _ui=$2 _user=$3 _seed=$4 _url=$5 _root=$6 _topic=$7 _alias=${8:-}
+  case $_ui in
+    finch)  _uiname=gnt-purple _autojoin=gnt-autojoin ;;
+    pidgin) _uiname=gtk-gaim   _autojoin=gtk-autojoin ;;
+    *) echo "rdt_purple_conf: unknown UI $_ui" >&2; return 1 ;;
+  esac
+  mkdir -p "$_dir"
+  chmod 700 "$_dir"
+  _alias_line=
+  [ -n "$_alias" ] && _alias_line="
+  <alias>$_alias</alias>"
+  (umask 077; cat > "$_dir/accounts.xml" <<EOF
+<?xml version='1.0' encoding='UTF-8' ?>
+<account version='1.0'>
+ <account>
+  <protocol>prpl-reeeductio</protocol>
+  <name>$_user</name>
+  <password>$_seed</password>$_alias_line
+  <settings>
+   <setting name='server' type='string'>$_url</setting>
+   <setting name='symmetric_root' type='string'>$_root</setting>
+  </settings>
+  <settings ui='$_uiname'>
+   <setting name='auto-login' type='bool'>1</setting>
+  </settings>
+ </account>
+</account>
+EOF
+)
+  cat > "$_dir/blist.xml" <<EOF
+<?xml version='1.0' encoding='UTF-8' ?>
+<purple version='1.0'>
+ <blist>
+  <group name='Chats'>
+   <chat proto='prpl-reeeductio' account='$_user'>
+    <component name='topic'>$_topic</component>
+    <setting name='$_autojoin' type='bool'>1</setting>
+   </chat>
+  </group>
+ </blist>
+</purple>
+EOF
+  unset _dir _ui _user _seed _url _root _topic _alias _alias_line _uiname _autojoin
+}
