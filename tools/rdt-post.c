@@ -1,20 +1,32 @@
-/* rdt-post - post one chat.text message to a reeeductio topic (demos, the
- * Finch test). Keys come from the environment, never the command line, so
- * they do not show up in `ps`:
+/* rdt-post - post one chat.text message to a reeeductio topic (the try-it
+ * demo, the Finch, Pidgin and BitlBee tests). Keys come from the
+ * environment, never the command line, so they do not show up in `ps`:
  *
  *   RDT_SEED=<hex|base64> RDT_ROOT=<hex|base64> \
- *     rdt-post SERVER_URL SPACE_ID TOPIC TEXT
+ *     rdt-post [--as-new-member] SERVER_URL SPACE_ID TOPIC TEXT
+ *
+ * Plain: posts as the key RDT_SEED. With --as-new-member, RDT_SEED is the
+ * space owner's: it adds a fresh member holding the chat capability of
+ * spec 8.2 (two state writes, spec 8.5), posts as that member, and prints
+ * the member's short id (its nick in the plugin's chats). Exits 0 once the
+ * server has confirmed the post.
  */
 #include "config.h"
 
 #include <stdio.h>
-#include <stdlib.h>
+#include <string.h>
 
+#include "api.h"
 #include "crypto.h"
+#include "id.h"
+#include "message.h"
 #include "session.h"
+
+#define CHAT_CAP "{\"op\":\"write\",\"path\":\"topics/{any}/messages\"}"
 
 typedef struct {
   GMainLoop *loop;
+  GAsyncResult *result;
   const gchar *topic;
   const gchar *text;
   int status;
@@ -31,6 +43,86 @@ finish (Post *p, int status, const gchar *why)
 }
 
 static void
+got_result (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Post *p = data;
+
+  p->result = g_object_ref (result);
+  g_main_loop_quit (p->loop);
+}
+
+/* One owner-signed state write chained on *head. */
+static gboolean
+write_state (Post *p, RdtApi *api, const RdtSigningKey *owner,
+             gchar **head, const gchar *path, const gchar *json)
+{
+  g_autofree gchar *data = g_base64_encode ((const guchar *) json, strlen (json));
+  g_autofree gchar *uid = rdt_signing_key_get_id (owner, RDT_ID_USER);
+  g_autoptr (RdtMessage) m = rdt_message_new_signed (
+      rdt_api_get_space_id (api), "state", path, *head, data, uid, owner);
+  g_autoptr (GError) error = NULL;
+  gboolean ok;
+
+  p->result = NULL;
+  rdt_api_post_message_async (api, m, NULL, got_result, p);
+  g_main_loop_run (p->loop);
+  ok = rdt_api_post_message_finish (api, p->result, &error) >= 0;
+  g_clear_object (&p->result);
+  if (!ok)
+    {
+      g_printerr ("rdt-post: state write %s refused: %s\n", path, error->message);
+      return FALSE;
+    }
+  g_free (*head);
+  *head = g_strdup (m->message_hash);
+  return TRUE;
+}
+
+/* As the owner: a new member with the chat capability. Returns its key. */
+static RdtSigningKey *
+add_member (Post *p, const gchar *url, const gchar *space, const guint8 seed[32])
+{
+  g_autoptr (RdtSigningKey) owner = rdt_signing_key_new_from_seed (seed);
+  RdtSigningKey *member = rdt_signing_key_generate ();
+  g_autofree gchar *muid = rdt_signing_key_get_id (member, RDT_ID_USER);
+  g_autofree gchar *entry = g_strconcat ("auth/users/", muid, NULL);
+  g_autofree gchar *rights = g_strconcat (entry, "/rights/chat", NULL);
+  g_autofree gchar *json = g_strdup_printf ("{\"user_id\":\"%s\"}", muid);
+  g_autofree gchar *head = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (RdtApi) api = rdt_api_new (url, space, owner, RDT_ID_USER, &error);
+  g_autoptr (GPtrArray) newest = NULL;
+
+  if (api == NULL)
+    {
+      g_printerr ("rdt-post: %s\n", error->message);
+      rdt_signing_key_free (member);
+      return NULL;
+    }
+  /* State writes chain on the state topic's head (spec 4.6). */
+  rdt_api_get_messages_async (api, "state", 9999999999999, 0, 1, NULL,
+                              got_result, p);
+  g_main_loop_run (p->loop);
+  newest = rdt_api_get_messages_finish (api, p->result, NULL, &error);
+  g_clear_object (&p->result);
+  if (newest == NULL)
+    {
+      g_printerr ("rdt-post: reading the state head: %s\n", error->message);
+      rdt_signing_key_free (member);
+      return NULL;
+    }
+  if (newest->len > 0)
+    head = g_strdup (((RdtMessage *) newest->pdata[0])->message_hash);
+  if (!write_state (p, api, owner, &head, entry, json)
+      || !write_state (p, api, owner, &head, rights, CHAT_CAP))
+    {
+      rdt_signing_key_free (member);
+      return NULL;
+    }
+  return member;
+}
+
+static void
 on_state (RdtSession *s, RdtSessionState state, const GError *error,
           gboolean fatal, gpointer data)
 {
@@ -43,7 +135,7 @@ on_opened (RdtSession *s, const gchar *topic, const GError *error,
            gpointer data)
 {
   Post *p = data;
-  GError *err = NULL;
+  g_autoptr (GError) err = NULL;
 
   if (error)
     {
@@ -54,10 +146,7 @@ on_opened (RdtSession *s, const gchar *topic, const GError *error,
     return;
   p->sent = TRUE;
   if (rdt_session_send_text (s, p->topic, p->text, &err) == 0)
-    {
-      finish (p, 1, err->message);
-      g_error_free (err);
-    }
+    finish (p, 1, err->message);
 }
 
 static void
@@ -86,11 +175,18 @@ main (int argc, char **argv)
   GError *error = NULL;
   RdtSession *session;
   Post p = { 0 };
+  gboolean new_member = argc > 1 && strcmp (argv[1], "--as-new-member") == 0;
+  gchar *member_nick = NULL;
 
+  if (new_member)
+    {
+      argv++;
+      argc--;
+    }
   if (argc != 5)
     {
-      g_printerr ("usage: RDT_SEED=... RDT_ROOT=... %s SERVER_URL SPACE_ID TOPIC TEXT\n",
-                  argv[0]);
+      g_printerr ("usage: RDT_SEED=... RDT_ROOT=... %s [--as-new-member] "
+                  "SERVER_URL SPACE_ID TOPIC TEXT\n", argv[0]);
       return 2;
     }
   if (!rdt_crypto_init ()
@@ -104,6 +200,26 @@ main (int argc, char **argv)
       rdt_wipe (seed, sizeof seed);
       return 2;
     }
+  p.loop = g_main_loop_new (NULL, FALSE);
+  p.topic = argv[3];
+  p.text = argv[4];
+  g_timeout_add_seconds (60, on_timeout, &p);
+  if (new_member)
+    {
+      RdtSigningKey *member = add_member (&p, argv[1], argv[2], seed);
+      g_autofree gchar *muid = NULL;
+
+      rdt_wipe (seed, sizeof seed);
+      if (member == NULL)
+        {
+          rdt_wipe (root, sizeof root);
+          return 1;
+        }
+      muid = rdt_signing_key_get_id (member, RDT_ID_USER);
+      member_nick = rdt_id_short (muid);
+      rdt_signing_key_copy_seed (member, seed);
+      rdt_signing_key_free (member);
+    }
   session = rdt_session_new (argv[1], argv[2], seed, root, &error);
   rdt_wipe (seed, sizeof seed);
   rdt_wipe (root, sizeof root);
@@ -112,15 +228,14 @@ main (int argc, char **argv)
       g_printerr ("rdt-post: %s\n", error->message);
       return 2;
     }
-  p.loop = g_main_loop_new (NULL, FALSE);
-  p.topic = argv[3];
-  p.text = argv[4];
   rdt_session_set_callbacks (session, &cb, &p);
   rdt_session_open_topic (session, p.topic, 0);
   rdt_session_connect (session);
-  g_timeout_add_seconds (30, on_timeout, &p);
   g_main_loop_run (p.loop);
   rdt_session_free (session);
   g_main_loop_unref (p.loop);
+  if (p.status == 0 && member_nick)
+    printf ("%s\n", member_nick);
+  g_free (member_nick);
   return p.status;
 }

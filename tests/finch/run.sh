@@ -7,19 +7,20 @@
 # topic; plugins/: a symlink to the plugin from the build dir), runs
 # `finch -c <confdir>` in a detached tmux session of fixed size, waits until
 # the chat window is open (joined), posts a message from a second
-# client (finch-peer: a member granted the chat capability) and waits until
+# client (tools/rdt-post --as-new-member: a member granted the chat
+# capability) and waits until
 # `tmux capture-pane` shows its text. Every wait polls with a deadline; on
 # failure the captured pane and the logs are printed.
 #
 # Environment (set by meson): FINCH, TMUX_BIN, RDT_TEST_SERVER_BIN,
-# RDT_PLUGIN_DIR (dir of libreeeductio.so), FINCH_PEER. RDT_FINCH_KEEP=1
+# RDT_PLUGIN_DIR (dir of libreeeductio.so), RDT_KEYGEN, RDT_POST. RDT_FINCH_KEEP=1
 # keeps the temp dir.
 set -eu
 # shellcheck source=scripts/purple-conf.sh
 . "$(dirname "$0")/../../scripts/purple-conf.sh"
 
 : "${FINCH:=finch}" "${TMUX_BIN:=tmux}"
-: "${RDT_TEST_SERVER_BIN:?}" "${RDT_PLUGIN_DIR:?}" "${FINCH_PEER:?}"
+: "${RDT_TEST_SERVER_BIN:?}" "${RDT_PLUGIN_DIR:?}" "${RDT_KEYGEN:?}" "${RDT_POST:?}"
 TOPIC=general
 DEADLINE_S=${RDT_FINCH_DEADLINE:-60}
 
@@ -82,11 +83,10 @@ while [ -z "$url" ]; do
 done
 
 # ---- keys and the Finch config dir ----
-# shellcheck disable=SC2046 # three words on purpose
-set -- $("$FINCH_PEER" keygen)
-space=$1 seed=$2
+keys=$("$RDT_KEYGEN" key)
+space=${keys%% *} seed=${keys##* }
 user="finch@$space"
-root=0000000000000000000000000000000000000000000000000000000000000000
+root=$("$RDT_KEYGEN" root)
 conf="$tmp/conf"
 mkdir -p "$conf/plugins"
 chmod 700 "$conf"
@@ -104,9 +104,9 @@ wait_pane "$TOPIC (finch@"
 
 # ---- the second client posts; Finch must show it ----
 text="hello-from-peer-$$"
-peer_nick=$(RDT_OWNER_SEED=$seed "$FINCH_PEER" post "$url" "$TOPIC" "$text" \
-    2> "$tmp/peer.err") || fail "finch-peer could not post"
-[ -n "$peer_nick" ] || fail "finch-peer printed no nick"
+peer_nick=$(RDT_SEED=$seed RDT_ROOT=$root "$RDT_POST" --as-new-member "$url" \
+    "$space" "$TOPIC" "$text" 2> "$tmp/peer.err") || fail "rdt-post could not post"
+[ -n "$peer_nick" ] || fail "rdt-post printed no nick"
 # The new chat window opens partly under the buddy list: cycle the focus
 # (Finch's Alt+n, "next window") until the chat window is on top, i.e.
 # until the text shows; a bounded number of tries.
