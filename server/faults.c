@@ -225,6 +225,23 @@ rdt_srv_fault_answer (RdtFault *fault, SoupServerMessage *msg)
     }
 }
 
+/* Member `name` of m with the character at `at` changed to another of the
+ * base64 alphabet (an empty or short value gets "AAAA" instead). The result
+ * is owned by the object (json_object_set_string_member copies). */
+static const gchar *
+altered (JsonObject *m, const gchar *name, gsize at)
+{
+  static gchar buf[256 * 1024];
+  const gchar *v = json_object_get_string_member_with_default (m, name, "");
+  gsize len = strlen (v);
+
+  if (len <= at || len >= sizeof buf)
+    return "AAAA";
+  memcpy (buf, v, len + 1);
+  buf[at] = buf[at] == 'A' ? 'B' : 'A';
+  return buf;
+}
+
 /* A message list answer rewritten as the tamper mode says. */
 static void
 tamper_list (JsonArray *list, const gchar *mode)
@@ -238,26 +255,17 @@ tamper_list (JsonArray *list, const gchar *mode)
   if (strcmp (mode, "data") == 0)
     {
       /* Another valid base64 string of the same length. */
-      g_autofree gchar *d = g_strdup (json_object_get_string_member (m, "data"));
-
-      d[0] = d[0] == 'A' ? 'B' : 'A';
-      json_object_set_string_member (m, "data", d);
+      json_object_set_string_member (m, "data", altered (m, "data", 0));
     }
   else if (strcmp (mode, "signature") == 0)
     {
-      g_autofree gchar *s = g_strdup (json_object_get_string_member (m, "signature"));
-
-      s[2] = s[2] == 'A' ? 'B' : 'A';
-      json_object_set_string_member (m, "signature", s);
+      json_object_set_string_member (m, "signature", altered (m, "signature", 2));
     }
   else if (strcmp (mode, "sender") == 0)
     {
       /* Another well-formed id (one base64url digit changed): the
        * signature no longer belongs to the claimed sender. */
-      g_autofree gchar *id = g_strdup (json_object_get_string_member (m, "sender"));
-
-      id[10] = id[10] == 'A' ? 'B' : 'A';
-      json_object_set_string_member (m, "sender", id);
+      json_object_set_string_member (m, "sender", altered (m, "sender", 10));
     }
   else if (strcmp (mode, "reorder") == 0 && n >= 2)
     {
@@ -283,10 +291,8 @@ tamper_list (JsonArray *list, const gchar *mode)
        * links, but the hash and signature cannot match. */
       JsonNode *extra = json_node_copy (json_array_get_element (list, n / 2));
       JsonObject *e = json_node_get_object (extra);
-      g_autofree gchar *d = g_strdup (json_object_get_string_member (e, "data"));
 
-      d[0] = d[0] == 'A' ? 'B' : 'A';
-      json_object_set_string_member (e, "data", d);
+      json_object_set_string_member (e, "data", altered (e, "data", 0));
       json_array_add_element (list, extra);
     }
 }

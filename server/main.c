@@ -54,6 +54,9 @@ static gchar *opt_bind = NULL;
 static gint opt_token_ttl = 86400;
 static gint64 opt_max_blob_size = 104857600;
 static gint opt_ws_idle_ping = 30;
+static gint opt_challenge_ttl = 300;
+static gboolean opt_no_auto_create;
+static gchar **opt_spaces;
 static guint8 jwt_secret[32];
 static GHashTable *spaces;
 
@@ -152,7 +155,15 @@ space_get (const gchar *id)
     return sp;
   if (!rdt_id_is_valid (id, RDT_ID_SPACE))
     return NULL;
-  /* auto_create_spaces */
+  /* auto_create_spaces; without it only --space ids and spaces that
+   * already have data exist (404 for the rest, spec 6.1). */
+  if (opt_no_auto_create &&
+      !(opt_spaces && g_strv_contains ((const gchar * const *) opt_spaces, id)))
+    {
+      g_autofree gchar *file = space_file (id);
+      if (!g_file_test (file, G_FILE_TEST_EXISTS))
+        return NULL;
+    }
   sp = g_new0 (Space, 1);
   sp->id = g_strdup (id);
   sp->state = rdt_srv_state_new (id);
@@ -374,7 +385,7 @@ handle_challenge (SoupServerMessage *msg, Space *sp)
   rdt_random_bytes (rnd, sizeof rnd);
   c = g_new0 (Challenge, 1);
   c->challenge = rdt_base64_encode (rnd, sizeof rnd);
-  c->expires_ms = now_ms () + 300 * 1000;
+  c->expires_ms = now_ms () + (gint64) opt_challenge_ttl * 1000;
   g_hash_table_replace (sp->challenges, g_strdup (pk), c);
   b = json_builder_new ();
   json_builder_begin_object (b);
@@ -486,6 +497,53 @@ static gchar *
 short16 (const gchar *s)
 {
   return g_strndup (s, 16);
+}
+
+/* A topic as the real (SQLite) store orders it (spec 4.4, 4.6): by
+ * server_timestamp; rows that share a millisecond come back older first
+ * in descending order and newer first in ascending order, and the head
+ * (ORDER BY server_timestamp DESC LIMIT 1) is the OLDER of tied rows. `arr`
+ * is in insertion order with non-decreasing timestamps. */
+static GPtrArray *
+topic_view (GPtrArray *arr, gboolean desc)
+{
+  GPtrArray *view = g_ptr_array_sized_new (arr->len);
+  guint end = arr->len;
+
+  /* Walk groups of equal timestamps from the newest. */
+  while (end > 0)
+    {
+      guint start = end - 1;
+      gint64 ts = ((RdtMessage *) arr->pdata[start])->server_timestamp;
+
+      while (start > 0 &&
+             ((RdtMessage *) arr->pdata[start - 1])->server_timestamp == ts)
+        start--;
+      /* Descending: groups newest first, a group in insertion order.
+       * Ascending is exactly its reverse (so tied rows newer first). */
+      for (guint k = start; k < end; k++)
+        g_ptr_array_add (view, arr->pdata[k]);
+      end = start;
+    }
+  if (!desc)
+    for (guint a = 0, b = view->len; a + 1 < b; a++, b--)
+      {
+        gpointer t = view->pdata[a];
+        view->pdata[a] = view->pdata[b - 1];
+        view->pdata[b - 1] = t;
+      }
+  return view;
+}
+
+static RdtMessage *
+topic_head (GPtrArray *arr)
+{
+  g_autoptr (GPtrArray) view = NULL;
+
+  if (arr == NULL || arr->len == 0)
+    return NULL;
+  view = topic_view (arr, TRUE);
+  return view->pdata[0];
 }
 
 static void
@@ -614,7 +672,7 @@ handle_post_message (SoupServerMessage *msg, const gchar *space_id,
     }
   /* 11 */
   arr = g_hash_table_lookup (sp->topics, topic);
-  head = (arr && arr->len) ? g_ptr_array_index (arr, arr->len - 1) : NULL;
+  head = topic_head (arr);
   if (g_strcmp0 (head ? head->message_hash : NULL, prev) != 0)
     {
       g_autofree gchar *exp = head ? short16 (head->message_hash) : NULL;
@@ -628,8 +686,9 @@ handle_post_message (SoupServerMessage *msg, const gchar *space_id,
       reply_detail (msg, 409, d);
       goto out;
     }
-  /* 12: monotonic timestamps avoid the tie edge case of spec 4.6 */
-  ts = MAX (now_ms (), sp->last_ts + 1);
+  /* 12: the wall clock, as the real server: two posts in one millisecond
+   * share a timestamp (the tie case of spec 4.6, kept on purpose). */
+  ts = MAX (now_ms (), sp->last_ts);
   m = rdt_message_new ();
   m->message_hash = g_strdup (hash);
   m->topic_id = g_strdup (topic);
@@ -753,13 +812,16 @@ handle_get_messages (SoupServerMessage *msg, GHashTable *query,
   arr = g_hash_table_lookup (sp->topics, topic);
   sel = g_ptr_array_new ();
   if (arr)
-    for (i = 0; i < arr->len; i++)
-      {
-        guint idx = desc ? arr->len - 1 - i : i;
-        RdtMessage *m = g_ptr_array_index (arr, idx);
-        if (m->server_timestamp >= lo && m->server_timestamp <= hi)
-          g_ptr_array_add (sel, m);
-      }
+    {
+      g_autoptr (GPtrArray) view = topic_view (arr, desc);
+
+      for (i = 0; i < view->len; i++)
+        {
+          RdtMessage *m = g_ptr_array_index (view, i);
+          if (m->server_timestamp >= lo && m->server_timestamp <= hi)
+            g_ptr_array_add (sel, m);
+        }
+    }
   b = json_builder_new ();
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "messages");
@@ -1209,6 +1271,9 @@ main (int argc, char **argv)
     { "bind", 0, 0, G_OPTION_ARG_STRING, &opt_bind, "Address (127.0.0.1)", "ADDR" },
     { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_data_dir, "Data directory (required)", "DIR" },
     { "token-ttl", 0, 0, G_OPTION_ARG_INT, &opt_token_ttl, "Token lifetime in seconds (86400)", "S" },
+    { "challenge-ttl", 0, 0, G_OPTION_ARG_INT, &opt_challenge_ttl, "Challenge lifetime in seconds (300)", "S" },
+    { "no-auto-create", 0, 0, G_OPTION_ARG_NONE, &opt_no_auto_create, "Only spaces given with --space (or with data) exist", NULL },
+    { "space", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_spaces, "A registered space (with --no-auto-create; repeatable)", "S" },
     { "ws-idle-ping", 0, 0, G_OPTION_ARG_INT, &opt_ws_idle_ping, "Seconds without a client frame before the server's {\"type\": \"ping\"} (30)", "S" },
     { "max-blob-size", 0, 0, G_OPTION_ARG_INT64, &opt_max_blob_size, "Largest blob in bytes (104857600)", "BYTES" },
     { NULL }

@@ -184,6 +184,18 @@ new_msg (Space *s, const gchar *topic, const gchar *prev, const gchar *text)
                                  s->uid, s->key);
 }
 
+/* Pace chained posts as spec 4.6 tells clients to: two posts in one
+ * millisecond tie, and the real server then keeps the OLDER as head. */
+static void
+pace (Answer *posted)
+{
+  gint64 ts = json_object_get_int_member (json_node_get_object (posted->json),
+                                          "server_timestamp");
+
+  while (g_get_real_time () / 1000 <= ts + 1)
+    g_usleep (200);
+}
+
 /* Post n messages in a chain; returns their hashes. */
 static GPtrArray *
 post_chain (Space *s, const gchar *topic, guint n)
@@ -199,6 +211,7 @@ post_chain (Space *s, const gchar *topic, guint n)
 
       g_assert_cmpuint (a->status, ==, 201);
       g_ptr_array_add (hashes, g_strdup (m->message_hash));
+      pace (a);
     }
   return hashes;
 }
@@ -213,6 +226,7 @@ state_write (Space *s, const gchar *path, const gchar *json)
 
   if (a->status != 201)
     g_error ("state write %s: %u %s", path, a->status, a->body);
+  pace (a);
   g_free (s->state_head);
   s->state_head = g_strdup (m->message_hash);
 }
@@ -329,6 +343,61 @@ test_auth (void)
   g_clear_pointer (&a, answer_free);
   a = request ("POST", rpath, "garbage.token.here", NULL);
   assert_answer (a, 401, "Invalid token");
+}
+
+/* Spec 6.1: expired challenges; 4.3 step 4 / 6.1: unregistered spaces. */
+static void
+test_options (void)
+{
+  g_autoptr (RdtSigningKey) known = rdt_signing_key_generate ();
+  g_autoptr (RdtSigningKey) other = rdt_signing_key_generate ();
+  g_autofree gchar *kspace = rdt_signing_key_get_id (known, RDT_ID_SPACE);
+  g_autofree gchar *ospace = rdt_signing_key_get_id (other, RDT_ID_SPACE);
+  g_autofree gchar *kuid = rdt_signing_key_get_id (known, RDT_ID_USER);
+  const gchar *args[] = { "--no-auto-create", "--space", kspace,
+                          "--challenge-ttl", "1", NULL };
+  g_autoptr (RdtTestServer) strict = rdt_test_server_start (args);
+  g_autofree gchar *tok = NULL;
+  g_autofree gchar *cpath = g_strdup_printf ("/spaces/%s/auth/challenge", ospace);
+  g_autofree gchar *body = g_strdup_printf ("{\"public_key\":\"%s\"}", kuid);
+  g_autoptr (Answer) a = NULL;
+  guint status = 0;
+
+  tok = login_on (strict, kspace, known, RDT_ID_USER, &status);
+  g_assert_nonnull (tok);
+  a = request_on (strict, "POST", cpath, NULL, "application/json", body, strlen (body));
+  {
+    g_autofree gchar *want = g_strdup_printf (
+        "Space '%s' is not registered in the admin space", ospace);
+    assert_answer (a, 404, want);
+  }
+  g_clear_pointer (&a, answer_free);
+
+  /* A challenge answered after its lifetime: "Challenge expired". */
+  {
+    g_autofree gchar *kc = g_strdup_printf ("/spaces/%s/auth/challenge", kspace);
+    g_autofree gchar *kv = g_strdup_printf ("/spaces/%s/auth/verify", kspace);
+    g_autofree gchar *vbody = NULL, *sig64 = NULL;
+    const gchar *challenge;
+    gint64 expires;
+    guint8 sig[RDT_SIGNATURE_LENGTH];
+
+    a = request_on (strict, "POST", kc, NULL, "application/json", body, strlen (body));
+    challenge = json_object_get_string_member (json_node_get_object (a->json), "challenge");
+    expires = json_object_get_int_member (json_node_get_object (a->json), "expires_at");
+    g_assert_cmpint (expires - g_get_real_time () / 1000, <=, 1000);
+    rdt_signing_key_sign (known, (const guint8 *) challenge, strlen (challenge), sig);
+    sig64 = g_base64_encode (sig, sizeof sig);
+    vbody = g_strdup_printf ("{\"public_key\":\"%s\",\"signature\":\"%s\","
+                             "\"challenge\":\"%s\"}", kuid, sig64, challenge);
+    while (g_get_real_time () / 1000 <= expires)   /* wait out its lifetime */
+      g_usleep (20000);
+    {
+      g_autoptr (Answer) v = request_on (strict, "POST", kv, NULL, "application/json",
+                                         vbody, strlen (vbody));
+      assert_answer (v, 401, "Challenge expired");
+    }
+  }
 }
 
 /* Spec 4.3: validation order and exact texts, 409 detail form. */
@@ -863,6 +932,7 @@ main (int argc, char **argv)
   srv = rdt_test_server_start (NULL);
   g_test_add_func ("/server/health", test_health);
   g_test_add_func ("/server/auth", test_auth);
+  g_test_add_func ("/server/options", test_options);
   g_test_add_func ("/server/post-rules", test_post_rules);
   g_test_add_func ("/server/get-rules", test_get_rules);
   g_test_add_func ("/server/member-rights", test_member_rights);
