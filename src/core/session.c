@@ -38,6 +38,7 @@ typedef struct {
   gboolean have_prev;  /* prev is set (NULL prev = empty topic) */
   gchar   *used_prev;  /* prev_hash of the last post made */
   GPtrArray *maybe_posted; /* hashes of posts whose answer was lost */
+  gboolean   yielded;      /* took its random gap in a busy topic */
   gint64   queued_us;  /* monotonic */
 } Send;
 
@@ -55,6 +56,7 @@ typedef struct {
   GQueue    sends;        /* Send*, head is the one in flight */
   gboolean  in_flight;
   gint64    last_post_us;
+  gint64    last_foreign_us;  /* when another member's message last arrived */
   gchar    *pin_hash;
   gint64    pin_ts;
   guint     pin_pages;
@@ -874,6 +876,8 @@ deliver_ready (RdtSession *s, Topic *t, gboolean backlog)
         msg.timestamp = m->server_timestamp;
         msg.backlog = backlog;
         msg.own = g_strcmp0 (m->sender, s->member_id) == 0;
+        if (!msg.own)
+          t->last_foreign_us = g_get_monotonic_time ();
         if (s->cb.message)
           s->cb.message (s, &msg, s->cb_data);
         g_free (text);
@@ -1914,6 +1918,17 @@ topic_post (RdtSession *s, Topic *t)
     {
       /* Spec 4.6: never two posts to one topic within ~2 ms. */
       send_retry_later (s, t, 3);
+      return;
+    }
+  /* A burst into a topic others are posting to as well: leave a random
+   * gap between our own posts, or whoever needs no catch-up (the last
+   * winner) wins every round and the others starve on 409s. */
+  if (send->attempts == 0 && t->last_post_us > 0 &&
+      now - t->last_foreign_us < 2 * G_USEC_PER_SEC &&
+      now - t->last_post_us < 20000 && !send->yielded)
+    {
+      send->yielded = TRUE;
+      send_retry_later (s, t, g_random_int_range (5, 40));
       return;
     }
   t->last_post_us = now;
