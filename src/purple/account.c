@@ -22,6 +22,7 @@
 #include "id.h"
 
 #include "rdt-purple.h"
+#include "xfer.h"
 
 static void
 on_state_changed (RdtSession *session, RdtSessionState state,
@@ -194,6 +195,7 @@ rdt_close (PurpleConnection *gc)
   if (rc == NULL)
     return;
   purple_connection_set_protocol_data (gc, NULL);
+  rdt_xfer_conn_free (rc);           /* cancels transfers first */
   rdt_session_free (rc->session);   /* no callback runs after this */
   g_hash_table_destroy (rc->topic_to_id);
   g_hash_table_destroy (rc->id_to_topic);

@@ -20,6 +20,7 @@
 #include "id.h"
 
 #include "rdt-purple.h"
+#include "xfer.h"
 
 RdtConn *
 rdt_conn_of (PurpleConnection *gc)
@@ -106,6 +107,8 @@ rdt_chat_on_message (RdtSession *session, const RdtSessionMessage *msg,
   gchar *who, *escaped;
 
   if (chat == NULL)
+    return;
+  if (rdt_xfer_handle_message (rc, chat, msg))
     return;
   who = rdt_id_short (msg->sender);
   if (who == NULL)

@@ -15,6 +15,7 @@
 
 #include "crypto.h"
 #include "rdt-purple.h"
+#include "xfer.h"
 
 /* ---- plugin ---- */
 
@@ -40,12 +41,14 @@ static gboolean
 plugin_load (PurplePlugin *plugin)
 {
   rdt_commands_register ();
+  rdt_xfer_register_commands ();
   return TRUE;
 }
 
 static gboolean
 plugin_unload (PurplePlugin *plugin)
 {
+  rdt_xfer_unregister_commands ();
   rdt_commands_unregister ();
   return TRUE;
 }
@@ -109,6 +112,8 @@ init_plugin (PurplePlugin *plugin)
   opt = purple_account_option_int_new (_("Messages of history to load"),
                                        "backlog", RDT_DEFAULT_BACKLOG);
   prpl_info.protocol_options = g_list_append (prpl_info.protocol_options, opt);
+  prpl_info.protocol_options = g_list_append (prpl_info.protocol_options,
+                                              rdt_xfer_account_option_new ());
 }
 
 PURPLE_INIT_PLUGIN (reeeductio, init_plugin, info)

@@ -17,8 +17,10 @@
 #include "config.h"
 
 #include <string.h>
+#include <glib/gstdio.h>
 
 #include "harness.h"
+#include "attachment.h"
 #include "crypto.h"
 #include "id.h"
 #ifdef RDT_HAVE_TESTSERVER
@@ -1248,6 +1250,114 @@ test_invalid_topic (void)
   owner_free (o);
 }
 
+/* ---- attachments through the plugin (issue #6) ---- */
+
+static gboolean put_done;
+
+static void
+put_cb (GObject *src, GAsyncResult *res, gpointer d)
+{
+  GError *e = NULL;
+
+  rdt_api_put_blob_finish (RDT_API (src), res, &e);
+  g_assert_no_error (e);
+  put_done = TRUE;
+}
+
+static gboolean
+is_put_done (gpointer d)
+{
+  return put_done;
+}
+
+/* /send-file of an image: uploaded, announced, shown inline; /fetch saves
+ * the same bytes; a member's image under a wrong key is refused with a
+ * warning and never shown; the local size limit is said, not hit. */
+static void
+test_attachments (void)
+{
+  Owner *o = owner_new ();
+  Member *m = member_new (o);
+  Peer *p = peer_new (o, m, TOPIC);
+  PurpleAccount *a = login (o, "alice");
+  PurpleConvChat *chat = join (a, TOPIC);
+  PurpleConversation *conv = purple_conv_chat_get_conversation (chat);
+  g_autofree gchar *dir = g_dir_make_tmp ("rdt-attach-XXXXXX", NULL);
+  g_autofree gchar *pic = g_build_filename (dir, "pic.png", NULL);
+  g_autofree gchar *out = g_build_filename (dir, "out.png", NULL);
+  g_autofree gchar *big = g_build_filename (dir, "big.bin", NULL);
+  g_autofree gchar *cmd = NULL;
+  g_autofree gchar *saved = NULL;
+  gchar *err = NULL;
+  guint8 data[3000];
+  gsize saved_len;
+
+  rdt_random_bytes (data, sizeof data);
+  g_assert_true (g_file_set_contents (pic, (gchar *) data, sizeof data, NULL));
+  cmd = g_strconcat ("send-file ", pic, NULL);
+  g_assert_cmpint (purple_cmd_do_command (conv, cmd, cmd, &err), ==,
+                   PURPLE_CMD_STATUS_OK);
+  wait_line (a, "Uploaded “pic.png”", PURPLE_MESSAGE_SYSTEM);
+  wait_line (a, "sent “pic.png” (image/png", PURPLE_MESSAGE_SYSTEM);
+  wait_line (a, "<img id=", PURPLE_MESSAGE_IMAGES);
+  g_free (cmd);
+  cmd = g_strconcat ("fetch 1 ", out, NULL);
+  g_assert_cmpint (purple_cmd_do_command (conv, cmd, cmd, &err), ==,
+                   PURPLE_CMD_STATUS_OK);
+  wait_line (a, "Saved “pic.png”", PURPLE_MESSAGE_SYSTEM);
+  g_assert_true (g_file_get_contents (out, &saved, &saved_len, NULL));
+  g_assert_cmpmem (saved, saved_len, data, sizeof data);
+
+  /* a member announces an image with a wrong key */
+  {
+    RdtAttachment *att = NULL;
+    GBytes *blob = rdt_attachment_encrypt (data, 100, 0, &att, NULL);
+    GError *error = NULL;
+    gchar *json;
+    gsize jlen;
+
+    rdt_api_put_blob_async (rdt_session_get_api (p->session), att->blob_id,
+                            blob, NULL, put_cb, NULL);
+    harness_wait (is_put_done, NULL, 30, "peer upload");
+    att->dek[3] ^= 1;
+    att->filename = g_strdup ("evil.png");
+    att->content_type = g_strdup ("image/png");
+    json = rdt_attachment_to_json (att, &jlen);
+    g_assert_cmpuint (rdt_session_send_payload (p->session, TOPIC, "chat.image",
+                                                (guint8 *) json, jlen, &error),
+                      >, 0);
+    g_assert_no_error (error);
+    wait_line (a, "“evil.png” from", PURPLE_MESSAGE_ERROR);
+    g_assert_cmpuint (harness_count_lines (a, "<img id=", PURPLE_MESSAGE_IMAGES),
+                      ==, 1);
+    g_free (json);
+    g_bytes_unref (blob);
+    rdt_attachment_free (att);
+  }
+
+  /* over the local limit: said before anything is read or sent */
+  purple_account_set_int (a, "max-attachment-mb", 1);
+  {
+    gchar *zeros = g_malloc0 (2 * 1024 * 1024);
+    g_assert_true (g_file_set_contents (big, zeros, 2 * 1024 * 1024, NULL));
+    g_free (zeros);
+  }
+  g_free (cmd);
+  cmd = g_strconcat ("send-file ", big, NULL);
+  purple_cmd_do_command (conv, cmd, cmd, &err);
+  g_free (err);
+  wait_line (a, "“big.bin” is too large to send", PURPLE_MESSAGE_ERROR);
+
+  g_unlink (pic);
+  g_unlink (out);
+  g_unlink (big);
+  g_rmdir (dir);
+  peer_free (p);
+  member_free (m);
+  account_done (a);
+  owner_free (o);
+}
+
 /* ---- history tampered on the way (server fault injection) ---- */
 
 #define WARNING_MARK "Warning"
@@ -1532,6 +1642,7 @@ main (int argc, char **argv)
   g_test_add_func ("/e2e/leave-with-queued-send", test_leave_with_queued_send);
   g_test_add_func ("/e2e/bad-credentials", test_bad_credentials);
   g_test_add_func ("/e2e/invalid-topic", test_invalid_topic);
+  g_test_add_func ("/e2e/attachments", test_attachments);
   g_test_add_func ("/e2e/served/data", test_served_data);
   g_test_add_func ("/e2e/served/signature", test_served_signature);
   g_test_add_func ("/e2e/served/sender", test_served_sender);
