@@ -620,8 +620,8 @@ cmd_fetch (PurpleConversation *conv, const gchar *cmd, gchar **args,
     }
   if (n < st->first_index || n - st->first_index >= st->received->len)
     {
-      *error = g_strdup_printf (_("No attachment number %" G_GUINT64_FORMAT
-                                  "."), n);
+      /* n <= G_MAXUINT (parsed above): a plain %u keeps the msgid whole */
+      *error = g_strdup_printf (_("No attachment number %u."), (guint) n);
       return PURPLE_CMD_RET_FAILED;
     }
   r = g_ptr_array_index (st->received, n - st->first_index);
