@@ -573,6 +573,10 @@ typedef struct {
   gsize         limit;
   guint         status;
   gchar        *resp_type;     /* Content-Type of the answer, lowercase */
+  RdtApiProgressFunc progress; /* body upload progress, or NULL */
+  gpointer      progress_data;
+  goffset       sent;          /* body bytes written in this attempt */
+  gulong        wrote_id;      /* "wrote-body-data" handler on msg */
 } Call;
 
 static void
@@ -580,6 +584,8 @@ call_free (Call *c)
 {
   if (c->user_cancel_id != 0)
     g_cancellable_disconnect (c->user_cancel, c->user_cancel_id);
+  if (c->msg != NULL)
+    g_clear_signal_handler (&c->wrote_id, c->msg);
   g_clear_object (&c->user_cancel);
   g_clear_object (&c->cancel);
   g_free (c->method);
@@ -764,6 +770,9 @@ call_on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
   const gchar *ctype;
   goffset clen;
 
+  /* Headers of the answer (or a failure): the body is written or given
+   * up, so no progress is reported from here on. */
+  g_clear_signal_handler (&c->wrote_id, c->msg);
   c->in = soup_session_send_finish (SOUP_SESSION (source), result, &error);
   if (c->in == NULL)
     {
@@ -794,6 +803,20 @@ call_on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
   call_read_more (g_steal_pointer (&task));
 }
 
+/* The handler is disconnected before c is freed and once the answer's
+ * headers are in, so c is alive here and the call still running. */
+static void
+call_on_wrote_body_data (SoupMessage *msg, guint chunk_size, gpointer data)
+{
+  Call *c = data;
+  goffset total = (goffset) g_bytes_get_size (c->body);
+
+  if (g_cancellable_is_cancelled (c->cancel))
+    return;
+  c->sent = MIN (c->sent + (goffset) chunk_size, total);
+  c->progress (c->sent, total, c->progress_data);
+}
+
 static void
 call_send (GTask *task)
 {
@@ -802,6 +825,8 @@ call_send (GTask *task)
   g_autofree gchar *url = g_strconcat (api->base_url, c->path, NULL);
   SoupMessageHeaders *headers;
 
+  if (c->msg != NULL)
+    g_clear_signal_handler (&c->wrote_id, c->msg);
   g_clear_object (&c->msg);
   g_clear_object (&c->in);
   g_clear_pointer (&c->buf, g_byte_array_unref);
@@ -845,6 +870,14 @@ call_send (GTask *task)
   if (c->body != NULL)
     soup_message_set_request_body_from_bytes (c->msg, c->content_type,
                                               c->body);
+  if (c->progress != NULL && c->body != NULL)
+    {
+      /* A retry after re-authentication sends the body again from 0. */
+      c->sent = 0;
+      c->wrote_id = g_signal_connect (c->msg, "wrote-body-data",
+                                      G_CALLBACK (call_on_wrote_body_data),
+                                      c);
+    }
   g_debug ("api: %s %s", c->method, c->path);
   soup_session_send_async (api->session, c->msg, G_PRIORITY_DEFAULT,
                            c->cancel, call_on_sent, task);
@@ -1514,6 +1547,19 @@ rdt_api_put_blob_async (RdtApi *api, const gchar *blob_id, GBytes *bytes,
                         GCancellable *cancellable,
                         GAsyncReadyCallback callback, gpointer user_data)
 {
+  rdt_api_put_blob_with_progress_async (api, blob_id, bytes, NULL, NULL,
+                                        cancellable, callback, user_data);
+}
+
+void
+rdt_api_put_blob_with_progress_async (RdtApi *api, const gchar *blob_id,
+                                      GBytes *bytes,
+                                      RdtApiProgressFunc progress,
+                                      gpointer progress_data,
+                                      GCancellable *cancellable,
+                                      GAsyncReadyCallback callback,
+                                      gpointer user_data)
+{
   g_autoptr (GTask) task = NULL;
   guint8 want[32], got[RDT_SHA256_LENGTH];
   gsize len;
@@ -1543,6 +1589,8 @@ rdt_api_put_blob_async (RdtApi *api, const gchar *blob_id, GBytes *bytes,
   c->content_type = "application/octet-stream";
   c->what = "the file";
   c->max_size = 64 * 1024;
+  c->progress = progress;
+  c->progress_data = progress_data;
   call_start (api, c, cancellable, on_blob_put, g_steal_pointer (&task));
 }
 

@@ -112,10 +112,27 @@ gint64   rdt_api_post_message_finish (RdtApi *api, GAsyncResult *result,
                                       GError **error);
 
 /* ---- blobs (spec 10) ---- */
+/* Upload progress: sent of total body bytes written so far. */
+typedef void (*RdtApiProgressFunc) (goffset sent, goffset total,
+                                    gpointer data);
+
 void     rdt_api_put_blob_async (RdtApi *api, const gchar *blob_id,
                                  GBytes *bytes, GCancellable *cancellable,
                                  GAsyncReadyCallback callback,
                                  gpointer user_data);
+/* As rdt_api_put_blob_async(), reporting progress as the body is written
+ * (on the main context, never after the answer arrived nor once
+ * cancellable is cancelled, so never after callback). sent rises to total
+ * within one attempt; a retry after re-authentication starts again from 0.
+ * Finish with rdt_api_put_blob_finish(). */
+void     rdt_api_put_blob_with_progress_async (RdtApi *api,
+                                               const gchar *blob_id,
+                                               GBytes *bytes,
+                                               RdtApiProgressFunc progress,
+                                               gpointer progress_data,
+                                               GCancellable *cancellable,
+                                               GAsyncReadyCallback callback,
+                                               gpointer user_data);
 gboolean rdt_api_put_blob_finish (RdtApi *api, GAsyncResult *result,
                                   GError **error);
 /* max_size bounds the download; the SHA-256 of the bytes is checked

@@ -64,6 +64,7 @@ typedef struct {
   gboolean inline_image;
   gboolean own;           /* image sent by us (another device) */
   gint64 t_start;
+  guint quarters_said;    /* upload progress lines shown (25% steps) */
 } Op;
 
 static GSList *xfer_cmd_ids;
@@ -227,6 +228,31 @@ send_uploaded (GObject *src, GAsyncResult *res, gpointer user_data)
   op_free (op);
 }
 
+/* Progress comes only while the upload runs and op->cancel is not
+ * cancelled, so op and op->rc are alive. One line per 25% step (not 100%:
+ * the "Uploaded" line says that), and only for big files, so the
+ * conversation is not flooded. A retry after re-authentication restarts
+ * at 0; steps already shown are not repeated. */
+#define PROGRESS_MIN_SIZE (1024 * 1024)
+
+static void
+send_progress (goffset sent, goffset total, gpointer data)
+{
+  Op *op = data;
+  g_autofree gchar *line = NULL;
+  guint quarters;
+
+  if (total <= PROGRESS_MIN_SIZE)
+    return;
+  quarters = (guint) (sent * 4 / total);
+  if (quarters >= 4 || quarters <= op->quarters_said)
+    return;
+  op->quarters_said = quarters;
+  line = g_strdup_printf (_("Uploading “%s”: %u%%"), op->filename,
+                          quarters * 25);
+  op_say (op, PURPLE_MESSAGE_SYSTEM, line);
+}
+
 static void
 send_encrypted (GObject *src, GAsyncResult *res, gpointer user_data)
 {
@@ -261,8 +287,9 @@ send_encrypted (GObject *src, GAsyncResult *res, gpointer user_data)
   size_str = g_format_size (g_bytes_get_size (blob));
   line = g_strdup_printf (_("Uploading “%s” (%s)…"), op->filename, size_str);
   op_say (op, PURPLE_MESSAGE_SYSTEM, line);
-  rdt_api_put_blob_async (rdt_session_get_api (op->rc->session),
-                          att->blob_id, blob, op->cancel, send_uploaded, op);
+  rdt_api_put_blob_with_progress_async (rdt_session_get_api (op->rc->session),
+                                        att->blob_id, blob, send_progress,
+                                        op, op->cancel, send_uploaded, op);
   g_bytes_unref (blob);
 }
 

@@ -1335,6 +1335,48 @@ test_attachments (void)
     rdt_attachment_free (att);
   }
 
+  /* a big file: progress lines at 25% steps, before the final line; none
+   * for the small one */
+  {
+    gsize n = 3 * 1024 * 1024;
+    guint8 *rnd = g_malloc (n);
+    GPtrArray *ls;
+    gint last_progress = -1, uploaded = -1;
+
+    rdt_random_bytes (rnd, n);
+    g_assert_true (g_file_set_contents (big, (gchar *) rnd, (gssize) n, NULL));
+    g_free (rnd);
+    g_free (cmd);
+    cmd = g_strconcat ("send-file ", big, NULL);
+    g_assert_cmpint (purple_cmd_do_command (conv, cmd, cmd, &err), ==,
+                     PURPLE_CMD_STATUS_OK);
+    wait_line (a, "Uploaded “big.bin”", PURPLE_MESSAGE_SYSTEM);
+    g_assert_cmpuint (harness_count_lines (a, "Uploading “big.bin”: 25%",
+                                           PURPLE_MESSAGE_SYSTEM), ==, 1);
+    g_assert_cmpuint (harness_count_lines (a, "Uploading “big.bin”: 50%",
+                                           PURPLE_MESSAGE_SYSTEM), ==, 1);
+    g_assert_cmpuint (harness_count_lines (a, "Uploading “big.bin”: 75%",
+                                           PURPLE_MESSAGE_SYSTEM), ==, 1);
+    g_assert_cmpuint (harness_count_lines (a, "Uploading “big.bin”:",
+                                           PURPLE_MESSAGE_SYSTEM), ==, 3);
+    g_assert_cmpuint (harness_count_lines (a, "Uploading “pic.png”:",
+                                           PURPLE_MESSAGE_SYSTEM), ==, 0);
+    ls = harness_lines ();
+    for (guint i = 0; i < ls->len; i++)
+      {
+        HarnessLine *l = ls->pdata[i];
+
+        if (g_strcmp0 (l->account, purple_account_get_username (a)) != 0)
+          continue;
+        if (strstr (l->text, "Uploading “big.bin”:") != NULL)
+          last_progress = (gint) i;
+        else if (strstr (l->text, "Uploaded “big.bin”") != NULL)
+          uploaded = (gint) i;
+      }
+    g_assert_cmpint (last_progress, >=, 0);
+    g_assert_cmpint (last_progress, <, uploaded);
+  }
+
   /* over the local limit: said before anything is read or sent */
   purple_account_set_int (a, "max-attachment-mb", 1);
   {

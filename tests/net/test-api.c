@@ -865,6 +865,100 @@ test_fake_blob_put (void)
   fake_free (f);
 }
 
+/* Upload progress as seen by the caller. */
+typedef struct {
+  GArray *sent;            /* goffset per callback */
+  goffset total;
+  gboolean finished;       /* the result has arrived */
+  guint after_finish;      /* callbacks after that: must stay 0 */
+  GCancellable *cancel_at; /* cancel once a third is sent, or NULL */
+  gboolean cancelled;
+  guint after_cancel;      /* callbacks after cancelling: must stay 0 */
+} Progress;
+
+static void
+on_progress (goffset sent, goffset total, gpointer data)
+{
+  Progress *p = data;
+
+  if (p->finished)
+    p->after_finish++;
+  if (p->cancelled)
+    p->after_cancel++;
+  g_array_append_val (p->sent, sent);
+  p->total = total;
+  if (p->cancel_at != NULL && !p->cancelled && sent >= total / 3)
+    {
+      p->cancelled = TRUE;
+      g_cancellable_cancel (p->cancel_at);
+    }
+}
+
+/* A random blob of n bytes and its id. */
+static GBytes *
+random_blob (gsize n, gchar **id_out)
+{
+  guint8 *data = g_malloc (n);
+  guint8 hash[RDT_SHA256_LENGTH];
+
+  rdt_random_bytes (data, n);
+  rdt_sha256 (data, n, hash);
+  *id_out = rdt_id_encode (RDT_ID_BLOB, hash);
+  return g_bytes_new_take (data, n);
+}
+
+/* A retry after re-authentication (500 from a blob endpoint) sends the
+ * body again: progress restarts from 0 and ends at the full size again. */
+static void
+test_fake_blob_put_progress_retry (void)
+{
+  Fake *f = fake_new ();
+  g_autoptr (RdtApi) api = fake_api (f);
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *id = NULL;
+  g_autofree gchar *path = NULL;
+  g_autofree gchar *answer = NULL;
+  const goffset size = 64 * 1024;
+  g_autoptr (GBytes) bytes = random_blob ((gsize) size, &id);
+  Progress p = { .sent = g_array_new (FALSE, FALSE, sizeof (goffset)) };
+  GAsyncResult *res = NULL;
+  guint full = 0, drops = 0;
+
+  path = g_strdup_printf ("/spaces/%s/blobs/%s", SPACE, id);
+  answer = g_strdup_printf ("{\"blob_id\":\"%s\"}", id);
+  g_assert_true (do_auth (api, NULL));
+  fake_add (f, "PUT", path, 500, "text/plain", "Internal Server Error");
+  fake_add (f, "PUT", path, 201, NULL, answer);
+  rdt_api_put_blob_with_progress_async (api, id, bytes, on_progress, &p,
+                                        NULL, store_result, &res);
+  g_assert_true (rdt_api_put_blob_finish (api, wait_result (&res), &error));
+  g_assert_no_error (error);
+  g_object_unref (res);
+  p.finished = TRUE;
+  g_assert_cmpuint (f->n_verify, ==, 2);
+  g_assert_cmpuint (log_count (f, "PUT"), ==, 2);
+
+  /* Two rising runs, each ending at the full size. */
+  g_test_message ("%u progress callbacks", p.sent->len);
+  for (guint i = 0; i < p.sent->len; i++)
+    {
+      goffset v = g_array_index (p.sent, goffset, i);
+
+      g_assert_cmpint (v, >, 0);
+      g_assert_cmpint (v, <=, size);
+      full += v == size;
+      if (i > 0 && v <= g_array_index (p.sent, goffset, i - 1))
+        drops++;
+    }
+  g_assert_cmpuint (full, ==, 2);
+  g_assert_cmpuint (drops, ==, 1);
+  g_assert_cmpint (g_array_index (p.sent, goffset, p.sent->len - 1), ==, size);
+  g_assert_cmpint (p.total, ==, size);
+  g_assert_cmpuint (p.after_finish, ==, 0);
+  g_array_unref (p.sent);
+  fake_free (f);
+}
+
 static void
 test_fake_concurrent_reauth (void)
 {
@@ -1340,6 +1434,96 @@ test_server_blobs (void)
   g_assert_error (error, RDT_API_ERROR, RDT_API_ERROR_NOT_FOUND);
 }
 
+/* Let whatever is still queued on the main context run. */
+static void
+drain_main_context (void)
+{
+  for (guint i = 0; i < 100 && g_main_context_pending (NULL); i++)
+    g_main_context_iteration (NULL, FALSE);
+}
+
+static void
+test_server_blob_progress (void)
+{
+  RdtTestServer *srv = get_server ();
+  g_autoptr (RdtApi) api = fresh_space_api (srv, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *id = NULL;
+  const gsize size = 3 * 1024 * 1024;
+  g_autoptr (GBytes) bytes = random_blob (size, &id);
+  g_autoptr (GBytes) got = NULL;
+  Progress p = { .sent = g_array_new (FALSE, FALSE, sizeof (goffset)) };
+  GAsyncResult *res = NULL;
+  guint n;
+
+  rdt_api_put_blob_with_progress_async (api, id, bytes, on_progress, &p,
+                                        NULL, store_result, &res);
+  g_assert_true (rdt_api_put_blob_finish (api, wait_result (&res), &error));
+  g_assert_no_error (error);
+  g_object_unref (res);
+  p.finished = TRUE;
+  n = p.sent->len;
+  drain_main_context ();
+  g_assert_cmpuint (p.after_finish, ==, 0);
+  g_assert_cmpuint (p.sent->len, ==, n);
+
+  /* Several steps for 3 MB, rising, ending at the full size. */
+  g_test_message ("%u progress callbacks", n);
+  g_assert_cmpuint (n, >=, 2);
+  g_assert_cmpint (p.total, ==, (goffset) size);
+  for (guint i = 1; i < n; i++)
+    g_assert_cmpint (g_array_index (p.sent, goffset, i), >,
+                     g_array_index (p.sent, goffset, i - 1));
+  g_assert_cmpint (g_array_index (p.sent, goffset, 0), >, 0);
+  g_assert_cmpint (g_array_index (p.sent, goffset, n - 1), ==, (goffset) size);
+
+  got = do_get_blob (api, id, size, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_bytes_equal (got, bytes));
+  g_array_unref (p.sent);
+}
+
+static void
+test_server_blob_progress_cancel (void)
+{
+  RdtTestServer *srv = get_server ();
+  g_autoptr (RdtApi) api = fresh_space_api (srv, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GCancellable) cancel = g_cancellable_new ();
+  g_autofree gchar *id = NULL;
+  const gsize size = 3 * 1024 * 1024;
+  g_autoptr (GBytes) bytes = random_blob (size, &id);
+  g_autoptr (GBytes) got = NULL;
+  Progress p = { .sent = g_array_new (FALSE, FALSE, sizeof (goffset)),
+                 .cancel_at = cancel };
+  GAsyncResult *res = NULL;
+
+  /* Log in first, so the upload starts at once. */
+  g_assert_true (do_auth (api, &error));
+  g_assert_no_error (error);
+  rdt_api_put_blob_with_progress_async (api, id, bytes, on_progress, &p,
+                                        cancel, store_result, &res);
+  g_assert_false (rdt_api_put_blob_finish (api, wait_result (&res), &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  g_object_unref (res);
+  p.finished = TRUE;
+  drain_main_context ();
+  g_assert_true (p.cancelled);
+  g_test_message ("%u progress callbacks, cancelled at %" G_GINT64_FORMAT,
+                  p.sent->len,
+                  g_array_index (p.sent, goffset, p.sent->len - 1));
+  g_assert_cmpuint (p.after_cancel, ==, 0);
+  g_assert_cmpuint (p.after_finish, ==, 0);
+  g_assert_cmpint (g_array_index (p.sent, goffset, p.sent->len - 1), <,
+                   (goffset) size);
+
+  /* Cancelled before the body was complete: nothing was stored. */
+  got = do_get_blob (api, id, size, &error);
+  g_assert_error (error, RDT_API_ERROR, RDT_API_ERROR_NOT_FOUND);
+  g_array_unref (p.sent);
+}
+
 static void
 test_server_token_expiry (void)
 {
@@ -1453,6 +1637,8 @@ main (int argc, char **argv)
   g_test_add_func ("/api/fake/reauth-on-401", test_fake_reauth_on_401);
   g_test_add_func ("/api/fake/reauth-blob-500", test_fake_reauth_blob_500);
   g_test_add_func ("/api/fake/blob-put", test_fake_blob_put);
+  g_test_add_func ("/api/fake/blob-put-progress-retry",
+                   test_fake_blob_put_progress_retry);
   g_test_add_func ("/api/fake/concurrent-reauth",
                    test_fake_concurrent_reauth);
   g_test_add_func ("/api/fake/proactive-refresh",
@@ -1467,6 +1653,9 @@ main (int argc, char **argv)
   g_test_add_func ("/api/server/auth", test_server_auth);
   g_test_add_func ("/api/server/messages", test_server_messages);
   g_test_add_func ("/api/server/blobs", test_server_blobs);
+  g_test_add_func ("/api/server/blob-progress", test_server_blob_progress);
+  g_test_add_func ("/api/server/blob-progress-cancel",
+                   test_server_blob_progress_cancel);
   g_test_add_func ("/api/server/token-expiry", test_server_token_expiry);
   g_test_add_func ("/api/server/restart-token", test_server_restart_token);
   g_test_add_func ("/api/server/faults", test_server_faults);
