@@ -13,6 +13,7 @@
 #include <prpl.h>
 #include <version.h>
 
+#include "actions.h"
 #include "crypto.h"
 #include "rdt-purple.h"
 #include "xfer.h"
@@ -84,6 +85,7 @@ static PurplePluginInfo info = {
   .load = plugin_load,
   .unload = plugin_unload,
   .extra_info = &prpl_info,
+  .actions = rdt_actions_list,
 };
 
 static void
