@@ -21,18 +21,35 @@
  * spec 15.8: after a page the head is the last message in the order above,
  * i.e. the newest tip. Back-filled older messages never move the head.
  *
- * Memory. Accepted messages are kept (by reference) for the life of the
- * chain: dedupe, lookup and fork detection need them, and a 10,000-message
- * topic of chat-sized messages is a few MB. Parked messages are capped at
- * RDT_CHAIN_MAX_UNLINKED; beyond that the longest-parked one is dropped (it
- * will come back with the resync that the caller schedules on UNLINKED).
- * All lookups are hash tables; a page is ordered in O(n log n).
+ * Memory (issue #8). An accepted message is kept as a compact Node only:
+ * its raw 32-byte hash, a pointer to its parent node, its timestamp (48
+ * bytes plus a hash-table slot), which is all that linking, dedupe and
+ * ancestry walks need. Whole RdtMessages are kept only where still needed:
+ * the head, parked messages and the ready queue until it is taken. A node
+ * whose parent was not known when it was accepted (the oldest message and
+ * its siblings at the anchor) keeps its prev_hash string in a side table.
+ * Parked messages are capped at RDT_CHAIN_MAX_UNLINKED; beyond that the
+ * longest-parked one is dropped (it will come back with the resync that
+ * the caller schedules on UNLINKED). All lookups are hash tables; a page is
+ * ordered in O(n log n).
  */
 #include "chain.h"
 
 #include <string.h>
 
 #include "error.h"
+#include "id.h"
+
+/* An accepted message, compact. Nodes live in slabs so their addresses
+ * are stable: the known set and parent links point at them. */
+typedef struct _Node Node;
+struct _Node {
+  guint8  hash[32];  /* decoded M id (data part); first: the set's key */
+  Node   *parent;    /* NULL: first message, or parent unknown (see roots) */
+  gint64  ts;        /* server_timestamp */
+};
+
+#define NODE_SLAB 1024
 
 typedef struct {
   RdtMessage *msg;   /* owned ref */
@@ -43,8 +60,12 @@ struct _RdtChain {
   gchar *space_id;
   gchar *topic_id;
 
-  GHashTable *known;        /* msg->message_hash -> RdtMessage (owned ref) */
-  RdtMessage *head;         /* borrowed from known */
+  GHashTable *known;        /* set of Node* keyed by Node.hash */
+  GPtrArray  *slabs;        /* Node[NODE_SLAB] blocks (owned) */
+  guint       slab_used;    /* nodes used in the last slab */
+  GHashTable *roots;        /* Node* -> prev_hash (owned) for nodes whose
+                             * parent was unknown when accepted */
+  RdtMessage *head;         /* owned ref */
   gboolean    anchored;     /* TRUE once the first message was accepted */
   gchar      *anchor;       /* prev_hash of the oldest known; NULL = root */
   gint64      oldest_ts;
@@ -70,6 +91,67 @@ parked_free (gpointer p)
   g_free (parked);
 }
 
+/* Digests are SHA-256 outputs, but a poster can grind messages whose
+ * first bytes collide; a per-process random salt mixed in before the
+ * multiply keeps table buckets unpredictable to it. */
+static guint64 node_salt;
+static gsize   node_salt_set;
+
+static guint
+node_hash (gconstpointer key)
+{
+  const Node *n = key;
+  guint64 h;
+
+  memcpy (&h, n->hash, sizeof h);
+  h = (h ^ node_salt) * G_GUINT64_CONSTANT (0x9e3779b97f4a7c15);
+  return (guint) (h >> 32);
+}
+
+static gboolean
+node_equal (gconstpointer a, gconstpointer b)
+{
+  return memcmp (((const Node *) a)->hash, ((const Node *) b)->hash, 32) == 0;
+}
+
+/* Binary hash of an M id; FALSE if it is not one (then it is not known). */
+static gboolean
+decode_hash (const gchar *message_hash, guint8 out[32])
+{
+  return message_hash != NULL &&
+         rdt_id_decode_typed (message_hash, RDT_ID_MESSAGE, out, NULL);
+}
+
+static Node *
+known_find (RdtChain *chain, const gchar *message_hash)
+{
+  Node probe;
+
+  if (!decode_hash (message_hash, probe.hash))
+    return NULL;
+  return g_hash_table_lookup (chain->known, &probe);
+}
+
+static gboolean
+known_has (RdtChain *chain, const gchar *message_hash)
+{
+  return known_find (chain, message_hash) != NULL;
+}
+
+static Node *
+node_alloc (RdtChain *chain)
+{
+  Node *slab;
+
+  if (chain->slabs->len == 0 || chain->slab_used == NODE_SLAB)
+    {
+      g_ptr_array_add (chain->slabs, g_new0 (Node, NODE_SLAB));
+      chain->slab_used = 0;
+    }
+  slab = chain->slabs->pdata[chain->slabs->len - 1];
+  return &slab[chain->slab_used++];
+}
+
 RdtChain *
 rdt_chain_new (const gchar *space_id, const gchar *topic_id)
 {
@@ -80,9 +162,15 @@ rdt_chain_new (const gchar *space_id, const gchar *topic_id)
   chain = g_new0 (RdtChain, 1);
   chain->space_id = g_strdup (space_id);
   chain->topic_id = g_strdup (topic_id);
-  /* Keyed by the message's own hash string (no copy per message). */
-  chain->known = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-                                        (GDestroyNotify) rdt_message_unref);
+  if (g_once_init_enter (&node_salt_set))
+    {
+      node_salt = (guint64) g_random_int () << 32 | g_random_int ();
+      g_once_init_leave (&node_salt_set, 1);
+    }
+  chain->known = g_hash_table_new (node_hash, node_equal);
+  chain->slabs = g_ptr_array_new_with_free_func (g_free);
+  chain->roots = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL,
+                                        g_free);
   chain->parked = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                          parked_free);
   chain->waiting = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
@@ -106,6 +194,9 @@ rdt_chain_free (RdtChain *chain)
   g_hash_table_destroy (chain->waiting);
   g_hash_table_destroy (chain->parked);
   g_hash_table_destroy (chain->known);
+  g_hash_table_destroy (chain->roots);
+  g_ptr_array_unref (chain->slabs);
+  g_clear_pointer (&chain->head, rdt_message_unref);
   g_ptr_array_unref (chain->ready);
   g_free (chain->anchor);
   g_free (chain->pin_hash);
@@ -222,7 +313,7 @@ update_pin (RdtChain *chain)
   if (chain->pin_state == RDT_CHAIN_PIN_NONE ||
       chain->pin_state == RDT_CHAIN_PIN_CONFIRMED)
     return;
-  if (g_hash_table_contains (chain->known, chain->pin_hash))
+  if (known_has (chain, chain->pin_hash))
     {
       chain->pin_state = RDT_CHAIN_PIN_CONFIRMED;
       return;
@@ -247,9 +338,20 @@ update_pin (RdtChain *chain)
 static void
 accept (RdtChain *chain, RdtMessage *msg, GPtrArray *sink, gboolean move_head)
 {
-  /* replace, not insert: the key must always belong to the stored value */
-  g_hash_table_replace (chain->known, msg->message_hash,
-                        rdt_message_ref (msg));
+  guint8 hash[32];
+  Node *node;
+
+  /* msg is verified, so its hash decodes. */
+  if (!decode_hash (msg->message_hash, hash))
+    g_return_if_reached ();
+  node = node_alloc (chain);
+  memcpy (node->hash, hash, sizeof hash);
+  node->ts = msg->server_timestamp;
+  node->parent = msg->prev_hash != NULL ? known_find (chain, msg->prev_hash)
+                                        : NULL;
+  if (msg->prev_hash != NULL && node->parent == NULL)
+    g_hash_table_insert (chain->roots, node, g_strdup (msg->prev_hash));
+  g_hash_table_add (chain->known, node);
   if (msg->server_timestamp >= 0)
     {
       if (chain->oldest_ts < 0 || msg->server_timestamp < chain->oldest_ts)
@@ -258,7 +360,11 @@ accept (RdtChain *chain, RdtMessage *msg, GPtrArray *sink, gboolean move_head)
         chain->newest_ts = msg->server_timestamp;
     }
   if (move_head || chain->head == NULL)
-    chain->head = msg;
+    {
+      rdt_message_ref (msg);
+      g_clear_pointer (&chain->head, rdt_message_unref);
+      chain->head = msg;
+    }
   g_ptr_array_add (sink, rdt_message_ref (msg));
 }
 
@@ -278,7 +384,7 @@ drain (RdtChain *chain, GSequence *queue, GHashTable *page_kids,
       GPtrArray *kids;
 
       g_sequence_remove (first);
-      if (g_hash_table_contains (chain->known, msg->message_hash))
+      if (known_has (chain, msg->message_hash))
         {
           rdt_message_unref (msg);
           continue;
@@ -322,8 +428,7 @@ link_kind (RdtChain *chain, const RdtMessage *msg)
   if (chain->head != NULL && msg->prev_hash != NULL &&
       strcmp (msg->prev_hash, chain->head->message_hash) == 0)
     return RDT_CHAIN_APPENDED;
-  if (msg->prev_hash != NULL &&
-      g_hash_table_contains (chain->known, msg->prev_hash))
+  if (msg->prev_hash != NULL && known_has (chain, msg->prev_hash))
     return RDT_CHAIN_FORK;
   /* A sibling of our oldest message: it hangs off the trusted anchor. */
   if (g_strcmp0 (msg->prev_hash, chain->anchor) == 0)
@@ -331,14 +436,18 @@ link_kind (RdtChain *chain, const RdtMessage *msg)
   return RDT_CHAIN_UNLINKED;
 }
 
-/* Same hash and same signed content as a message we already accepted:
- * verifying it again would prove nothing new. */
+/* An exact copy of the head (the one accepted message still kept whole):
+ * verifying it again would prove nothing new. Copies of older accepted
+ * messages are verified again: a valid one has the same content (the hash
+ * commits to everything but the signature) and is a duplicate, an invalid
+ * one is forged and rejected. */
 static gboolean
 is_known_copy (RdtChain *chain, const RdtMessage *msg)
 {
-  RdtMessage *k = g_hash_table_lookup (chain->known, msg->message_hash);
+  RdtMessage *k = chain->head;
 
-  return k != NULL &&
+  return k != NULL && msg->message_hash != NULL &&
+         g_strcmp0 (k->message_hash, msg->message_hash) == 0 &&
          g_strcmp0 (k->topic_id, msg->topic_id) == 0 &&
          g_strcmp0 (k->type, msg->type) == 0 &&
          g_strcmp0 (k->prev_hash, msg->prev_hash) == 0 &&
@@ -373,7 +482,7 @@ rdt_chain_ingest (RdtChain *chain, RdtMessage *msg, GError **error)
     return RDT_CHAIN_DUPLICATE;
   if (!check_message (chain, msg, error))
     return RDT_CHAIN_REJECTED;
-  if (g_hash_table_contains (chain->known, msg->message_hash) ||
+  if (known_has (chain, msg->message_hash) ||
       g_hash_table_contains (chain->parked, msg->message_hash))
     return RDT_CHAIN_DUPLICATE;
 
@@ -564,7 +673,7 @@ page_collect (RdtChain *chain, GPtrArray *messages, Page *page,
             g_error_free (err);
           continue;
         }
-      if (g_hash_table_contains (chain->known, msg->message_hash))
+      if (known_has (chain, msg->message_hash))
         continue;
 
       p = g_hash_table_lookup (chain->parked, msg->message_hash);
@@ -612,7 +721,7 @@ page_park_rest (RdtChain *chain, Page *page)
     {
       RdtMessage *msg = page->cands->pdata[i];
 
-      if (!g_hash_table_contains (chain->known, msg->message_hash))
+      if (!known_has (chain, msg->message_hash))
         park (chain, msg);
     }
 }
@@ -830,33 +939,50 @@ gboolean
 rdt_chain_contains (RdtChain *chain, const gchar *message_hash)
 {
   g_return_val_if_fail (chain != NULL, FALSE);
-  return message_hash != NULL &&
-         g_hash_table_contains (chain->known, message_hash);
+  return known_has (chain, message_hash);
 }
 
 RdtMessage *
 rdt_chain_lookup (RdtChain *chain, const gchar *message_hash)
 {
+  Parked *p;
+  guint i;
+
   g_return_val_if_fail (chain != NULL, NULL);
   if (message_hash == NULL)
     return NULL;
-  return g_hash_table_lookup (chain->known, message_hash);
+  if (chain->head != NULL &&
+      strcmp (chain->head->message_hash, message_hash) == 0)
+    return chain->head;
+  if ((p = g_hash_table_lookup (chain->parked, message_hash)) != NULL)
+    return p->msg;
+  for (i = 0; i < chain->ready->len; i++)
+    {
+      RdtMessage *m = chain->ready->pdata[i];
+
+      if (strcmp (m->message_hash, message_hash) == 0)
+        return m;
+    }
+  return NULL;
 }
 
 gboolean
 rdt_chain_get_parent (RdtChain *chain, const gchar *message_hash,
                       gchar **parent_hash)
 {
-  RdtMessage *m;
+  Node *n;
 
   g_return_val_if_fail (chain != NULL, FALSE);
   if (parent_hash != NULL)
     *parent_hash = NULL;
-  if (message_hash == NULL ||
-      (m = g_hash_table_lookup (chain->known, message_hash)) == NULL)
+  if ((n = known_find (chain, message_hash)) == NULL)
     return FALSE;
-  if (parent_hash != NULL)
-    *parent_hash = g_strdup (m->prev_hash);
+  if (parent_hash == NULL)
+    return TRUE;
+  if (n->parent != NULL)
+    *parent_hash = rdt_id_encode (RDT_ID_MESSAGE, n->parent->hash);
+  else
+    *parent_hash = g_strdup (g_hash_table_lookup (chain->roots, n));
   return TRUE;
 }
 

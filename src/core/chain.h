@@ -49,9 +49,10 @@ const gchar *rdt_chain_get_topic_id (RdtChain *chain);
 /* Ingest one message (from REST or the WebSocket). Verifies it first. On
  * APPENDED/FORK the message becomes the head; parked messages that now link
  * are released too and can be taken with rdt_chain_take_ready().
- * A message already known or already parked is a DUPLICATE. The chain keeps
- * a ref to msg: do not modify it afterwards. error is set only for
- * REJECTED. */
+ * A message already known or already parked is a DUPLICATE; a copy of a
+ * known hash that fails verification (forged) is REJECTED. The chain may
+ * keep a ref to msg (head, parked, ready): do not modify it afterwards.
+ * error is set only for REJECTED. */
 RdtChainResult rdt_chain_ingest (RdtChain *chain, RdtMessage *msg,
                                  GError **error);
 
@@ -92,9 +93,13 @@ GPtrArray  *rdt_chain_take_ready (RdtChain *chain);
 
 RdtMessage *rdt_chain_get_head (RdtChain *chain);        /* NULL if empty */
 gboolean    rdt_chain_contains (RdtChain *chain, const gchar *message_hash);
+/* The whole message, only while the chain still holds it: the head, a
+ * parked message or one not yet taken by rdt_chain_take_ready(). Older
+ * accepted messages are kept as compact nodes only (hash, parent,
+ * timestamp): NULL for them although rdt_chain_contains() is TRUE. */
 RdtMessage *rdt_chain_lookup (RdtChain *chain, const gchar *message_hash);
-/* Ancestry without the message itself (prefer this to rdt_chain_lookup()
- * for walking: a compact chain may stop keeping whole old messages).
+/* Ancestry without the message itself (use this, not rdt_chain_lookup(),
+ * for walking: the chain does not keep whole old messages).
  * TRUE if message_hash is accepted; *parent_hash (may be NULL) is then set
  * to a copy of its prev_hash, NULL for the topic's first message. */
 gboolean    rdt_chain_get_parent (RdtChain *chain, const gchar *message_hash,

@@ -806,6 +806,73 @@ test_get_parent (void)
   g_assert_true (rdt_chain_get_parent (chain, M (a, 2)->message_hash, NULL));
 }
 
+/* Issue #8: once delivered, old messages are not held whole by the chain
+ * (only compact nodes): the caller's ref is the last one, while linking,
+ * dedupe and ancestry still work for all of them. */
+static void
+test_compact_nodes (void)
+{
+  const guint n = 10000;
+  g_autoptr(GPtrArray) a = make_chain (n, 10, "compact");
+  g_autoptr(RdtChain) chain = rdt_chain_new (SPACE, "general");
+  g_autoptr(RdtMessage) copy = NULL;
+  g_autoptr(RdtMessage) forged = NULL;
+  g_autoptr(GError) error = NULL;
+  gchar *cur;
+  guint i, from, walked = 0;
+
+  for (from = 0; from < n; from += RDT_MAX_PAGE_MESSAGES)
+    {
+      g_autoptr(GPtrArray) page = slice (a, from,
+                                         MIN (from + RDT_MAX_PAGE_MESSAGES,
+                                              n) - 1, TRUE);
+      g_autoptr(GPtrArray) ready = NULL;
+
+      rdt_chain_ingest_page (chain, page, NULL);
+      ready = rdt_chain_take_ready (chain);
+      g_assert_cmpuint (ready->len, ==, page->len);
+    }
+  g_assert_cmpuint (rdt_chain_get_length (chain), ==, n);
+  g_assert_cmpuint (rdt_chain_get_n_unlinked (chain), ==, 0);
+  g_assert_true (rdt_chain_get_head (chain) == M (a, n - 1));
+
+  /* a (the test's array) holds one ref; the chain holds one more for the
+   * head only. */
+  for (i = 0; i < n - 1; i++)
+    g_assert_cmpint (g_atomic_int_get (&M (a, i)->ref_count), ==, 1);
+  g_assert_cmpint (g_atomic_int_get (&M (a, n - 1)->ref_count), ==, 2);
+  g_assert_null (rdt_chain_lookup (chain, M (a, 5)->message_hash));
+  g_assert_true (rdt_chain_lookup (chain, M (a, n - 1)->message_hash) ==
+                 M (a, n - 1));
+
+  /* ancestry: head down to the first message, every link right */
+  cur = g_strdup (M (a, n - 1)->message_hash);
+  while (cur != NULL)
+    {
+      gchar *parent = NULL;
+
+      g_assert_cmpstr (cur, ==, M (a, n - 1 - walked)->message_hash);
+      g_assert_true (rdt_chain_get_parent (chain, cur, &parent));
+      g_free (cur);
+      cur = parent;
+      walked++;
+    }
+  g_assert_cmpuint (walked, ==, n);
+
+  /* dedupe without the whole message: a valid copy of an old message is
+   * a duplicate, a forged one (same hash, other data) is rejected */
+  copy = rdt_message_copy (M (a, 42));
+  g_assert_cmpint (ingest (chain, copy), ==, RDT_CHAIN_DUPLICATE);
+  forged = rdt_message_copy (M (a, 42));
+  g_free (forged->data);
+  forged->data = g_strdup ("ZXZpbA==");
+  g_assert_cmpint (rdt_chain_ingest (chain, forged, &error), ==,
+                   RDT_CHAIN_REJECTED);
+  g_assert_nonnull (error);
+  assert_ready_empty (chain);
+  g_assert_cmpuint (rdt_chain_get_length (chain), ==, n);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -844,6 +911,7 @@ main (int argc, char **argv)
   g_test_add_func ("/chain/scale/10000", test_large_topic);
   g_test_add_func ("/chain/page/parallel-verify", test_page_parallel_verify);
   g_test_add_func ("/chain/lookup/parent", test_get_parent);
+  g_test_add_func ("/chain/memory/compact-nodes", test_compact_nodes);
 
   ret = g_test_run ();
   rdt_signing_key_free (member_key);
