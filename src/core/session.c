@@ -1287,6 +1287,10 @@ poll_page_done (GObject *src, GAsyncResult *res, gpointer data)
             if (topic_op_topic (op) != t)
               goto out;
           }
+        else if (!t->gap_warned)
+          /* Ask again soon rather than at the next (slow) safety poll: a
+           * gap either fills within a few polls or is reported. */
+          schedule_gap_poll (s, t);
       }
     else
       {
