@@ -1427,31 +1427,50 @@ rdt_api_get_message_finish (RdtApi *api, GAsyncResult *result,
 /* ------------------------------------------------------------------ */
 /* POST a message */
 
+/* The answer object of a write, once its `member` (the id the server
+ * says it stored) matches the one we sent (the task data). Otherwise the
+ * task has been completed with the error and NULL is returned. */
+static JsonObject *
+finish_echoed_object (GTask *task, GObject *source, GAsyncResult *result,
+                      JsonParser **parser, const gchar *member,
+                      const gchar *what)
+{
+  g_autoptr (GError) error = NULL;
+  JsonObject *obj = call_finish_object (RDT_API (source), result, parser,
+                                        &error);
+  const gchar *got;
+
+  if (obj == NULL || (got = get_string_member (obj, member, &error)) == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return NULL;
+    }
+  if (strcmp (got, g_task_get_task_data (task)) != 0)
+    {
+      g_task_return_new_error (task, RDT_API_ERROR,
+                               RDT_API_ERROR_BAD_RESPONSE,
+                               "Bad answer from server: it stored a "
+                               "different %s", what);
+      return NULL;
+    }
+  return obj;
+}
+
 static void
 on_posted (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonParser) parser = NULL;
-  const gchar *want = g_task_get_task_data (task);
-  JsonObject *obj;
-  const gchar *hash;
+  JsonObject *obj = finish_echoed_object (task, source, result, &parser,
+                                          "message_hash", "message hash");
   gint64 ts;
 
-  obj = call_finish_object (RDT_API (source), result, &parser, &error);
-  if (obj == NULL
-      || (hash = get_string_member (obj, "message_hash", &error)) == NULL
-      || !get_int_member (obj, "server_timestamp", &ts, &error))
+  if (obj == NULL)
+    return;
+  if (!get_int_member (obj, "server_timestamp", &ts, &error))
     {
       g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-  if (strcmp (hash, want) != 0)
-    {
-      g_task_return_new_error (task, RDT_API_ERROR,
-                               RDT_API_ERROR_BAD_RESPONSE,
-                               "Bad answer from server: it stored a "
-                               "different message hash");
       return;
     }
   g_task_return_int (task, ts);
@@ -1495,11 +1514,7 @@ rdt_api_post_message_finish (RdtApi *api, GAsyncResult *result,
                              GError **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, api), -1);
-  if (g_task_had_error (G_TASK (result)))
-    {
-      g_task_propagate_int (G_TASK (result), error);
-      return -1;
-    }
+  /* -1 with *error set on failure (timestamps are never negative) */
   return g_task_propagate_int (G_TASK (result), error);
 }
 
@@ -1510,26 +1525,12 @@ static void
 on_blob_put (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
-  g_autoptr (GError) error = NULL;
   g_autoptr (JsonParser) parser = NULL;
-  const gchar *want = g_task_get_task_data (task);
-  JsonObject *obj;
-  const gchar *id;
+  JsonObject *obj = finish_echoed_object (task, source, result, &parser,
+                                          "blob_id", "blob id");
 
-  obj = call_finish_object (RDT_API (source), result, &parser, &error);
-  if (obj == NULL || (id = get_string_member (obj, "blob_id", &error)) == NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-  if (strcmp (id, want) != 0)
-    {
-      g_task_return_new_error (task, RDT_API_ERROR,
-                               RDT_API_ERROR_BAD_RESPONSE,
-                               "Bad answer from server: it stored a "
-                               "different blob id");
-      return;
-    }
+  if (obj == NULL)
+    return;
   if (json_object_has_member (obj, "upload_url"))
     {
       /* S3 backend (spec 10): a second upload step we do not implement. */
@@ -1711,10 +1712,6 @@ gint64
 rdt_api_health_finish (RdtApi *api, GAsyncResult *result, GError **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, api), -1);
-  if (g_task_had_error (G_TASK (result)))
-    {
-      g_task_propagate_int (G_TASK (result), error);
-      return -1;
-    }
+  /* -1 with *error set on failure (timestamps are never negative) */
   return g_task_propagate_int (G_TASK (result), error);
 }
