@@ -20,6 +20,7 @@
 #include "api.h"
 
 #include <string.h>
+#include <glib/gi18n-lib.h>
 
 #include "crypto.h"
 #include "encoding.h"
@@ -197,7 +198,7 @@ rdt_api_new (const gchar *base_url, const gchar *space_id,
   if (uri == NULL)
     {
       g_set_error (error, RDT_API_ERROR, RDT_API_ERROR_INVALID,
-                   "Invalid server URL: %s", local->message);
+                   _("Invalid server URL: %s"), local->message);
       return NULL;
     }
   scheme = g_uri_get_scheme (uri);
@@ -208,14 +209,14 @@ rdt_api_new (const gchar *base_url, const gchar *space_id,
       || g_uri_get_userinfo (uri) != NULL)
     {
       g_set_error (error, RDT_API_ERROR, RDT_API_ERROR_INVALID,
-                   "Invalid server URL: expected http:// or https:// and "
-                   "a host");
+                   _("Invalid server URL: expected http:// or https:// and "
+                     "a host"));
       return NULL;
     }
   if (!rdt_id_decode_typed (space_id, RDT_ID_SPACE, NULL, &local))
     {
       g_set_error (error, RDT_API_ERROR, RDT_API_ERROR_INVALID,
-                   "Invalid space id: %s", local->message);
+                   _("Invalid space id: %s"), local->message);
       return NULL;
     }
 
@@ -333,27 +334,27 @@ parse_object (GBytes *bytes, JsonParser **parser_out, GError **error)
   if (len == 0 || data == NULL)
     {
       g_set_error (error, RDT_API_ERROR, RDT_API_ERROR_BAD_RESPONSE,
-                   "Bad answer from server: empty body");
+                   _("Bad answer from server: empty body"));
       return NULL;
     }
   if (!rdt_json_check_text (data, len, NULL))
     {
       g_set_error (error, RDT_API_ERROR, RDT_API_ERROR_BAD_RESPONSE,
-                   "Bad answer from server: JSON nested too deeply");
+                   _("Bad answer from server: JSON nested too deeply"));
       return NULL;
     }
   parser = json_parser_new_immutable ();
   if (!json_parser_load_from_data (parser, data, (gssize) len, &local))
     {
       g_set_error (error, RDT_API_ERROR, RDT_API_ERROR_BAD_RESPONSE,
-                   "Bad answer from server: not JSON (%s)", local->message);
+                   _("Bad answer from server: not JSON (%s)"), local->message);
       return NULL;
     }
   root = json_parser_get_root (parser);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
       g_set_error (error, RDT_API_ERROR, RDT_API_ERROR_BAD_RESPONSE,
-                   "Bad answer from server: expected a JSON object");
+                   _("Bad answer from server: expected a JSON object"));
       return NULL;
     }
   *parser_out = g_steal_pointer (&parser);
@@ -369,7 +370,7 @@ get_string_member (JsonObject *obj, const gchar *name, GError **error)
       || json_node_get_value_type (node) != G_TYPE_STRING)
     {
       g_set_error (error, RDT_API_ERROR, RDT_API_ERROR_BAD_RESPONSE,
-                   "Bad answer from server: '%s' missing or not a string",
+                   _("Bad answer from server: '%s' missing or not a string"),
                    name);
       return NULL;
     }
@@ -388,8 +389,8 @@ get_int_member (JsonObject *obj, const gchar *name, gint64 *out,
       || json_node_get_int (node) < 0)
     {
       g_set_error (error, RDT_API_ERROR, RDT_API_ERROR_BAD_RESPONSE,
-                   "Bad answer from server: '%s' missing or not a "
-                   "non-negative integer", name);
+                   _("Bad answer from server: '%s' missing or not a "
+                     "non-negative integer"), name);
       return FALSE;
     }
   *out = json_node_get_int (node);
@@ -414,7 +415,7 @@ static void
 set_bad_response (GError **error, const GError *inner)
 {
   g_set_error (error, RDT_API_ERROR, RDT_API_ERROR_BAD_RESPONSE,
-               "Bad answer from server: %s", inner->message);
+               _("Bad answer from server: %s"), inner->message);
 }
 
 /* ------------------------------------------------------------------ */
@@ -561,7 +562,7 @@ typedef struct {
   gboolean      needs_auth;
   gboolean      retried;       /* re-authenticated once already */
   gsize         max_size;
-  const gchar  *what;          /* "the message", "the request"... */
+  const gchar  *what;          /* N_("the message"), N_("the request")... */
 
   guint         token_serial;  /* token the request was sent with */
   GCancellable *cancel;        /* ours: cancelling it drops the connection */
@@ -686,7 +687,7 @@ call_new (CallKind kind, const gchar *method, gchar *path_take)
   c->path = path_take;
   c->needs_auth = TRUE;
   c->max_size = RDT_API_MAX_JSON_RESPONSE;
-  c->what = "the request";
+  c->what = N_("the request");
   return c;
 }
 
@@ -699,7 +700,8 @@ call_fail_network (GTask *task, GError *error)
       return;
     }
   g_task_return_new_error (task, RDT_API_ERROR, RDT_API_ERROR_NETWORK,
-                           "Could not reach the server: %s", error->message);
+                           _("Could not reach the server: %s"),
+                           error->message);
   g_error_free (error);
 }
 
@@ -735,7 +737,7 @@ call_on_read (GObject *source, GAsyncResult *result, gpointer user_data)
           call_abort_body (c);
           g_task_return_new_error (task, RDT_API_ERROR,
                                    RDT_API_ERROR_BAD_RESPONSE,
-                                   "server answer too large");
+                                   _("server answer too large"));
           return;
         }
       /* An error page: its beginning is all we need. */
@@ -795,7 +797,7 @@ call_on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
           call_abort_body (c);
           g_task_return_new_error (task, RDT_API_ERROR,
                                    RDT_API_ERROR_BAD_RESPONSE,
-                                   "server answer too large");
+                                   _("server answer too large"));
           return;
         }
     }
@@ -836,7 +838,7 @@ call_send (GTask *task)
   if (c->msg == NULL)
     {
       g_task_return_new_error (task, RDT_API_ERROR, RDT_API_ERROR_INVALID,
-                               "Invalid request URL");
+                               _("Invalid request URL"));
       g_object_unref (task);
       return;
     }
@@ -857,7 +859,7 @@ call_send (GTask *task)
         {
           g_task_return_new_error (task, RDT_API_ERROR,
                                    RDT_API_ERROR_UNAUTHORIZED,
-                                   "Not logged in");
+                                   _("Not logged in"));
           g_object_unref (task);
           return;
         }
@@ -908,7 +910,7 @@ call_status_error (Call *c, GBytes *body)
 
   if (s >= 500)
     return g_error_new (RDT_API_ERROR, RDT_API_ERROR_SERVER,
-                        "Server error (HTTP %u): %s", s,
+                        _("Server error (HTTP %u): %s"), s,
                         detail ? detail : said);
 
   if (s == 401)
@@ -927,7 +929,7 @@ call_status_error (Call *c, GBytes *body)
     code = RDT_API_ERROR_INVALID;
   else
     return g_error_new (RDT_API_ERROR, RDT_API_ERROR_BAD_RESPONSE,
-                        "Unexpected answer from server: %s", said);
+                        _("Unexpected answer from server: %s"), said);
 
   /* The server's detail already says "Not a member ..." (we matched it
    * above): repeat it once, not behind a prefix saying the same. */
@@ -935,9 +937,11 @@ call_status_error (Call *c, GBytes *body)
     return g_error_new (RDT_API_ERROR, code, "%s", said);
   if (c->kind == CALL_CHALLENGE || c->kind == CALL_VERIFY)
     return g_error_new (RDT_API_ERROR, code,
-                        "Server refused the login: %s", said);
-  return g_error_new (RDT_API_ERROR, code, "Server refused %s: %s",
-                      c->what, said);
+                        _("Server refused the login: %s"), said);
+  /* Translators: the first %s is what was refused ("the message", "the
+   * file"...), the second the server's reason. */
+  return g_error_new (RDT_API_ERROR, code, _("Server refused %s: %s"),
+                      _(c->what), said);
 }
 
 static void
@@ -1089,7 +1093,7 @@ auth_on_verify (GObject *source, GAsyncResult *result, gpointer user_data)
   if (!token_syntax_ok (token))
     {
       g_set_error (&error, RDT_API_ERROR, RDT_API_ERROR_BAD_RESPONSE,
-                   "Bad answer from server: malformed token");
+                   _("Bad answer from server: malformed token"));
       auth_finish_and_unref (api, error);
       return;
     }
@@ -1135,7 +1139,7 @@ auth_on_challenge (GObject *source, GAsyncResult *result, gpointer user_data)
       || (raw = rdt_base64_decode (challenge, 32, NULL, NULL)) == NULL)
     {
       g_set_error (&error, RDT_API_ERROR, RDT_API_ERROR_BAD_RESPONSE,
-                   "Bad answer from server: malformed challenge");
+                   _("Bad answer from server: malformed challenge"));
       auth_finish_and_unref (api, error);
       return;
     }
@@ -1229,7 +1233,7 @@ check_topic (GTask *task, const gchar *topic_id)
   if (!rdt_topic_id_validate (topic_id, &local))
     {
       g_task_return_new_error (task, RDT_API_ERROR, RDT_API_ERROR_INVALID,
-                               "Invalid topic id: %s", local->message);
+                               _("Invalid topic id: %s"), local->message);
       return FALSE;
     }
   return TRUE;
@@ -1243,7 +1247,7 @@ check_id (GTask *task, const gchar *id, RdtIdType type)
   if (!rdt_id_decode_typed (id, type, NULL, &local))
     {
       g_task_return_new_error (task, RDT_API_ERROR, RDT_API_ERROR_INVALID,
-                               "Invalid %s id: %s", rdt_id_type_name (type),
+                               _("Invalid %s id: %s"), rdt_id_type_name (type),
                                local->message);
       return FALSE;
     }
@@ -1308,7 +1312,7 @@ rdt_api_get_messages_async (RdtApi *api, const gchar *topic_id, gint64 from,
   if (limit < 1 || limit > 1000)
     {
       g_task_return_new_error (task, RDT_API_ERROR, RDT_API_ERROR_INVALID,
-                               "limit must be 1..1000");
+                               _("limit must be 1..1000"));
       return;
     }
   path = g_string_new (NULL);
@@ -1369,7 +1373,7 @@ on_message (GObject *source, GAsyncResult *result, gpointer user_data)
     {
       g_task_return_new_error (task, RDT_API_ERROR,
                                RDT_API_ERROR_BAD_RESPONSE,
-                               "Bad answer from server: not a message");
+                               _("Bad answer from server: not a message"));
       return;
     }
   msg = rdt_message_parse (data, (gssize) len, &error);
@@ -1384,8 +1388,8 @@ on_message (GObject *source, GAsyncResult *result, gpointer user_data)
     {
       g_task_return_new_error (task, RDT_API_ERROR,
                                RDT_API_ERROR_BAD_RESPONSE,
-                               "Bad answer from server: asked for one "
-                               "message, got another");
+                               _("Bad answer from server: asked for one "
+                                 "message, got another"));
       return;
     }
   g_task_return_pointer (task, g_steal_pointer (&msg),
@@ -1449,8 +1453,8 @@ finish_echoed_object (GTask *task, GObject *source, GAsyncResult *result,
     {
       g_task_return_new_error (task, RDT_API_ERROR,
                                RDT_API_ERROR_BAD_RESPONSE,
-                               "Bad answer from server: it stored a "
-                               "different %s", what);
+                               _("Bad answer from server: it stored a "
+                                 "different %s"), _(what));
       return NULL;
     }
   return obj;
@@ -1463,7 +1467,7 @@ on_posted (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonParser) parser = NULL;
   JsonObject *obj = finish_echoed_object (task, source, result, &parser,
-                                          "message_hash", "message hash");
+                                          "message_hash", N_("message hash"));
   gint64 ts;
 
   if (obj == NULL)
@@ -1492,7 +1496,7 @@ rdt_api_post_message_async (RdtApi *api, const RdtMessage *msg,
   if (msg->message_hash == NULL || msg->topic_id == NULL)
     {
       g_task_return_new_error (task, RDT_API_ERROR, RDT_API_ERROR_INVALID,
-                               "Message is not complete");
+                               _("Message is not complete"));
       return;
     }
   g_task_set_task_data (task, g_strdup (msg->message_hash), g_free);
@@ -1504,7 +1508,7 @@ rdt_api_post_message_async (RdtApi *api, const RdtMessage *msg,
                                  api->space_id, msg->topic_id));
   c->body = g_bytes_new_take (body, strlen (body));
   c->content_type = "application/json";
-  c->what = "the message";
+  c->what = N_("the message");
   c->max_size = 64 * 1024;
   call_start (api, c, cancellable, on_posted, g_steal_pointer (&task));
 }
@@ -1527,7 +1531,7 @@ on_blob_put (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GTask) task = user_data;
   g_autoptr (JsonParser) parser = NULL;
   JsonObject *obj = finish_echoed_object (task, source, result, &parser,
-                                          "blob_id", "blob id");
+                                          "blob_id", N_("blob id"));
 
   if (obj == NULL)
     return;
@@ -1536,8 +1540,8 @@ on_blob_put (GObject *source, GAsyncResult *result, gpointer user_data)
       /* S3 backend (spec 10): a second upload step we do not implement. */
       g_task_return_new_error (task, RDT_API_ERROR,
                                RDT_API_ERROR_BAD_RESPONSE,
-                               "The server stores files externally, which "
-                               "is not supported");
+                               _("The server stores files externally, which "
+                                 "is not supported"));
       return;
     }
   g_task_return_boolean (task, TRUE);
@@ -1580,7 +1584,7 @@ rdt_api_put_blob_with_progress_async (RdtApi *api, const gchar *blob_id,
   if (memcmp (want, got, sizeof got) != 0)
     {
       g_task_return_new_error (task, RDT_API_ERROR, RDT_API_ERROR_INVALID,
-                               "blob content does not match its id");
+                               _("blob content does not match its id"));
       return;
     }
   c = call_new (CALL_BLOB, "PUT",
@@ -1588,7 +1592,7 @@ rdt_api_put_blob_with_progress_async (RdtApi *api, const gchar *blob_id,
                                  blob_id));
   c->body = g_bytes_ref (bytes);
   c->content_type = "application/octet-stream";
-  c->what = "the file";
+  c->what = N_("the file");
   c->max_size = 64 * 1024;
   c->progress = progress;
   c->progress_data = progress_data;
@@ -1629,12 +1633,12 @@ on_blob_get (GObject *source, GAsyncResult *result, gpointer user_data)
           && g_str_has_prefix (c->resp_type, "application/json"))
         g_task_return_new_error (task, RDT_API_ERROR,
                                  RDT_API_ERROR_BAD_RESPONSE,
-                                 "The server stores files externally, which "
-                                 "is not supported");
+                                 _("The server stores files externally, "
+                                   "which is not supported"));
       else
         g_task_return_new_error (task, RDT_API_ERROR,
                                  RDT_API_ERROR_BAD_RESPONSE,
-                                 "blob content does not match its id");
+                                 _("blob content does not match its id"));
       return;
     }
   g_task_return_pointer (task, g_steal_pointer (&body),
@@ -1660,7 +1664,7 @@ rdt_api_get_blob_async (RdtApi *api, const gchar *blob_id, gsize max_size,
                 g_strdup_printf ("/spaces/%s/blobs/%s", api->space_id,
                                  blob_id));
   c->max_size = max_size;
-  c->what = "the file download";
+  c->what = N_("the file download");
   call_start (api, c, cancellable, on_blob_get, g_steal_pointer (&task));
 }
 

@@ -1,7 +1,10 @@
 /* attachment.c - see attachment.h */
+#include "config.h"
 #include "attachment.h"
 
 #include <string.h>
+#include <inttypes.h>
+#include <glib/gi18n-lib.h>
 #include <json-glib/json-glib.h>
 
 #include "crypto.h"
@@ -212,14 +215,14 @@ get_uint_member (JsonObject *obj, const gchar *name, guint64 max,
       || json_node_get_value_type (n) != G_TYPE_INT64)
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_MALFORMED,
-                   "Attachment field \"%s\" is not an integer", name);
+                   _("Attachment field \"%s\" is not an integer"), name);
       return FALSE;
     }
   v = json_node_get_int (n);
   if (v < 0 || (guint64) v > max)
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_MALFORMED,
-                   "Attachment field \"%s\" is out of range", name);
+                   _("Attachment field \"%s\" is out of range"), name);
       return FALSE;
     }
   *out = (guint64) v;
@@ -240,7 +243,7 @@ get_string_member (JsonObject *obj, const gchar *name, const gchar **out,
       || json_node_get_value_type (n) != G_TYPE_STRING)
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_MALFORMED,
-                   "Attachment field \"%s\" is not a string", name);
+                   _("Attachment field \"%s\" is not a string"), name);
       return FALSE;
     }
   *out = json_node_get_string (n);
@@ -261,14 +264,14 @@ rdt_attachment_parse (const guint8 *payload, gsize len, GError **error)
   if (payload == NULL || len == 0 || len > RDT_ATTACHMENT_MAX_DESCRIPTOR)
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_MALFORMED,
-                   "Attachment descriptor is empty or too large (%"
-                   G_GSIZE_FORMAT " bytes)", len);
+                   _("Attachment descriptor is empty or too large (%zu "
+                     "bytes)"), len);
       return NULL;
     }
   if (!g_utf8_validate ((const gchar *) payload, len, NULL))
     {
       g_set_error_literal (error, RDT_ERROR, RDT_ERROR_MALFORMED,
-                           "Attachment descriptor is not UTF-8");
+                           _("Attachment descriptor is not UTF-8"));
       return NULL;
     }
 
@@ -277,14 +280,14 @@ rdt_attachment_parse (const guint8 *payload, gsize len, GError **error)
                                    &local))
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_MALFORMED,
-                   "Attachment descriptor is not JSON: %s", local->message);
+                   _("Attachment descriptor is not JSON: %s"), local->message);
       return NULL;
     }
   root = json_parser_get_root (parser);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
       g_set_error_literal (error, RDT_ERROR, RDT_ERROR_MALFORMED,
-                           "Attachment descriptor is not a JSON object");
+                           _("Attachment descriptor is not a JSON object"));
       return NULL;
     }
   obj = json_node_get_object (root);
@@ -302,7 +305,7 @@ rdt_attachment_parse (const guint8 *payload, gsize len, GError **error)
   if (blob_id == NULL || dek == NULL)
     {
       g_set_error_literal (error, RDT_ERROR, RDT_ERROR_MALFORMED,
-                           "Attachment descriptor lacks blob_id or dek");
+                           _("Attachment descriptor lacks blob_id or dek"));
       return NULL;
     }
   if (!rdt_id_decode_typed (blob_id, RDT_ID_BLOB, NULL, error))
@@ -316,7 +319,7 @@ rdt_attachment_parse (const guint8 *payload, gsize len, GError **error)
   if (!rdt_parse_key32 (dek, att->dek, NULL))
     {
       g_set_error_literal (error, RDT_ERROR, RDT_ERROR_INVALID_KEY,
-                           "Attachment key (dek) is not 32 bytes of hex");
+                           _("Attachment key (dek) is not 32 bytes of hex"));
       return NULL;
     }
   att->filename = rdt_attachment_sanitize_filename (filename);
@@ -345,8 +348,8 @@ rdt_attachment_encrypt (const guint8 *plaintext, gsize len,
   if ((guint64) len > max_plaintext)
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_TOO_LARGE,
-                   "File is too large to send (%" G_GSIZE_FORMAT
-                   " bytes, limit %" G_GUINT64_FORMAT " bytes)",
+                   _("File is too large to send (%zu bytes, limit %"
+                     PRIu64 " bytes)"),
                    len, max_plaintext);
       return NULL;
     }
@@ -385,8 +388,8 @@ rdt_attachment_decrypt (const RdtAttachment *att, GBytes *blob,
   if (memcmp (want, got, sizeof got) != 0)
     {
       g_set_error_literal (error, RDT_ERROR, RDT_ERROR_HASH_MISMATCH,
-                           "The downloaded file does not match its id: "
-                           "it was altered on the server or in transit");
+                           _("The downloaded file does not match its id: it "
+                             "was altered on the server or in transit"));
       return NULL;
     }
   plain = rdt_aes_gcm_decrypt (att->dek, data, len, error);
@@ -395,8 +398,8 @@ rdt_attachment_decrypt (const RdtAttachment *att, GBytes *blob,
   if (att->size != 0 && g_bytes_get_size (plain) != att->size)
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_MALFORMED,
-                   "The file is %" G_GSIZE_FORMAT " bytes, but the sender "
-                   "announced %" G_GUINT64_FORMAT,
+                   _("The file is %zu bytes, but the sender announced %"
+                     PRIu64),
                    g_bytes_get_size (plain), att->size);
       g_bytes_unref (plain);
       return NULL;

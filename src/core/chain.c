@@ -33,9 +33,11 @@
  * the caller schedules on UNLINKED). All lookups are hash tables; a page is
  * ordered in O(n log n).
  */
+#include "config.h"
 #include "chain.h"
 
 #include <string.h>
+#include <glib/gi18n-lib.h>
 
 #include "error.h"
 #include "id.h"
@@ -462,7 +464,7 @@ check_message (RdtChain *chain, RdtMessage *msg, GError **error)
   if (msg->message_hash == NULL)
     {
       g_set_error_literal (error, RDT_ERROR, RDT_ERROR_MALFORMED,
-                           "message has no hash");
+                           _("message has no hash"));
       return FALSE;
     }
   return rdt_message_verify (msg, chain->space_id, chain->topic_id, error);
@@ -822,7 +824,8 @@ rdt_chain_ingest_older (RdtChain *chain, GPtrArray *messages, GError **error)
   if (!chain->anchored)
     {
       g_set_error_literal (error, RDT_ERROR, RDT_ERROR_CHAIN,
-                           "cannot load older messages before the newest ones");
+                           _("cannot load older messages before the newest "
+                             "ones"));
       return NULL;
     }
 
@@ -846,7 +849,7 @@ rdt_chain_ingest_older (RdtChain *chain, GPtrArray *messages, GError **error)
     {
       /* The message we were looking for is there, but forged. */
       g_set_error (error, RDT_ERROR, RDT_ERROR_CHAIN,
-                   "older messages do not link to the known history: %s",
+                   _("older messages do not link to the known history: %s"),
                    anchor_error->message);
       g_error_free (anchor_error);
       page_park_rest (chain, &page);
@@ -864,12 +867,12 @@ rdt_chain_ingest_older (RdtChain *chain, GPtrArray *messages, GError **error)
     {
       if (chain->anchor == NULL)
         g_set_error_literal (error, RDT_ERROR, RDT_ERROR_CHAIN,
-                             "the history already starts at the topic's "
-                             "first message; nothing older can link to it");
+                             _("the history already starts at the topic's "
+                               "first message; nothing older can link to it"));
       else
         g_set_error (error, RDT_ERROR, RDT_ERROR_CHAIN,
-                     "older messages do not link to the known history "
-                     "(%s is not among them)", chain->anchor);
+                     _("older messages do not link to the known history (%s "
+                       "is not among them)"), chain->anchor);
       /* Verified but unlinked: keep them parked, a later page may link. */
       page_park_rest (chain, &page);
       page_clear (&page);

@@ -5,9 +5,11 @@
  * ARMv8-CE, where crypto_aead_aes256gcm_* does not exist; nettle's GCM
  * covers that case with the same wire layout nonce || ct || tag.
  */
+#include "config.h"
 #include "crypto.h"
 
 #include <string.h>
+#include <glib/gi18n-lib.h>
 
 #include <nettle/gcm.h>
 #include <sodium.h>
@@ -149,7 +151,7 @@ rdt_parse_key32 (const gchar *text, guint8 out[32], GError **error)
     {
       rdt_wipe (out, 32);
       g_set_error_literal (error, RDT_ERROR, RDT_ERROR_INVALID_KEY,
-                           "Invalid key: missing");
+                           _("Invalid key: missing"));
       return FALSE;
     }
 
@@ -173,7 +175,7 @@ rdt_parse_key32 (const gchar *text, guint8 out[32], GError **error)
         ok = TRUE;
       else
         g_set_error (error, RDT_ERROR, RDT_ERROR_INVALID_KEY,
-                     "Invalid key: 64 characters but not hex (%s)",
+                     _("Invalid key: 64 characters but not hex (%s)"),
                      local->message);
       goto out;
     }
@@ -181,8 +183,8 @@ rdt_parse_key32 (const gchar *text, guint8 out[32], GError **error)
   if (len != 43 && len != 44)
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_INVALID_KEY,
-                   "Invalid key: expected 64 hex characters or 43/44 "
-                   "characters of base64, got %" G_GSIZE_FORMAT " characters",
+                   _("Invalid key: expected 64 hex characters or 43/44 "
+                     "characters of base64, got %zu characters"),
                    len);
       goto out;
     }
@@ -200,7 +202,8 @@ rdt_parse_key32 (const gchar *text, guint8 out[32], GError **error)
   if (url && std)
     {
       g_set_error_literal (error, RDT_ERROR, RDT_ERROR_INVALID_KEY,
-                           "Invalid key: mixes standard and URL-safe base64");
+                           _("Invalid key: mixes standard and URL-safe "
+                             "base64"));
       goto out;
     }
   n = len;
@@ -217,7 +220,7 @@ rdt_parse_key32 (const gchar *text, guint8 out[32], GError **error)
         const gchar *detail = strchr (local->message, ':');
 
         g_set_error (error, RDT_ERROR, RDT_ERROR_INVALID_KEY,
-                     "Invalid key: not valid base64 of 32 bytes (%s)",
+                     _("Invalid key: not valid base64 of 32 bytes (%s)"),
                      detail ? detail + 2 : local->message);
         goto out;
       }
@@ -469,8 +472,8 @@ static void
 set_auth_failed (GError **error)
 {
   g_set_error_literal (error, RDT_ERROR, RDT_ERROR_DECRYPT,
-                       "authentication failed: wrong key or tampered "
-                       "ciphertext");
+                       _("authentication failed: wrong key or tampered "
+                         "ciphertext"));
 }
 
 GBytes *
@@ -489,8 +492,8 @@ rdt_aes_gcm_decrypt (const guint8 key[RDT_KEY_LENGTH], const guint8 *blob,
   if (len < RDT_GCM_MIN_LENGTH)
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_DECRYPT,
-                   "message is truncated (%" G_GSIZE_FORMAT
-                   " bytes, at least %d needed)", len, RDT_GCM_MIN_LENGTH);
+                   _("message is truncated (%zu bytes, at least %d needed)"),
+                   len, RDT_GCM_MIN_LENGTH);
       return NULL;
     }
 

@@ -5,9 +5,11 @@
  * string that is canonical base64 of the requested flavour reaches GLib.
  * Error messages never quote the input: it may be key material.
  */
+#include "config.h"
 #include "encoding.h"
 
 #include <string.h>
+#include <glib/gi18n-lib.h>
 
 #include <sodium.h>
 
@@ -44,8 +46,8 @@ validate_std (const gchar *text, gsize len, gsize *decoded_len,
   if (len % 4 != 0)
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_BAD_BASE64,
-                   "Invalid %s: length %" G_GSIZE_FORMAT
-                   " is not a multiple of 4", what, len);
+                   _("Invalid %s: length %zu is not a multiple of 4"),
+                   what, len);
       return FALSE;
     }
   if (len == 0)
@@ -61,7 +63,7 @@ validate_std (const gchar *text, gsize len, gsize *decoded_len,
       if (pad == 0)
         {
           g_set_error (error, RDT_ERROR, RDT_ERROR_BAD_BASE64,
-                       "Invalid %s: padding '=' is only allowed at the end",
+                       _("Invalid %s: padding '=' is only allowed at the end"),
                        what);
           return FALSE;
         }
@@ -74,15 +76,15 @@ validate_std (const gchar *text, gsize len, gsize *decoded_len,
       if (text[i] == '=')
         {
           g_set_error (error, RDT_ERROR, RDT_ERROR_BAD_BASE64,
-                       "Invalid %s: padding '=' is only allowed at the end",
+                       _("Invalid %s: padding '=' is only allowed at the end"),
                        what);
           return FALSE;
         }
       if (b64_value (text[i]) < 0)
         {
           g_set_error (error, RDT_ERROR, RDT_ERROR_BAD_BASE64,
-                       "Invalid %s: character at position %" G_GSIZE_FORMAT
-                       " is not in the base64 alphabet", what, i);
+                       _("Invalid %s: character at position %zu is not in "
+                         "the base64 alphabet"), what, i);
           return FALSE;
         }
     }
@@ -94,8 +96,8 @@ validate_std (const gchar *text, gsize len, gsize *decoded_len,
   if ((pad == 1 && (last & 0x03) != 0) || (pad == 2 && (last & 0x0f) != 0))
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_BAD_BASE64,
-                   "Invalid %s: non-canonical encoding (unused bits before "
-                   "the padding are not zero)", what);
+                   _("Invalid %s: non-canonical encoding (unused bits "
+                     "before the padding are not zero)"), what);
       return FALSE;
     }
 
@@ -115,8 +117,7 @@ decode_validated (const gchar *std_text, gsize decoded_len,
   if (expected_len >= 0 && decoded_len != (gsize) expected_len)
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_BAD_BASE64,
-                   "Invalid %s: decodes to %" G_GSIZE_FORMAT
-                   " bytes, expected %" G_GSSIZE_FORMAT,
+                   _("Invalid %s: decodes to %zu bytes, expected %zd"),
                    what, decoded_len, expected_len);
       return NULL;
     }
@@ -135,7 +136,7 @@ decode_validated (const gchar *std_text, gsize decoded_len,
     {
       g_free (out);
       g_set_error (error, RDT_ERROR, RDT_ERROR_BAD_BASE64,
-                   "Invalid %s: decoding failed", what);
+                   _("Invalid %s: decoding failed"), what);
       return NULL;
     }
   if (out_len)
@@ -165,7 +166,7 @@ rdt_base64_decode (const gchar *text, gssize expected_len, gsize *out_len,
   if (text == NULL)
     {
       g_set_error_literal (error, RDT_ERROR, RDT_ERROR_BAD_BASE64,
-                           "Invalid base64: missing value");
+                           _("Invalid base64: missing value"));
       return NULL;
     }
   if (!validate_std (text, strlen (text), &decoded_len, "base64", error))
@@ -214,7 +215,7 @@ rdt_base64url_decode (const gchar *text, gssize expected_len, gsize *out_len,
   if (text == NULL)
     {
       g_set_error_literal (error, RDT_ERROR, RDT_ERROR_BAD_BASE64,
-                           "Invalid base64url: missing value");
+                           _("Invalid base64url: missing value"));
       return NULL;
     }
 
@@ -222,7 +223,7 @@ rdt_base64url_decode (const gchar *text, gssize expected_len, gsize *out_len,
   if (len % 4 == 1)
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_BAD_BASE64,
-                   "Invalid base64url: impossible length %" G_GSIZE_FORMAT,
+                   _("Invalid base64url: impossible length %zu"),
                    len);
       return NULL;
     }
@@ -243,12 +244,12 @@ rdt_base64url_decode (const gchar *text, gssize expected_len, gsize *out_len,
         {
           if (c == '=')
             g_set_error (error, RDT_ERROR, RDT_ERROR_BAD_BASE64,
-                         "Invalid base64url: padding '=' is not allowed "
-                         "(position %" G_GSIZE_FORMAT ")", i);
+                         _("Invalid base64url: padding '=' is not allowed "
+                           "(position %zu)"), i);
           else
             g_set_error (error, RDT_ERROR, RDT_ERROR_BAD_BASE64,
-                         "Invalid base64url: character at position %"
-                         G_GSIZE_FORMAT " is not in the URL-safe alphabet", i);
+                         _("Invalid base64url: character at position %zu is "
+                           "not in the URL-safe alphabet"), i);
           goto out;
         }
       std[i] = c;
@@ -300,15 +301,15 @@ rdt_hex_decode (const gchar *text, guint8 *out, gsize out_len, GError **error)
   if (text == NULL)
     {
       g_set_error_literal (error, RDT_ERROR, RDT_ERROR_BAD_BASE64,
-                           "Invalid hex: missing value");
+                           _("Invalid hex: missing value"));
       return FALSE;
     }
   len = strlen (text);
   if (len != out_len * 2)
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_BAD_BASE64,
-                   "Invalid hex: expected %" G_GSIZE_FORMAT
-                   " characters, got %" G_GSIZE_FORMAT, out_len * 2, len);
+                   _("Invalid hex: expected %zu characters, got %zu"),
+                   out_len * 2, len);
       return FALSE;
     }
   for (i = 0; i < out_len; i++)
@@ -320,8 +321,8 @@ rdt_hex_decode (const gchar *text, guint8 *out, gsize out_len, GError **error)
         {
           memset (out, 0, out_len);
           g_set_error (error, RDT_ERROR, RDT_ERROR_BAD_BASE64,
-                       "Invalid hex: character at position %" G_GSIZE_FORMAT
-                       " is not a hex digit", hi < 0 ? 2 * i : 2 * i + 1);
+                       _("Invalid hex: character at position %zu is not a "
+                         "hex digit"), hi < 0 ? 2 * i : 2 * i + 1);
           return FALSE;
         }
       out[i] = (guint8) ((hi << 4) | lo);

@@ -5,9 +5,11 @@
  * 44 characters. Any version 0-3 is accepted on input as the server does,
  * but only version 0 is ever produced.
  */
+#include "config.h"
 #include "id.h"
 
 #include <string.h>
+#include <glib/gi18n-lib.h>
 
 #include "encoding.h"
 #include "error.h"
@@ -91,15 +93,15 @@ rdt_id_decode (const gchar *id, RdtIdType *type_out,
   if (id == NULL || *id == '\0')
     {
       g_set_error_literal (error, RDT_ERROR, RDT_ERROR_INVALID_ID,
-                           "Invalid identifier: empty");
+                           _("Invalid identifier: empty"));
       return FALSE;
     }
   len = strlen (id);
   if (len != RDT_ID_LENGTH)
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_INVALID_ID,
-                   "Invalid identifier: must be %d characters, got %"
-                   G_GSIZE_FORMAT, RDT_ID_LENGTH, len);
+                   _("Invalid identifier: must be %d characters, got %zu"),
+                   RDT_ID_LENGTH, len);
       return FALSE;
     }
 
@@ -110,7 +112,7 @@ rdt_id_decode (const gchar *id, RdtIdType *type_out,
       const gchar *detail = strchr (local->message, ':');
 
       g_set_error (error, RDT_ERROR, RDT_ERROR_INVALID_ID,
-                   "Invalid identifier:%s",
+                   _("Invalid identifier:%s"),
                    detail ? detail + 1 : local->message);
       return FALSE;
     }
@@ -120,7 +122,7 @@ rdt_id_decode (const gchar *id, RdtIdType *type_out,
     {
       g_free (raw);
       g_set_error (error, RDT_ERROR, RDT_ERROR_INVALID_ID,
-                   "Invalid identifier: unknown identifier type %u", type6);
+                   _("Invalid identifier: unknown identifier type %u"), type6);
       return FALSE;
     }
 
@@ -146,7 +148,7 @@ rdt_id_decode_typed (const gchar *id, RdtIdType expected, guint8 data_out[32],
   if (type != expected)
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_INVALID_ID,
-                   "Invalid identifier: expected a %s id, got a %s id",
+                   _("Invalid identifier: expected a %s id, got a %s id"),
                    rdt_id_type_name (expected), rdt_id_type_name (type));
       return FALSE;
     }
@@ -168,7 +170,7 @@ rdt_id_get_public_key (const gchar *id, guint8 pk_out[32], GError **error)
   if (!type_is_key (type))
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_INVALID_ID,
-                   "Invalid identifier: a %s id does not hold a public key",
+                   _("Invalid identifier: a %s id does not hold a public key"),
                    rdt_id_type_name (type));
       return FALSE;
     }
@@ -234,8 +236,8 @@ rdt_topic_id_validate (const gchar *topic_id, GError **error)
 
 bad:
   g_set_error_literal (error, RDT_ERROR, RDT_ERROR_INVALID_ID,
-                       "Invalid topic_id format. Must be 2-64 characters, "
-                       "lowercase letters, digits, '-' or '_', starting and "
-                       "ending with a letter or digit");
+                       _("Invalid topic_id format. Must be 2-64 characters, "
+                         "lowercase letters, digits, '-' or '_', starting "
+                         "and ending with a letter or digit"));
   return FALSE;
 }

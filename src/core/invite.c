@@ -1,5 +1,8 @@
 /* invite.c - the pasteable invitation string, see invite.h. */
+#include "config.h"
+
 #include <string.h>
+#include <glib/gi18n-lib.h>
 
 #include <json-glib/json-glib.h>
 
@@ -33,7 +36,8 @@ check_server_url (const gchar *url, GError **error)
 
 bad:
   g_set_error (error, RDT_ERROR, RDT_ERROR_MALFORMED,
-               "The invitation's server address is not a plain http(s) URL");
+               _("The invitation's server address is not a plain "
+                 "http(s) URL"));
   return FALSE;
 }
 
@@ -52,7 +56,7 @@ rdt_invite_encode (const gchar *server_url, const gchar *space_id,
   if (!rdt_id_is_valid (space_id, RDT_ID_SPACE))
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_INVALID_ID,
-                   "Not a valid space id");
+                   _("Not a valid space id"));
       return NULL;
     }
 
@@ -95,7 +99,7 @@ rdt_invite_encode (const gchar *server_url, const gchar *space_id,
       rdt_wipe (out, strlen (out));
       g_free (out);
       g_set_error (error, RDT_ERROR, RDT_ERROR_TOO_LARGE,
-                   "The invitation would be too long");
+                   _("The invitation would be too long"));
       return NULL;
     }
   return out;
@@ -110,7 +114,7 @@ get_string (JsonObject *o, const gchar *name, GError **error)
       || json_node_get_value_type (n) != G_TYPE_STRING)
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_MALFORMED,
-                   "The invitation has no valid \"%s\" field", name);
+                   _("The invitation has no valid \"%s\" field"), name);
       return NULL;
     }
   return json_node_get_string (n);
@@ -130,7 +134,8 @@ get_key (JsonObject *o, const gchar *name, GError **error)
     {
       g_free (raw);
       g_set_error (error, RDT_ERROR, RDT_ERROR_INVALID_KEY,
-                   "The invitation's \"%s\" key is not 32 bytes of base64url",
+                   _("The invitation's \"%s\" key is not 32 bytes of "
+                     "base64url"),
                    name);
       return NULL;
     }
@@ -163,7 +168,8 @@ rdt_invite_parse (const gchar *text, GError **error)
   if (!g_str_has_prefix (copy, RDT_INVITE_PREFIX))
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_MALFORMED,
-                   "This is not a reeeductio invitation (it should start with \"%s\")",
+                   _("This is not a reeeductio invitation (it should start "
+                     "with \"%s\")"),
                    RDT_INVITE_PREFIX);
       goto out;
     }
@@ -172,7 +178,8 @@ rdt_invite_parse (const gchar *text, GError **error)
   if (json == NULL || json_len == 0 || memchr (json, '\0', json_len) != NULL)
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_MALFORMED,
-                   "The invitation is damaged (bad encoding); copy it again in full");
+                   _("The invitation is damaged (bad encoding); copy it "
+                     "again in full"));
       goto out;
     }
 
@@ -182,14 +189,14 @@ rdt_invite_parse (const gchar *text, GError **error)
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_MALFORMED,
-                   "The invitation is damaged (not a JSON object)");
+                   _("The invitation is damaged (not a JSON object)"));
       goto out;
     }
   o = json_node_get_object (root);
   if (json_object_get_size (o) != 4)
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_MALFORMED,
-                   "The invitation has unexpected fields");
+                   _("The invitation has unexpected fields"));
       goto out;
     }
 
@@ -203,7 +210,7 @@ rdt_invite_parse (const gchar *text, GError **error)
   if (!rdt_id_is_valid (s, RDT_ID_SPACE))
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_INVALID_ID,
-                   "The invitation's space id is not valid");
+                   _("The invitation's space id is not valid"));
       goto out;
     }
   inv->space_id = g_strdup (s);
@@ -227,7 +234,7 @@ rdt_invite_parse (const gchar *text, GError **error)
 
 too_long:
   g_set_error (error, RDT_ERROR, RDT_ERROR_TOO_LARGE,
-               "The invitation is too long");
+               _("The invitation is too long"));
 out:
   if (json)
     rdt_wipe (json, json_len);

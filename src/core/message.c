@@ -6,9 +6,12 @@
  * the server got wrong. Hashing follows spec 4.1 exactly (the data string
  * is hashed as sent), signing 4.2 (the 33 raw id bytes), verification 5.2.
  */
+#include "config.h"
 #include "message.h"
 
 #include <string.h>
+#include <inttypes.h>
+#include <glib/gi18n-lib.h>
 
 #include <sodium.h>
 
@@ -89,9 +92,9 @@ node_kind (JsonNode *node)
   switch (json_node_get_node_type (node))
     {
     case JSON_NODE_OBJECT:
-      return "an object";
+      return _("an object");
     case JSON_NODE_ARRAY:
-      return "an array";
+      return _("an array");
     case JSON_NODE_NULL:
       return "null";
     case JSON_NODE_VALUE:
@@ -101,15 +104,15 @@ node_kind (JsonNode *node)
   switch (json_node_get_value_type (node))
     {
     case G_TYPE_STRING:
-      return "a string";
+      return _("a string");
     case G_TYPE_BOOLEAN:
-      return "a boolean";
+      return _("a boolean");
     case G_TYPE_INT64:
-      return "an integer";
+      return _("an integer");
     case G_TYPE_DOUBLE:
-      return "a number";
+      return _("a number");
     default:
-      return "a value";
+      return _("a value");
     }
 }
 
@@ -128,7 +131,7 @@ require_member (JsonObject *obj, const gchar *field, GError **error)
 
   if (node == NULL)
     g_set_error (error, RDT_ERROR, RDT_ERROR_MALFORMED,
-                 "message field '%s' is missing", field);
+                 _("message field '%s' is missing"), field);
   return node;
 }
 
@@ -142,7 +145,7 @@ require_string (JsonObject *obj, const gchar *field, GError **error)
   if (!node_is_string (node))
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_MALFORMED,
-                   "message field '%s': expected a string, got %s",
+                   _("message field '%s': expected a string, got %s"),
                    field, node_kind (node));
       return NULL;
     }
@@ -153,7 +156,7 @@ require_string (JsonObject *obj, const gchar *field, GError **error)
 static void
 field_error (GError **error, GError *inner, const gchar *field)
 {
-  g_set_error (error, RDT_ERROR, inner->code, "message field '%s': %s",
+  g_set_error (error, RDT_ERROR, inner->code, _("message field '%s': %s"),
                field, inner->message);
   g_error_free (inner);
 }
@@ -177,15 +180,15 @@ check_id_field (const gchar *value, const gchar *field, gboolean want_key,
       if (type != RDT_ID_USER && type != RDT_ID_TOOL && type != RDT_ID_SPACE)
         {
           g_set_error (error, RDT_ERROR, RDT_ERROR_INVALID_ID,
-                       "message field '%s': expected a user or tool id, "
-                       "got a %s id", field, rdt_id_type_name (type));
+                       _("message field '%s': expected a user or tool id, "
+                         "got a %s id"), field, rdt_id_type_name (type));
           return FALSE;
         }
     }
   else if (type != RDT_ID_MESSAGE)
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_INVALID_ID,
-                   "message field '%s': expected a message id, got a %s id",
+                   _("message field '%s': expected a message id, got a %s id"),
                    field, rdt_id_type_name (type));
       return FALSE;
     }
@@ -208,8 +211,8 @@ rdt_message_new_from_json (JsonNode *node, GError **error)
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_MALFORMED,
-                   "message: expected a JSON object, got %s",
-                   node ? node_kind (node) : "nothing");
+                   _("message: expected a JSON object, got %s"),
+                   node ? node_kind (node) : _("nothing"));
       return NULL;
     }
   obj = json_node_get_object (node);
@@ -248,8 +251,8 @@ rdt_message_new_from_json (JsonNode *node, GError **error)
   else
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_MALFORMED,
-                   "message field 'prev_hash': expected a string or null, "
-                   "got %s", node_kind (member));
+                   _("message field 'prev_hash': expected a string or null, "
+                     "got %s"), node_kind (member));
       return NULL;
     }
 
@@ -260,8 +263,8 @@ rdt_message_new_from_json (JsonNode *node, GError **error)
   if (len > RDT_MAX_DATA_CHARS)
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_TOO_LARGE,
-                   "message field 'data': %" G_GSIZE_FORMAT
-                   " characters, more than the limit of %d",
+                   _("message field 'data': %zu characters, more than the "
+                     "limit of %d"),
                    len, RDT_MAX_DATA_CHARS);
       return NULL;
     }
@@ -286,7 +289,7 @@ rdt_message_new_from_json (JsonNode *node, GError **error)
   if (strlen (s) > 4 * ((RDT_SIGNATURE_LENGTH + 2) / 3) + 4)
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_BAD_BASE64,
-                   "message field 'signature': expected %d bytes, got more",
+                   _("message field 'signature': expected %d bytes, got more"),
                    RDT_SIGNATURE_LENGTH);
       return NULL;
     }
@@ -300,8 +303,8 @@ rdt_message_new_from_json (JsonNode *node, GError **error)
   if (len != RDT_SIGNATURE_LENGTH)
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_BAD_BASE64,
-                   "message field 'signature': expected %d bytes, got %"
-                   G_GSIZE_FORMAT, RDT_SIGNATURE_LENGTH, len);
+                   _("message field 'signature': expected %d bytes, got %zu"),
+                   RDT_SIGNATURE_LENGTH, len);
       return NULL;
     }
   msg->signature = g_strdup (s);
@@ -313,8 +316,8 @@ rdt_message_new_from_json (JsonNode *node, GError **error)
       json_node_get_value_type (member) != G_TYPE_INT64)
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_MALFORMED,
-                   "message field 'server_timestamp': expected an integer, "
-                   "got %s", node_kind (member));
+                   _("message field 'server_timestamp': expected an "
+                     "integer, got %s"), node_kind (member));
       return NULL;
     }
   msg->server_timestamp = json_node_get_int (member);
@@ -324,8 +327,8 @@ rdt_message_new_from_json (JsonNode *node, GError **error)
       msg->server_timestamp > MAX_TIMESTAMP)
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_MALFORMED,
-                   "message field 'server_timestamp': value %"
-                   G_GINT64_FORMAT " out of range", msg->server_timestamp);
+                   _("message field 'server_timestamp': value %" PRId64
+                     " out of range"), msg->server_timestamp);
       return NULL;
     }
 
@@ -343,7 +346,7 @@ rdt_json_check_text (const gchar *json, gsize len, GError **error)
   if (!g_utf8_validate_len (json, len, NULL))
     {
       g_set_error_literal (error, RDT_ERROR, RDT_ERROR_MALFORMED,
-                           "server answer is not valid UTF-8 JSON");
+                           _("server answer is not valid UTF-8 JSON"));
       return FALSE;
     }
   for (i = 0; i < len; i++)
@@ -366,7 +369,8 @@ rdt_json_check_text (const gchar *json, gsize len, GError **error)
           if (++depth > MAX_JSON_DEPTH)
             {
               g_set_error (error, RDT_ERROR, RDT_ERROR_MALFORMED,
-                           "server answer is nested more than %d levels deep",
+                           _("server answer is nested more than %d levels "
+                             "deep"),
                            MAX_JSON_DEPTH);
               return FALSE;
             }
@@ -389,7 +393,7 @@ parse_json (const gchar *json, gssize len, GError **error)
   if (json == NULL)
     {
       g_set_error_literal (error, RDT_ERROR, RDT_ERROR_MALFORMED,
-                           "server answer is empty");
+                           _("server answer is empty"));
       return NULL;
     }
   n = len < 0 ? strlen (json) : (gsize) len;
@@ -400,7 +404,7 @@ parse_json (const gchar *json, gssize len, GError **error)
   if (!json_parser_load_from_data (parser, json, (gssize) n, &inner))
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_MALFORMED,
-                   "server answer is not valid JSON: %s", inner->message);
+                   _("server answer is not valid JSON: %s"), inner->message);
       g_error_free (inner);
       return NULL;
     }
@@ -408,7 +412,7 @@ parse_json (const gchar *json, gssize len, GError **error)
   if (root == NULL)
     {
       g_set_error_literal (error, RDT_ERROR, RDT_ERROR_MALFORMED,
-                           "server answer is empty");
+                           _("server answer is empty"));
       return NULL;
     }
   return json_node_ref (root);
@@ -446,7 +450,7 @@ rdt_message_list_parse (const gchar *json, gssize len,
   if (!JSON_NODE_HOLDS_OBJECT (root))
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_MALFORMED,
-                   "message list: expected a JSON object, got %s",
+                   _("message list: expected a JSON object, got %s"),
                    node_kind (root));
       return NULL;
     }
@@ -456,8 +460,8 @@ rdt_message_list_parse (const gchar *json, gssize len,
   if (member == NULL || !JSON_NODE_HOLDS_ARRAY (member))
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_MALFORMED,
-                   "message list field 'messages': %s%s",
-                   member ? "expected an array, got " : "is missing",
+                   _("message list field 'messages': %s%s"),
+                   member ? _("expected an array, got ") : _("is missing"),
                    member ? node_kind (member) : "");
       return NULL;
     }
@@ -466,7 +470,7 @@ rdt_message_list_parse (const gchar *json, gssize len,
   if (n > RDT_MAX_PAGE_MESSAGES)
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_TOO_LARGE,
-                   "message list: %u messages, more than the limit of %d",
+                   _("message list: %u messages, more than the limit of %d"),
                    n, RDT_MAX_PAGE_MESSAGES);
       return NULL;
     }
@@ -476,8 +480,8 @@ rdt_message_list_parse (const gchar *json, gssize len,
       json_node_get_value_type (member) != G_TYPE_BOOLEAN)
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_MALFORMED,
-                   "message list field 'has_more': %s%s",
-                   member ? "expected a boolean, got " : "is missing",
+                   _("message list field 'has_more': %s%s"),
+                   member ? _("expected a boolean, got ") : _("is missing"),
                    member ? node_kind (member) : "");
       return NULL;
     }
@@ -493,7 +497,7 @@ rdt_message_list_parse (const gchar *json, gssize len,
       if (msg == NULL)
         {
           g_set_error (error, RDT_ERROR, inner->code,
-                       "message list element %u: %s", i, inner->message);
+                       _("message list element %u: %s"), i, inner->message);
           g_error_free (inner);
           return NULL;
         }
@@ -679,7 +683,7 @@ rdt_message_verify (const RdtMessage *msg, const gchar *space_id,
       !msg->sender || !msg->signature)
     {
       g_set_error_literal (error, RDT_ERROR, RDT_ERROR_MALFORMED,
-                           "message is incomplete");
+                           _("message is incomplete"));
       return FALSE;
     }
 
@@ -688,7 +692,7 @@ rdt_message_verify (const RdtMessage *msg, const gchar *space_id,
   if (strcmp (msg->topic_id, topic_id) != 0)
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_HASH_MISMATCH,
-                   "message %s belongs to another topic than '%s'",
+                   _("message %s belongs to another topic than '%s'"),
                    msg->message_hash, topic_id);
       return FALSE;
     }
@@ -700,7 +704,7 @@ rdt_message_verify (const RdtMessage *msg, const gchar *space_id,
   if (strcmp (expected, msg->message_hash) != 0)
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_HASH_MISMATCH,
-                   "message %s: hash does not match its contents",
+                   _("message %s: hash does not match its contents"),
                    msg->message_hash);
       return FALSE;
     }
@@ -708,7 +712,7 @@ rdt_message_verify (const RdtMessage *msg, const gchar *space_id,
   if (!rdt_id_get_public_key (msg->sender, pk, &inner))
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_INVALID_ID,
-                   "message %s: sender: %s", msg->message_hash,
+                   _("message %s: sender: %s"), msg->message_hash,
                    inner->message);
       g_error_free (inner);
       return FALSE;
@@ -718,7 +722,7 @@ rdt_message_verify (const RdtMessage *msg, const gchar *space_id,
   if (sig == NULL)
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_BAD_SIGNATURE,
-                   "message %s: signature: %s", msg->message_hash,
+                   _("message %s: signature: %s"), msg->message_hash,
                    inner->message);
       g_error_free (inner);
       return FALSE;
@@ -727,7 +731,7 @@ rdt_message_verify (const RdtMessage *msg, const gchar *space_id,
   if (!rdt_ed25519_verify (sig, raw, sizeof raw, pk))
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_BAD_SIGNATURE,
-                   "message %s: signature is not valid for sender %s",
+                   _("message %s: signature is not valid for sender %s"),
                    msg->message_hash, msg->sender);
       return FALSE;
     }
@@ -774,20 +778,20 @@ rdt_payload_decrypt (const guint8 key[RDT_KEY_LENGTH], const gchar *data,
   if (data == NULL)
     {
       g_set_error_literal (error, RDT_ERROR, RDT_ERROR_MALFORMED,
-                           "encrypted payload is missing");
+                           _("encrypted payload is missing"));
       return NULL;
     }
   if (strlen (data) > RDT_MAX_DATA_CHARS)
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_TOO_LARGE,
-                   "encrypted payload is longer than %d characters",
+                   _("encrypted payload is longer than %d characters"),
                    RDT_MAX_DATA_CHARS);
       return NULL;
     }
   blob = rdt_base64_decode (data, -1, &len, &inner);
   if (blob == NULL)
     {
-      g_set_error (error, RDT_ERROR, inner->code, "encrypted payload: %s",
+      g_set_error (error, RDT_ERROR, inner->code, _("encrypted payload: %s"),
                    inner->message);
       g_error_free (inner);
       return NULL;

@@ -12,6 +12,7 @@
 #include "session.h"
 
 #include <string.h>
+#include <glib/gi18n-lib.h>
 #include <json-glib/json-glib.h>
 
 #include "api.h"
@@ -271,9 +272,12 @@ emit_send_done (RdtSession *s, Send *send, const GError *error)
 {
   if (error)
     {
-      gchar *text = g_str_has_prefix (error->message, "Could not send")
+      /* Translators: must be the start of the translations of "Could not
+       * send: %s" and "Could not send after %u attempts: %s". */
+      gchar *text = g_str_has_prefix (error->message, _("Could not send"))
                     ? g_strdup (error->message)
-                    : g_strdup_printf ("Could not send: %s", error->message);
+                    : g_strdup_printf (_("Could not send: %s"),
+                                       error->message);
       emit_warning (s, send->topic_id, RDT_WARNING_SEND_FAILED, text);
       g_free (text);
     }
@@ -297,7 +301,7 @@ rdt_session_new (const gchar *server_url, const gchar *space_id,
   if (!rdt_crypto_init ())
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_FAILED,
-                   "The crypto library could not be initialised");
+                   _("The crypto library could not be initialised"));
       return NULL;
     }
   if (space_id == NULL || !rdt_id_decode_typed (space_id, RDT_ID_SPACE,
@@ -305,14 +309,14 @@ rdt_session_new (const gchar *server_url, const gchar *space_id,
     {
       if (error && *error == NULL)
         g_set_error (error, RDT_ERROR, RDT_ERROR_INVALID_ID,
-                     "Missing space id");
+                     _("Missing space id"));
       return NULL;
     }
   key = rdt_signing_key_new_from_seed (seed);
   if (key == NULL)
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_INVALID_KEY,
-                   "The signing key is not valid");
+                   _("The signing key is not valid"));
       return NULL;
     }
   api = rdt_api_new (server_url, space_id, key, RDT_ID_USER, error);
@@ -699,7 +703,7 @@ rdt_session_disconnect (RdtSession *s)
   session_stop (s);
   session_ref (s);
   e = g_error_new (RDT_API_ERROR, RDT_API_ERROR_NETWORK,
-                   "Disconnected before the message was sent");
+                   _("Disconnected before the message was sent"));
   session_fail_all_sends (s, e);
   g_error_free (e);
   if (!s->freed && !s->want_connected)
@@ -792,7 +796,9 @@ display_other (const gchar *type, GBytes *plain)
       g_free (safe_name);
     }
   else
-    out = g_strdup_printf ("[%s, %" G_GSIZE_FORMAT " bytes]", safe_type, len);
+    /* Translators: placeholder for a message of an unknown type: its type
+     * and its size. */
+    out = g_strdup_printf (_("[%s, %zu bytes]"), safe_type, len);
   g_free (name);
   g_free (safe_type);
   return out;
@@ -854,8 +860,9 @@ deliver_ready (RdtSession *s, Topic *t, gboolean backlog)
       if (plain == NULL)
         {
           gchar *who = rdt_id_short (m->sender);
-          gchar *text = g_strdup_printf ("A message from %s could not be "
-                                         "decrypted (%s) and is not shown.",
+          gchar *text = g_strdup_printf (_("A message from %s could not be "
+                                           "decrypted (%s) and is not "
+                                           "shown."),
                                          who, error->message);
           emit_warning (s, topic_id, RDT_WARNING_DECRYPT_FAILED, text);
           g_free (text);
@@ -906,9 +913,9 @@ static void
 warn_rejection (RdtSession *s, Topic *t, RdtMessage *m, const GError *error)
 {
   gchar *who = rdt_id_short (m && m->sender ? m->sender : "?");
-  gchar *text = g_strdup_printf ("A message from %s failed verification "
-                                 "(%s) and is not shown.", who,
-                                 error ? error->message : "unknown reason");
+  gchar *text = g_strdup_printf (_("A message from %s failed verification "
+                                   "(%s) and is not shown."), who,
+                                 error ? error->message : _("unknown reason"));
   emit_warning (s, t->id, RDT_WARNING_VERIFY_FAILED, text);
   g_free (text);
   g_free (who);
@@ -964,7 +971,7 @@ format_date (gint64 ms)
 {
   GDateTime *dt = g_date_time_new_from_unix_utc (ms / 1000);
   gchar *s = dt ? g_date_time_format (dt, "%Y-%m-%d %H:%M UTC")
-                : g_strdup ("an unknown date");
+                : g_strdup (_("an unknown date"));
   if (dt)
     g_date_time_unref (dt);
   return s;
@@ -977,14 +984,16 @@ warn_pin (RdtSession *s, Topic *t, gboolean rewritten)
   gchar *h = rdt_id_short (t->pin_hash);
   gchar *text;
   if (rewritten)
-    text = g_strdup_printf ("History of #%s was rewritten: the last message "
-                            "verified on %s (%s) is no longer part of it. "
-                            "Messages shown below are verified against the "
-                            "new history only.", t->id, date, h);
+    /* Translators: #%s is the topic, then a date and a short message id. */
+    text = g_strdup_printf (_("History of #%s was rewritten: the last "
+                              "message verified on %s (%s) is no longer part "
+                              "of it. Messages shown below are verified "
+                              "against the new history only."),
+                            t->id, date, h);
   else
-    text = g_strdup_printf ("The last message of #%s verified on %s (%s) "
-                            "could not be found in the recent history; it "
-                            "may have been rewritten.", t->id, date, h);
+    text = g_strdup_printf (_("The last message of #%s verified on %s (%s) "
+                              "could not be found in the recent history; it "
+                              "may have been rewritten."), t->id, date, h);
   emit_warning (s, t->id, RDT_WARNING_HISTORY_REWRITTEN, text);
   g_free (text);
   g_free (h);
@@ -1180,8 +1189,8 @@ rdt_session_close_topic (RdtSession *s, const gchar *topic_id)
   while (!s->freed && (send = g_queue_pop_head (&t->sends)))
     {
       GError *e = g_error_new (RDT_ERROR, RDT_ERROR_FAILED,
-                               "The topic was closed before the message "
-                               "was sent");
+                               _("The topic was closed before the message "
+                                 "was sent"));
       if (s->cb.send_done)
         s->cb.send_done (s, send->topic_id, send->id, e, s->cb_data);
       g_error_free (e);
@@ -1215,19 +1224,21 @@ rdt_session_describe_topic (RdtSession *s, const gchar *topic_id)
 {
   Topic *t = g_hash_table_lookup (s->topics, topic_id);
   RdtMessage *head;
-  static const gchar *pins[] = { "none", "pending", "confirmed", "REWRITTEN" };
+  /* Translators: states of a topic's pinned head, shown by /chain. */
+  static const gchar *pins[] = { N_("none"), N_("pending"), N_("confirmed"),
+                                 N_("REWRITTEN") };
   gchar *h;
   gchar *out;
 
   if (t == NULL)
-    return g_strdup_printf ("#%s is not open.", topic_id);
+    return g_strdup_printf (_("#%s is not open."), topic_id);
   head = rdt_chain_get_head (t->chain);
-  h = head ? rdt_id_short (head->message_hash) : g_strdup ("(empty)");
-  out = g_strdup_printf ("#%s: head %s, %u verified, %u unlinked, pin %s, "
-                         "%u queued", t->id, h,
+  h = head ? rdt_id_short (head->message_hash) : g_strdup (_("(empty)"));
+  out = g_strdup_printf (_("#%s: head %s, %u verified, %u unlinked, pin %s, "
+                           "%u queued"), t->id, h,
                          rdt_chain_get_length (t->chain),
                          rdt_chain_get_n_unlinked (t->chain),
-                         pins[rdt_chain_get_pin_state (t->chain)],
+                         _(pins[rdt_chain_get_pin_state (t->chain)]),
                          g_queue_get_length (&t->sends));
   g_free (h);
   return out;
@@ -1282,8 +1293,8 @@ poll_page_done (GObject *src, GAsyncResult *res, gpointer data)
           {
             t->gap_warned = TRUE;
             emit_warning (s, t->id, RDT_WARNING_CHAIN_BROKEN,
-                          "Some messages of this topic do not link to the "
-                          "verified history and are not shown.");
+                          _("Some messages of this topic do not link to the "
+                            "verified history and are not shown."));
             if (topic_op_topic (op) != t)
               goto out;
           }
@@ -1412,8 +1423,8 @@ on_stream_message_ref (RdtSession *s, RdtMessage *msg)
       schedule_gap_poll (s, t);
     else if (r == RDT_CHAIN_FORK)
       emit_warning (s, t->id, RDT_WARNING_CHAIN_BROKEN,
-                    "This topic's history forked (two messages claim the "
-                    "same parent); both are shown.");
+                    _("This topic's history forked (two messages claim the "
+                      "same parent); both are shown."));
     g_clear_error (&error);
     deliver_ready (s, t, FALSE);   /* no-op if t is gone */
     topic_unref (t);
@@ -1573,10 +1584,12 @@ send_finish_head (RdtSession *s, Topic *t, const GError *error)
     {
       GError *e = send->attempts > 0
         ? g_error_new (error->domain, error->code,
-                       "Could not send after %u attempt%s: %s",
-                       send->attempts, send->attempts == 1 ? "" : "s",
-                       error->message)
-        : g_error_new (error->domain, error->code, "Could not send: %s",
+                       g_dngettext (GETTEXT_PACKAGE,
+                                    "Could not send after %u attempt: %s",
+                                    "Could not send after %u attempts: %s",
+                                    send->attempts),
+                       send->attempts, error->message)
+        : g_error_new (error->domain, error->code, _("Could not send: %s"),
                        error->message);
       emit_send_done (s, send, e);
       g_error_free (e);
@@ -1727,8 +1740,8 @@ newest_fetch_done (GObject *src, GAsyncResult *res, gpointer data)
       || send->attempts >= RDT_SEND_MAX_CONFLICTS)
     {
       GError *e = g_error_new (RDT_API_ERROR, RDT_API_ERROR_CONFLICT,
-                               "the topic's history kept changing (chain "
-                               "conflicts)");
+                               _("the topic's history kept changing (chain "
+                                 "conflicts)"));
       send_failed (s, t, e);
       g_error_free (e);
       goto out;
@@ -1974,7 +1987,7 @@ topic_kick_send (RdtSession *s, Topic *t)
                 >= s->send_timeout_ms)
         {
           GError *e = g_error_new (RDT_API_ERROR, RDT_API_ERROR_NETWORK,
-                                   "not connected to the server");
+                                   _("not connected to the server"));
           send_finish_head (s, t, e);
           g_error_free (e);
         }
@@ -1997,8 +2010,8 @@ queue_send (RdtSession *s, Topic *t, const gchar *type, const guint8 *plain,
   if (len > RDT_MAX_PLAINTEXT)
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_TOO_LARGE,
-                   "The message is too long (%" G_GSIZE_FORMAT " bytes, at "
-                   "most %d)", len, RDT_MAX_PLAINTEXT);
+                   _("The message is too long (%zu bytes, at most %d)"),
+                   len, RDT_MAX_PLAINTEXT);
       return 0;
     }
   data = rdt_payload_encrypt (topic_key (s, t), plain, len);
@@ -2006,7 +2019,7 @@ queue_send (RdtSession *s, Topic *t, const gchar *type, const guint8 *plain,
     {
       g_free (data);
       g_set_error (error, RDT_ERROR, RDT_ERROR_TOO_LARGE,
-                   "The message is too long");
+                   _("The message is too long"));
       return 0;
     }
   send = g_new0 (Send, 1);
@@ -2053,19 +2066,19 @@ rdt_session_send_payload (RdtSession *s, const gchar *topic_id,
   if (t == NULL)
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_FAILED,
-                   "The topic is not open");
+                   _("The topic is not open"));
       return 0;
     }
   if (!type_is_valid (type))
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_FAILED,
-                   "The message type is not valid");
+                   _("The message type is not valid"));
       return 0;
     }
   if (plaintext == NULL && len > 0)
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_FAILED,
-                   "The message has no content");
+                   _("The message has no content"));
       return 0;
     }
   return queue_send (s, t, type, plaintext, len, error);
@@ -2078,7 +2091,7 @@ rdt_session_send_text (RdtSession *s, const gchar *topic_id,
   if (text == NULL || !g_utf8_validate (text, -1, NULL))
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_FAILED,
-                   "The message is not valid text");
+                   _("The message is not valid text"));
       return 0;
     }
   return rdt_session_send_payload (s, topic_id, "chat.text",
@@ -2097,14 +2110,14 @@ rdt_session_retry_send (RdtSession *s, guint64 send_id, GError **error)
   if (old == NULL)
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_FAILED,
-                   "There is no failed message with this id");
+                   _("There is no failed message with this id"));
       return 0;
     }
   t = g_hash_table_lookup (s->topics, old->topic_id);
   if (t == NULL)
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_FAILED,
-                   "The topic is not open");
+                   _("The topic is not open"));
       return 0;
     }
   session_ref (s);

@@ -11,9 +11,11 @@
  * WebSocket connection itself is released from an idle source, never from
  * inside one of its own signal emissions.
  */
+#include "config.h"
 #include "stream.h"
 
 #include <string.h>
+#include <glib/gi18n-lib.h>
 
 #include "error.h"
 
@@ -162,7 +164,7 @@ keepalive_tick (gpointer data)
                                        SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
       stream_report_closed (stream,
                             g_error_new (RDT_API_ERROR, RDT_API_ERROR_NETWORK,
-                                         "The stream stopped answering"));
+                                         _("The stream stopped answering")));
       return G_SOURCE_REMOVE;
     }
   soup_websocket_connection_send_text (stream->ws, "ping");
@@ -225,27 +227,27 @@ rdt_stream_parse_frame (const gchar *data, gsize len, GError **error)
   if (len > RDT_STREAM_MAX_FRAME)
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_TOO_LARGE,
-                   "stream frame too large");
+                   _("stream frame too large"));
       return NULL;
     }
   if (!rdt_json_check_text (data, len, NULL))
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_MALFORMED,
-                   "stream frame: JSON nested too deeply");
+                   _("stream frame: JSON nested too deeply"));
       return NULL;
     }
   parser = json_parser_new_immutable ();
   if (!json_parser_load_from_data (parser, data, (gssize) len, &local))
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_MALFORMED,
-                   "stream frame is not JSON: %s", local->message);
+                   _("stream frame is not JSON: %s"), local->message);
       return NULL;
     }
   root = json_parser_get_root (parser);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_MALFORMED,
-                   "stream frame is not a JSON object");
+                   _("stream frame is not a JSON object"));
       return NULL;
     }
   /* Control frames ({"type":"ping"} and any future ones) carry no
@@ -279,7 +281,7 @@ on_ws_message (SoupWebsocketConnection *ws, gint type, GBytes *message,
   stream_ref (stream);
   if (type != SOUP_WEBSOCKET_DATA_TEXT)
     emit_bad_frame (stream, g_error_new (RDT_ERROR, RDT_ERROR_MALFORMED,
-                                         "unexpected binary stream frame"));
+                                         _("unexpected binary stream frame")));
   else
     handle_text (stream, data ? data : "", len);
   stream_unref (stream);
@@ -313,16 +315,16 @@ on_ws_closed (SoupWebsocketConnection *ws, gpointer user_data)
         clean = g_utf8_make_valid (reason, MIN (strlen (reason), 123));
       if (stream->ws_error != NULL)
         error = g_error_new (RDT_API_ERROR, RDT_API_ERROR_NETWORK,
-                             "The stream connection was lost: %s%s%s",
+                             _("The stream connection was lost: %s%s%s"),
                              stream->ws_error->message,
                              clean ? ": " : "", clean ? clean : "");
       else if (code == 0 || code == SOUP_WEBSOCKET_CLOSE_NO_STATUS
                || code == SOUP_WEBSOCKET_CLOSE_ABNORMAL)
         error = g_error_new (RDT_API_ERROR, RDT_API_ERROR_NETWORK,
-                             "The stream connection was lost");
+                             _("The stream connection was lost"));
       else
         error = g_error_new (RDT_API_ERROR, RDT_API_ERROR_NETWORK,
-                             "The server closed the stream (code %u%s%s)",
+                             _("The server closed the stream (code %u%s%s)"),
                              code, clean ? ": " : "", clean ? clean : "");
       g_debug ("stream: closed: %s", error->message);
     }
@@ -376,27 +378,28 @@ on_ws_connected (GObject *source, GAsyncResult *result, gpointer user_data)
           || stream->freed)
         {
           g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                   "Operation was cancelled");
+                                   _("Operation was cancelled"));
           return;
         }
       status = soup_message_get_status (cd->msg);
       if (status == SOUP_STATUS_FORBIDDEN || status == SOUP_STATUS_UNAUTHORIZED)
         g_task_return_new_error (task, RDT_API_ERROR,
                                  RDT_API_ERROR_UNAUTHORIZED,
-                                 "The server refused the stream (HTTP %u): "
-                                 "the login token is not valid", status);
+                                 _("The server refused the stream (HTTP "
+                                   "%u): the login token is not valid"),
+                                 status);
       else if (status == SOUP_STATUS_NOT_FOUND)
         g_task_return_new_error (task, RDT_API_ERROR,
                                  RDT_API_ERROR_NOT_FOUND,
-                                 "The server refused the stream (HTTP 404): "
-                                 "unknown space");
+                                 _("The server refused the stream (HTTP "
+                                   "404): unknown space"));
       else if (status >= 500 && status < 600)
         g_task_return_new_error (task, RDT_API_ERROR, RDT_API_ERROR_SERVER,
-                                 "The server refused the stream (HTTP %u)",
+                                 _("The server refused the stream (HTTP %u)"),
                                  status);
       else
         g_task_return_new_error (task, RDT_API_ERROR, RDT_API_ERROR_NETWORK,
-                                 "Could not open the stream: %s",
+                                 _("Could not open the stream: %s"),
                                  error->message);
       return;
     }
@@ -404,7 +407,7 @@ on_ws_connected (GObject *source, GAsyncResult *result, gpointer user_data)
     {
       if (stream->freed)
         g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                 "Operation was cancelled");
+                                 _("Operation was cancelled"));
       soup_websocket_connection_close (ws, SOUP_WEBSOCKET_CLOSE_GOING_AWAY,
                                        NULL);
       g_object_unref (ws);
@@ -439,7 +442,7 @@ rdt_stream_connect_async (RdtStream *stream, GCancellable *cancellable,
   if (stream->ws != NULL || stream->connect_cancel != NULL)
     {
       g_task_return_new_error (task, RDT_API_ERROR, RDT_API_ERROR_INVALID,
-                               "The stream is already open or opening");
+                               _("The stream is already open or opening"));
       return;
     }
   url = rdt_api_build_stream_url (stream->api);
@@ -447,7 +450,7 @@ rdt_stream_connect_async (RdtStream *stream, GCancellable *cancellable,
     {
       g_task_return_new_error (task, RDT_API_ERROR,
                                RDT_API_ERROR_UNAUTHORIZED,
-                               "Cannot open the stream without logging in");
+                               _("Cannot open the stream without logging in"));
       return;
     }
   cd = g_new0 (ConnectData, 1);
@@ -458,7 +461,7 @@ rdt_stream_connect_async (RdtStream *stream, GCancellable *cancellable,
   if (cd->msg == NULL)
     {
       g_task_return_new_error (task, RDT_API_ERROR, RDT_API_ERROR_INVALID,
-                               "Invalid stream URL");
+                               _("Invalid stream URL"));
       return;
     }
   /* Our own cancellable, so that rdt_stream_free/close can stop the
