@@ -87,6 +87,13 @@ rdt_state_is_owner (RdtState *state, const gchar *id)
          memcmp (pk, state->owner_pk, sizeof pk) == 0;
 }
 
+/* g_ptr_array_sort() passes pointers to the elements. */
+static gint
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(const gchar * const *) a, *(const gchar * const *) b);
+}
+
 /* ---- applying entries ---- */
 
 /* Splits "a/b/c" into exactly n segments, or NULL. */
@@ -276,8 +283,57 @@ rdt_state_list_members (RdtState *state)
           rdt_state_is_member (state, parts[2]))
         g_ptr_array_add (out, g_strdup (parts[2]));
     }
-  g_ptr_array_sort (out, (GCompareFunc) (void (*) (void)) g_strcmp0);
+  g_ptr_array_sort (out, compare_strings);
   g_ptr_array_insert (out, 0, owner);
+  return out;
+}
+
+GPtrArray *
+rdt_state_list_capabilities (RdtState *state, const gchar *id)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+  g_autofree gchar *prefix = g_strconcat (id && id[0] == 'T' ? "auth/tools/"
+                                                             : "auth/users/",
+                                          id, "/rights/", NULL);
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_hash_table_iter_init (&iter, state->entries);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      Entry *e = value;
+      g_autofree guint8 *raw = NULL;
+      g_autoptr (JsonParser) parser = NULL;
+      JsonNode *root;
+      JsonObject *o;
+      gsize len = 0;
+
+      if (!g_str_has_prefix (key, prefix) || e->data[0] == '\0')
+        continue;
+      raw = rdt_base64_decode (e->data, -1, &len, NULL);
+      if (raw == NULL || !rdt_json_check_text ((const gchar *) raw, len, NULL))
+        continue;
+      parser = json_parser_new ();
+      if (!json_parser_load_from_data (parser, (const gchar *) raw,
+                                       (gssize) len, NULL))
+        continue;
+      root = json_parser_get_root (parser);
+      if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+        continue;
+      o = json_node_get_object (root);
+      if (!json_object_has_member (o, "op") || !json_object_has_member (o, "path") ||
+          json_node_get_value_type (json_object_get_member (o, "op")) != G_TYPE_STRING ||
+          json_node_get_value_type (json_object_get_member (o, "path")) != G_TYPE_STRING)
+        continue;
+      {
+        g_autofree gchar *op = rdt_state_clean_name (json_object_get_string_member (o, "op"));
+        g_autofree gchar *path = rdt_state_clean_name (json_object_get_string_member (o, "path"));
+
+        if (op && path)
+          g_ptr_array_add (out, g_strdup_printf ("%s %s", op, path));
+      }
+    }
+  g_ptr_array_sort (out, compare_strings);
   return out;
 }
 
@@ -399,7 +455,7 @@ rdt_state_list_topics (RdtState *state)
           rdt_topic_id_validate (parts[1], NULL))
         g_ptr_array_add (out, g_strdup (parts[1]));
     }
-  g_ptr_array_sort (out, (GCompareFunc) (void (*) (void)) g_strcmp0);
+  g_ptr_array_sort (out, compare_strings);
   return out;
 }
 

@@ -62,6 +62,11 @@ gboolean     rdt_state_is_member (RdtState *state, const gchar *user_id);
 /* U ids of the members, owner first, the rest sorted. */
 GPtrArray   *rdt_state_list_members (RdtState *state);
 
+/* The capabilities granted directly to a user or tool (spec 8.1,
+ * auth/{users|tools}/{id}/rights/...) as "op path" strings, sorted;
+ * unreadable or blanked ones are left out. */
+GPtrArray   *rdt_state_list_capabilities (RdtState *state, const gchar *id);
+
 /* The member's display name from profiles/{U}, cleaned (valid UTF-8, no
  * control characters, trimmed, at most RDT_STATE_MAX_NAME characters), or
  * NULL when there is none or it cannot be read. */

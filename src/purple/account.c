@@ -18,9 +18,13 @@
 
 #include "api.h"
 #include "crypto.h"
+#include "encoding.h"
 #include "error.h"
 #include "id.h"
+#include "invite.h"
+#include "membership.h"
 
+#include "members.h"
 #include "rdt-purple.h"
 #include "xfer.h"
 
@@ -38,6 +42,7 @@ on_state_changed (RdtSession *session, RdtSessionState state,
         rdt_write_all_chats (rc, _("Reconnected."), PURPLE_MESSAGE_SYSTEM);
       rc->was_connected = TRUE;
       purple_connection_set_state (gc, PURPLE_CONNECTED);
+      rdt_members_on_connected (rc);
       break;
     case RDT_SESSION_CONNECTING:
       if (rc->was_connected)
@@ -97,6 +102,8 @@ static const RdtSessionCallbacks rdt_callbacks = {
   .warning = rdt_chat_on_warning,
   .send_done = rdt_chat_on_send_done,
   .head_changed = rdt_chat_on_head_changed,
+  .topic_seen = rdt_members_on_topic_seen,
+  .state_message = rdt_members_on_state_message,
 };
 
 /* ---- account ---- */
@@ -113,8 +120,208 @@ split_username (const gchar *username, gchar **space_out)
   return TRUE;
 }
 
+/* ---- joining with an invitation (spec 8.4, docs/conventions.md) ---- */
+
+/* Account setting that holds an invitation until it is redeemed, so a
+ * login interrupted between "key generated" and "member added" can finish
+ * the job with the same key. Holds secrets, like the password does. */
+#define PENDING_INVITATION "pending_invitation"
+
+typedef struct {
+  PurpleConnection *gc;
+  GCancellable *cancel;
+} Join;
+
+static GHashTable *joins;   /* gc -> Join, while an invitation is redeemed */
+
+static void login_as_member (PurpleAccount *account);
+
+static void
+free_secret_string (gchar *s)
+{
+  if (s != NULL)
+    {
+      rdt_wipe (s, strlen (s));
+      g_free (s);
+    }
+}
+
+/* The pasted invitation becomes the account's settings: a fresh member
+ * key as password, the space, server and root from the invitation. */
+static gboolean
+adopt_invitation (PurpleAccount *account, const gchar *text, GError **error)
+{
+  g_autoptr (RdtInvite) invite = rdt_invite_parse (text, error);
+  g_autoptr (RdtSigningKey) key = NULL;
+  const gchar *username = purple_account_get_username (account), *at;
+  g_autofree gchar *local = NULL, *new_username = NULL;
+  gchar *seed_hex, *root_hex, *pending;
+  guint8 seed[RDT_SEED_LENGTH];
+
+  if (invite == NULL)
+    return FALSE;
+  at = username ? strrchr (username, '@') : NULL;
+  local = at ? g_strndup (username, at - username) : g_strdup (username ? username : "");
+  if (*local == '\0')
+    {
+      g_free (local);
+      local = g_strdup ("me");
+    }
+  key = rdt_signing_key_generate ();
+  rdt_signing_key_copy_seed (key, seed);
+  seed_hex = rdt_hex_encode (seed, sizeof seed);
+  rdt_wipe (seed, sizeof seed);
+  root_hex = rdt_hex_encode (invite->root, 32);
+  pending = g_strdup (text);   /* before the password it lives in changes */
+  new_username = g_strconcat (local, "@", invite->space_id, NULL);
+  purple_account_set_username (account, new_username);
+  purple_account_set_string (account, "server", invite->server_url);
+  purple_account_set_string (account, "symmetric_root", root_hex);
+  purple_account_set_string (account, PENDING_INVITATION, g_strstrip (pending));
+  purple_account_set_password (account, seed_hex);
+  purple_account_set_remember_password (account, TRUE);
+  free_secret_string (pending);
+  free_secret_string (seed_hex);
+  free_secret_string (root_hex);
+  return TRUE;
+}
+
+static void
+on_redeemed (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Join *j = user_data;
+  g_autoptr (GError) error = NULL;
+  PurpleAccount *account;
+
+  rdt_membership_redeem_finish (result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_object_unref (j->cancel);
+      g_free (j);      /* rdt_close already forgot it */
+      return;
+    }
+  g_hash_table_remove (joins, j->gc);
+  account = purple_connection_get_account (j->gc);
+  if (error != NULL && (g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_NETWORK) ||
+                        g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_SERVER)))
+    {
+      /* transient: libpurple reconnects and we redeem again */
+      gchar *m = g_strdup_printf (_("Could not use the invitation: %s"),
+                                  error->message);
+
+      purple_connection_error_reason (j->gc,
+                                      PURPLE_CONNECTION_ERROR_NETWORK_ERROR, m);
+      g_free (m);
+      return;
+    }
+  /* Done, or refused for good (spent, revoked, or already redeemed by us
+   * when an answer was lost): the login below tells which. */
+  purple_account_set_string (account, PENDING_INVITATION, NULL);
+  if (error != NULL)
+    purple_notify_error (j->gc, _("Invitation"),
+                         _("Could not use the invitation."), error->message);
+  login_as_member (account);
+}
+
+static void
+redeem_pending (PurpleAccount *account, PurpleConnection *gc,
+                const gchar *pending, const guint8 seed[32])
+{
+  g_autoptr (RdtInvite) invite = NULL;
+  g_autoptr (RdtSigningKey) key = NULL;
+  GError *error = NULL;
+  Join *j;
+
+  invite = rdt_invite_parse (pending, &error);
+  if (invite == NULL)
+    {
+      gchar *m = g_strdup_printf (_("This is not a valid invitation: %s"),
+                                  error->message);
+
+      purple_account_set_string (account, PENDING_INVITATION, NULL);
+      purple_connection_error_reason (gc, PURPLE_CONNECTION_ERROR_INVALID_SETTINGS, m);
+      g_free (m);
+      g_error_free (error);
+      return;
+    }
+  key = rdt_signing_key_new_from_seed (seed);
+  j = g_new0 (Join, 1);
+  j->gc = gc;
+  j->cancel = g_cancellable_new ();
+  if (joins == NULL)
+    joins = g_hash_table_new (g_direct_hash, g_direct_equal);
+  g_hash_table_insert (joins, gc, j);
+  purple_connection_set_state (gc, PURPLE_CONNECTING);
+  purple_connection_update_progress (gc, _("Joining the space"), 0, 3);
+  rdt_membership_redeem_async (invite, key, j->cancel, on_redeemed, j);
+}
+
+/* ---- login ---- */
+
 void
 rdt_login (PurpleAccount *account)
+{
+  PurpleConnection *gc = purple_account_get_connection (account);
+  const gchar *password = purple_account_get_password (account);
+  const gchar *pending, *p = password;
+  GError *error = NULL;
+
+  while (p != NULL && g_ascii_isspace (*p))
+    p++;
+  if (p != NULL && g_str_has_prefix (p, RDT_INVITE_PREFIX))
+    {
+      /* An invitation pasted as the password (account creation). */
+      gchar *text = g_strdup (password);
+
+      if (!adopt_invitation (account, text, &error))
+        {
+          gchar *m = g_strdup_printf (_("This is not a valid invitation: %s"),
+                                      error->message);
+
+          purple_connection_error_reason (gc, PURPLE_CONNECTION_ERROR_INVALID_SETTINGS, m);
+          g_free (m);
+          g_clear_error (&error);
+          free_secret_string (text);
+          return;
+        }
+      free_secret_string (text);
+    }
+  else if (password == NULL || *password == '\0')
+    {
+      /* A new identity: generate the member key; the login then says
+       * which member id to hand to an admin (issue #5). */
+      g_autoptr (RdtSigningKey) key = rdt_signing_key_generate ();
+      guint8 seed[RDT_SEED_LENGTH];
+      gchar *hex;
+
+      rdt_signing_key_copy_seed (key, seed);
+      hex = rdt_hex_encode (seed, sizeof seed);
+      rdt_wipe (seed, sizeof seed);
+      purple_account_set_password (account, hex);
+      purple_account_set_remember_password (account, TRUE);
+      free_secret_string (hex);
+    }
+
+  pending = purple_account_get_string (account, PENDING_INVITATION, NULL);
+  if (pending != NULL && *pending)
+    {
+      guint8 seed[32];
+
+      if (!rdt_parse_key32 (purple_account_get_password (account), seed, NULL))
+        {
+          purple_connection_error_reason (gc, PURPLE_CONNECTION_ERROR_INVALID_SETTINGS,
+                                          _("Invalid private key (password)."));
+          return;
+        }
+      redeem_pending (account, gc, pending, seed);
+      rdt_wipe (seed, sizeof seed);
+      return;
+    }
+  login_as_member (account);
+}
+
+static void
+login_as_member (PurpleAccount *account)
 {
   PurpleConnection *gc = purple_account_get_connection (account);
   guint8 seed[32], root[32];
@@ -158,10 +365,10 @@ rdt_login (PurpleAccount *account)
   server = purple_account_get_string (account, "server", RDT_DEFAULT_SERVER);
   session = rdt_session_new (server, space, seed, root, &error);
   rdt_wipe (seed, sizeof seed);
-  rdt_wipe (root, sizeof root);
   g_free (space);
   if (session == NULL)
     {
+      rdt_wipe (root, sizeof root);
       purple_connection_error_reason (gc, PURPLE_CONNECTION_ERROR_INVALID_SETTINGS,
                                       error->message);
       g_clear_error (&error);
@@ -179,6 +386,8 @@ rdt_login (PurpleAccount *account)
                                            g_free, g_free);
   rc->next_chat_id = 1;
   rc->nick = rdt_id_short (rdt_session_get_member_id (session));
+  rdt_members_init (rc, root);
+  rdt_wipe (root, sizeof root);
   purple_connection_set_protocol_data (gc, rc);
 
   rdt_session_set_callbacks (session, &rdt_callbacks, rc);
@@ -191,11 +400,19 @@ void
 rdt_close (PurpleConnection *gc)
 {
   RdtConn *rc = rdt_conn_of (gc);
+  Join *j = joins ? g_hash_table_lookup (joins, gc) : NULL;
 
+  if (j != NULL)
+    {
+      /* on_redeemed sees the cancellation and frees j */
+      g_hash_table_remove (joins, gc);
+      g_cancellable_cancel (j->cancel);
+    }
   if (rc == NULL)
     return;
   purple_connection_set_protocol_data (gc, NULL);
   rdt_xfer_conn_free (rc);           /* cancels transfers first */
+  rdt_members_free (rc);             /* cancels state syncs and writes */
   rdt_session_free (rc->session);   /* no callback runs after this */
   g_hash_table_destroy (rc->topic_to_id);
   g_hash_table_destroy (rc->id_to_topic);

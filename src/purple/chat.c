@@ -19,6 +19,7 @@
 
 #include "id.h"
 
+#include "members.h"
 #include "rdt-purple.h"
 #include "xfer.h"
 
@@ -108,13 +109,15 @@ rdt_chat_on_message (RdtSession *session, const RdtSessionMessage *msg,
 
   if (chat == NULL)
     return;
-  if (rdt_xfer_handle_message (rc, chat, msg))
-    return;
-  who = rdt_id_short (msg->sender);
-  if (who == NULL)
-    who = g_strdup (msg->sender);
+  /* the display name when the state gives one (members.c) */
+  who = rdt_members_nick_for (rc, msg->sender);
   if (!msg->own && !purple_conv_chat_find_user (chat, who))
     purple_conv_chat_add_user (chat, who, NULL, PURPLE_CBFLAGS_NONE, FALSE);
+  if (rdt_xfer_handle_message (rc, chat, msg))
+    {
+      g_free (who);
+      return;
+    }
 
   flags = msg->own ? PURPLE_MESSAGE_SEND : PURPLE_MESSAGE_RECV;
   if (msg->backlog)
@@ -264,6 +267,7 @@ rdt_join_chat (PurpleConnection *gc, GHashTable *components)
   purple_conv_chat_set_nick (PURPLE_CONV_CHAT (conv), rc->nick);
   purple_conv_chat_add_user (PURPLE_CONV_CHAT (conv), rc->nick, NULL,
                              PURPLE_CBFLAGS_NONE, FALSE);
+  rdt_members_chat_joined (rc, PURPLE_CONV_CHAT (conv), topic);
 
   key = g_strconcat ("head:", topic, NULL);
   pinned = purple_account_get_string (account, key, NULL);

@@ -12,7 +12,11 @@
 #include <cmds.h>
 #include <conversation.h>
 
+#include "crypto.h"
+#include "id.h"
+#include "members.h"
 #include "rdt-purple.h"
+#include <notify.h>
 
 static GSList *rdt_cmd_ids;
 
@@ -70,6 +74,202 @@ cmd_chain (PurpleConversation *conv, const gchar *cmd, gchar **args,
   return PURPLE_CMD_RET_OK;
 }
 
+/* ---- members (issue #5) ---- */
+
+/* Async results land in the chat the command was typed in, if it is still
+ * open: remember it by account + chat id, not by pointer. */
+typedef struct {
+  gint chat_id;
+  gchar *what;
+} CmdOp;
+
+static CmdOp *
+cmd_op_new (PurpleConversation *conv, const gchar *what)
+{
+  CmdOp *op = g_new0 (CmdOp, 1);
+
+  op->chat_id = purple_conv_chat_get_id (PURPLE_CONV_CHAT (conv));
+  op->what = g_strdup (what);
+  return op;
+}
+
+static PurpleConvChat *
+cmd_op_chat (RdtConn *rc, CmdOp *op)
+{
+  PurpleConversation *conv = purple_find_chat (rc->gc, op->chat_id);
+
+  return conv ? PURPLE_CONV_CHAT (conv) : NULL;
+}
+
+static void
+cmd_op_free (CmdOp *op)
+{
+  g_free (op->what);
+  g_free (op);
+}
+
+static PurpleCmdRet
+cmd_members (PurpleConversation *conv, const gchar *cmd, gchar **args,
+             gchar **error, void *data)
+{
+  RdtConn *rc = rdt_conn_of (purple_conversation_get_gc (conv));
+  gchar *text;
+
+  if (rc == NULL)
+    return PURPLE_CMD_RET_FAILED;
+  text = rdt_members_describe_all (rc);
+  rdt_write_system (PURPLE_CONV_CHAT (conv), text, PURPLE_MESSAGE_SYSTEM);
+  g_free (text);
+  return PURPLE_CMD_RET_OK;
+}
+
+static PurpleCmdRet
+cmd_whois (PurpleConversation *conv, const gchar *cmd, gchar **args,
+           gchar **error, void *data)
+{
+  RdtConn *rc = rdt_conn_of (purple_conversation_get_gc (conv));
+  const gchar *uid;
+  gchar *text;
+
+  if (rc == NULL)
+    return PURPLE_CMD_RET_FAILED;
+  uid = rdt_members_lookup_nick (rc, args[0]);
+  if (uid == NULL && rdt_id_is_valid (args[0], RDT_ID_USER))
+    uid = args[0];
+  if (uid == NULL)
+    {
+      *error = g_strdup_printf (_("No member called \"%s\"."), args[0]);
+      return PURPLE_CMD_RET_FAILED;
+    }
+  text = rdt_members_describe (rc, uid);
+  rdt_write_system (PURPLE_CONV_CHAT (conv), text, PURPLE_MESSAGE_SYSTEM);
+  g_free (text);
+  return PURPLE_CMD_RET_OK;
+}
+
+static void
+on_cmd_written (RdtConn *rc, const GError *err, gpointer user_data)
+{
+  CmdOp *op = user_data;
+  PurpleConvChat *chat = cmd_op_chat (rc, op);
+  gchar *text;
+
+  if (err != NULL)
+    text = g_strdup_printf (_("%s failed: %s"), op->what, err->message);
+  else
+    text = g_strdup_printf (_("%s: done."), op->what);
+  rdt_write_system (chat, text, err ? PURPLE_MESSAGE_ERROR : PURPLE_MESSAGE_SYSTEM);
+  g_free (text);
+  cmd_op_free (op);
+}
+
+static PurpleCmdRet
+cmd_add_member (PurpleConversation *conv, const gchar *cmd, gchar **args,
+                gchar **error, void *data)
+{
+  RdtConn *rc = rdt_conn_of (purple_conversation_get_gc (conv));
+  gchar *uid, *what;
+
+  if (rc == NULL)
+    return PURPLE_CMD_RET_FAILED;
+  uid = g_strstrip (g_strdup (args[0]));
+  if (!rdt_id_is_valid (uid, RDT_ID_USER))
+    {
+      *error = g_strdup_printf (_("\"%s\" is not a member ID (U...)."), uid);
+      g_free (uid);
+      return PURPLE_CMD_RET_FAILED;
+    }
+  what = g_strdup_printf (_("Adding member %s"), uid);
+  rdt_members_add_member (rc, uid, on_cmd_written, cmd_op_new (conv, what));
+  g_free (what);
+  g_free (uid);
+  return PURPLE_CMD_RET_OK;
+}
+
+static PurpleCmdRet
+cmd_nick (PurpleConversation *conv, const gchar *cmd, gchar **args,
+          gchar **error, void *data)
+{
+  RdtConn *rc = rdt_conn_of (purple_conversation_get_gc (conv));
+
+  if (rc == NULL)
+    return PURPLE_CMD_RET_FAILED;
+  rdt_members_set_display_name (rc, args[0], on_cmd_written,
+                                cmd_op_new (conv, _("Setting your display name")));
+  return PURPLE_CMD_RET_OK;
+}
+
+static PurpleCmdRet
+cmd_topic (PurpleConversation *conv, const gchar *cmd, gchar **args,
+           gchar **error, void *data)
+{
+  RdtConn *rc = rdt_conn_of (purple_conversation_get_gc (conv));
+  const gchar *topic = rdt_topic_for_conv (conv);
+
+  if (rc == NULL || topic == NULL)
+    return PURPLE_CMD_RET_FAILED;
+  if (args[0] == NULL || *args[0] == '\0')
+    {
+      const gchar *name = purple_conv_chat_get_topic (PURPLE_CONV_CHAT (conv));
+      gchar *text = g_strdup_printf (_("Topic %s: %s"), topic,
+                                     name ? name : _("(no name)"));
+
+      rdt_write_system (PURPLE_CONV_CHAT (conv), text, PURPLE_MESSAGE_SYSTEM);
+      g_free (text);
+      return PURPLE_CMD_RET_OK;
+    }
+  rdt_members_set_topic_name (rc, topic, args[0], on_cmd_written,
+                              cmd_op_new (conv, _("Renaming the topic")));
+  return PURPLE_CMD_RET_OK;
+}
+
+static void
+on_invitation (RdtConn *rc, const gchar *invitation, const GError *err,
+               gpointer user_data)
+{
+  CmdOp *op = user_data;
+  PurpleConvChat *chat = cmd_op_chat (rc, op);
+
+  if (err != NULL)
+    {
+      gchar *text = g_strdup_printf (_("Could not create an invitation: %s"),
+                                     err->message);
+
+      rdt_write_system (chat, text, PURPLE_MESSAGE_ERROR);
+      g_free (text);
+    }
+  else
+    {
+      /* Shown once, in a window of its own, never in the chat log. */
+      gchar *body = g_strdup_printf (
+          _("Send this invitation to one person over a private channel. "
+            "In their reeeductio account they paste it as the password "
+            "(any user name); it makes them a member of this space. It "
+            "works once, and anyone who has it can read the space."
+            "<br><br><tt>%s</tt>"), invitation);
+
+      purple_notify_formatted (rc->gc, _("Invitation"), _("Invitation created"),
+                               NULL, body, NULL, NULL);
+      rdt_wipe (body, strlen (body));
+      g_free (body);
+      rdt_write_system (chat, _("Invitation created: it is shown in a "
+                                "separate window."), PURPLE_MESSAGE_SYSTEM);
+    }
+  cmd_op_free (op);
+}
+
+static PurpleCmdRet
+cmd_invite (PurpleConversation *conv, const gchar *cmd, gchar **args,
+            gchar **error, void *data)
+{
+  RdtConn *rc = rdt_conn_of (purple_conversation_get_gc (conv));
+
+  if (rc == NULL)
+    return PURPLE_CMD_RET_FAILED;
+  rdt_members_create_invitation (rc, on_invitation, cmd_op_new (conv, NULL));
+  return PURPLE_CMD_RET_OK;
+}
+
 void
 rdt_commands_register (void)
 {
@@ -85,6 +285,24 @@ rdt_commands_register (void)
                            cmd_chain,
                            _("chain: show the state of this topic's verified hash chain."),
                            NULL)));
+#define REG(name, args, fn, help) \
+  rdt_cmd_ids = g_slist_prepend (rdt_cmd_ids, GUINT_TO_POINTER ( \
+      purple_cmd_register (name, args, PURPLE_CMD_P_PRPL, f, RDT_PRPL_ID, \
+                           fn, help, NULL)))
+  REG ("members", "", cmd_members,
+       _("members: list the members of the space with their display names and IDs."));
+  REG ("whois", "w", cmd_whois,
+       _("whois &lt;nick or member ID&gt;: show a member's ID, display name, role and rights."));
+  REG ("add-member", "w", cmd_add_member,
+       _("add-member &lt;member ID&gt;: make this member ID (U...) a member of the space, able to chat (needs admin rights)."));
+  REG ("invite", "", cmd_invite,
+       _("invite: create a single-use invitation to this space, to send to one person (needs admin rights)."));
+  REG ("nick", "s", cmd_nick,
+       _("nick &lt;name&gt;: set your display name, seen by every member."));
+  f |= PURPLE_CMD_FLAG_ALLOW_WRONG_ARGS;
+  REG ("topic", "s", cmd_topic,
+       _("topic [name]: show this topic's name, or rename it for every member."));
+#undef REG
 }
 
 void

@@ -15,6 +15,7 @@
 
 #include "actions.h"
 #include "crypto.h"
+#include "members.h"
 #include "rdt-purple.h"
 #include "xfer.h"
 
@@ -55,7 +56,8 @@ plugin_unload (PurplePlugin *plugin)
 }
 
 static PurplePluginProtocolInfo prpl_info = {
-  .options = OPT_PROTO_CHAT_TOPIC,
+  /* an empty password makes a new key (account.c) */
+  .options = OPT_PROTO_CHAT_TOPIC | OPT_PROTO_PASSWORD_OPTIONAL,
   .icon_spec = NO_BUDDY_ICONS,
   .list_icon = rdt_list_icon,
   .status_types = rdt_status_types,
@@ -67,6 +69,13 @@ static PurplePluginProtocolInfo prpl_info = {
   .get_chat_name = rdt_get_chat_name,
   .chat_leave = rdt_chat_leave,
   .chat_send = rdt_chat_send,
+  .get_cb_real_name = rdt_get_cb_real_name,
+  .get_cb_info = rdt_get_cb_info,
+  .set_chat_topic = rdt_set_chat_topic,
+  .roomlist_get_list = rdt_roomlist_get_list,
+  .roomlist_cancel = rdt_roomlist_cancel,
+  .set_public_alias = rdt_set_public_alias,
+  .get_public_alias = rdt_get_public_alias,
   .struct_size = sizeof (PurplePluginProtocolInfo),
 };
 

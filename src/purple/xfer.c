@@ -11,11 +11,16 @@
  * Receiving: every attachment gets a numbered line "/fetch N <path>";
  * images within the local limit are also downloaded, checked (SHA-256 of
  * the bytes against the blob id, then the GCM tag) and shown inline
- * through the purple image store. Anything that fails a check is never
- * shown: a warning says so.
+ * through the purple image store. Other files that another member sends
+ * live (not our own, not history) are also offered as a libpurple incoming
+ * transfer; accepting it runs the very steps /fetch runs. The "/fetch N"
+ * line stays, for clients without a transfer UI. Anything that fails a
+ * check is never shown or saved: a warning says so.
  *
  * Operations in flight hold the connection's GCancellable, cancelled by
- * rdt_xfer_conn_free(), so a callback never touches a freed RdtConn. */
+ * rdt_xfer_conn_free(), so a callback never touches a freed RdtConn. An
+ * offered transfer has its own GCancellable instead (the user may cancel
+ * it alone); rdt_xfer_conn_free() cancels every offer, which cancels it. */
 #include "config.h"
 
 #include <string.h>
@@ -27,12 +32,15 @@
 
 #include <cmds.h>
 #include <conversation.h>
+#include <ft.h>
 #include <imgstore.h>
+#include <request.h>
 
 #include "api.h"
 #include "attachment.h"
 #include "crypto.h"
 #include "id.h"
+#include "members.h"
 #include "xfer.h"
 
 /* Received attachments remembered for /fetch, per connection. */
@@ -48,6 +56,8 @@ typedef struct {
   GCancellable *cancel;
   GPtrArray *received;   /* Received*, index + first_index = /fetch N */
   guint first_index;     /* number of the oldest remembered entry */
+  GList *offers;         /* PurpleXfer* offered or running, each with its
+                          * Op in xfer->data */
 } XferState;
 
 /* One operation in flight. */
@@ -63,6 +73,8 @@ typedef struct {
   guint64 max_size;
   gboolean inline_image;
   gboolean own;           /* image sent by us (another device) */
+  PurpleXfer *xfer;       /* incoming transfer this op serves, or NULL */
+  gboolean started;       /* xfer accepted: a download is in flight */
   gint64 t_start;
   guint quarters_said;    /* upload progress lines shown (25% steps) */
 } Op;
@@ -96,6 +108,9 @@ state_of (RdtConn *rc)
   return st;
 }
 
+static void recv_cancel (PurpleXfer *xfer);
+static void cancel_offer (PurpleXfer *xfer);
+
 void
 rdt_xfer_conn_free (RdtConn *rc)
 {
@@ -103,6 +118,14 @@ rdt_xfer_conn_free (RdtConn *rc)
 
   if (st == NULL)
     return;
+  while (st->offers != NULL)
+    {
+      PurpleXfer *xfer = st->offers->data;
+
+      recv_cancel (xfer);   /* detaches its op: no callback reaches rc */
+      st->offers = g_list_remove (st->offers, xfer);
+      cancel_offer (xfer);
+    }
   g_cancellable_cancel (st->cancel);
   g_object_unref (st->cancel);
   g_ptr_array_unref (st->received);
@@ -401,6 +424,42 @@ rdt_xfer_send_file (RdtConn *rc, const gchar *topic_id, const gchar *path)
 
 /* ---- receiving ---- */
 
+/* Unlink op and its transfer (if any) so that neither reaches the other
+ * any more; returns the transfer, which the caller finishes. */
+static PurpleXfer *
+op_take_xfer (Op *op)
+{
+  PurpleXfer *xfer = op->xfer;
+  XferState *st;
+
+  if (xfer == NULL)
+    return NULL;
+  /* An attached op's connection is alive: rdt_xfer_conn_free() detaches
+   * every offer before the state goes. */
+  st = op->rc->transfers;
+  st->offers = g_list_remove (st->offers, xfer);
+  xfer->data = NULL;
+  op->xfer = NULL;
+  return xfer;
+}
+
+/* A receive failed: say so in the chat and, for a transfer, in the
+ * transfer UI too, then end it. Frees op. */
+static void
+op_fail (Op *op, const gchar *line)
+{
+  PurpleXfer *xfer = op_take_xfer (op);
+
+  op_say (op, PURPLE_MESSAGE_ERROR, line);
+  if (xfer != NULL)
+    {
+      purple_xfer_error (PURPLE_XFER_RECEIVE, purple_xfer_get_account (xfer),
+                         purple_xfer_get_remote_user (xfer), line);
+      purple_xfer_cancel_local (xfer);
+    }
+  op_free (op);
+}
+
 static void
 show_image (Op *op, GBytes *plain)
 {
@@ -432,16 +491,30 @@ fetch_written (GObject *src, GAsyncResult *res, gpointer user_data)
   Op *op = user_data;
   g_autoptr (GError) error = NULL;
   g_autofree gchar *line = NULL;
+  PurpleXfer *xfer;
+  gsize len;
 
   g_file_replace_contents_finish (G_FILE (src), res, NULL, &error);
   if (op_dead (op, error))
     return;
   if (error != NULL)
-    line = g_strdup_printf (_("Could not save “%s”: %s"), op->filename,
-                            error->message);
-  else
-    line = g_strdup_printf (_("Saved “%s” to %s."), op->filename, op->path);
-  op_say (op, error ? PURPLE_MESSAGE_ERROR : PURPLE_MESSAGE_SYSTEM, line);
+    {
+      line = g_strdup_printf (_("Could not save “%s”: %s"), op->filename,
+                              error->message);
+      op_fail (op, line);
+      return;
+    }
+  xfer = op_take_xfer (op);
+  if (xfer != NULL)
+    {
+      g_bytes_get_data (op->blob, &len);
+      purple_xfer_set_size (xfer, len);
+      purple_xfer_set_bytes_sent (xfer, len);
+      purple_xfer_set_completed (xfer, TRUE);
+      purple_xfer_end (xfer);
+    }
+  line = g_strdup_printf (_("Saved “%s” to %s."), op->filename, op->path);
+  op_say (op, PURPLE_MESSAGE_SYSTEM, line);
   op_free (op);
 }
 
@@ -461,8 +534,7 @@ fetch_decrypted (GObject *src, GAsyncResult *res, gpointer user_data)
       line = g_strdup_printf (_("Attachment “%s” from %s failed verification "
                                 "and was not shown or saved: %s"),
                               op->filename, op->sender, error->message);
-      op_say (op, PURPLE_MESSAGE_ERROR, line);
-      op_free (op);
+      op_fail (op, line);
       return;
     }
   if (op->inline_image)
@@ -476,7 +548,8 @@ fetch_decrypted (GObject *src, GAsyncResult *res, gpointer user_data)
     gsize len;
     const gchar *data = g_bytes_get_data (plain, &len);
 
-    /* The op keeps plain alive until the write is done. */
+    /* The op keeps plain alive until the write is done. Only verified
+     * plaintext ever reaches the destination. */
     op->blob = g_bytes_ref (plain);
     g_file_replace_contents_async (file, data, len, NULL, FALSE,
                                    G_FILE_CREATE_PRIVATE, op->cancel,
@@ -499,12 +572,38 @@ fetch_downloaded (GObject *src, GAsyncResult *res, gpointer user_data)
     {
       line = g_strdup_printf (_("Could not download “%s”: %s"), op->filename,
                               error->message);
-      op_say (op, PURPLE_MESSAGE_ERROR, line);
-      op_free (op);
+      op_fail (op, line);
       return;
+    }
+  if (op->xfer != NULL)
+    {
+      /* Everything is received; what is left is local work. The api has
+       * no download progress, so this is the one step in between. */
+      gsize got = g_bytes_get_size (blob);
+      gsize size = purple_xfer_get_size (op->xfer);
+
+      got = got > 28 ? got - 28 : 0;
+      purple_xfer_set_bytes_sent (op->xfer, size != 0 ? MIN (got, size) : 0);
+      purple_xfer_update_progress (op->xfer);
     }
   rdt_attachment_decrypt_async (op->att, blob, op->cancel, fetch_decrypted,
                                 op);
+}
+
+/* The line saying att is over the local download limit, or NULL. */
+static gchar *
+over_limit_line (RdtConn *rc, const RdtAttachment *att)
+{
+  guint64 limit = local_limit (rc);
+  g_autofree gchar *have = NULL;
+  g_autofree gchar *lim = NULL;
+
+  if (att->size <= limit)
+    return NULL;
+  have = g_format_size (att->size);
+  lim = g_format_size (limit);
+  return g_strdup_printf (_("“%s” is %s, over the download limit of %s "
+                            "(account option)."), att->filename, have, lim);
 }
 
 static void
@@ -513,21 +612,134 @@ start_download (Op *op)
   /* Bound the download: the announced size when given, else the limit. */
   guint64 limit = local_limit (op->rc);
   guint64 want = op->att->size != 0 ? MIN (op->att->size, limit) : limit;
+  g_autofree gchar *line = over_limit_line (op->rc, op->att);
 
-  if (op->att->size > limit)
+  if (line != NULL)
     {
-      g_autofree gchar *have = g_format_size (op->att->size);
-      g_autofree gchar *lim = g_format_size (limit);
-      g_autofree gchar *line =
-        g_strdup_printf (_("“%s” is %s, over the download limit of %s "
-                           "(account option)."), op->filename, have, lim);
-      op_say (op, PURPLE_MESSAGE_ERROR, line);
-      op_free (op);
+      op_fail (op, line);
       return;
     }
   rdt_api_get_blob_async (rdt_session_get_api (op->rc->session),
                           op->att->blob_id, want + 28, op->cancel,
                           fetch_downloaded, op);
+}
+
+/* ---- receiving as a libpurple transfer ----
+ *
+ * References, libpurple 2.x: purple_xfer_new() gives ours, and
+ * purple_xfer_request() takes one for the question it asks; the UI's
+ * answer gives that one back (accept: after the file is chosen; decline:
+ * both). purple_xfer_end() and purple_xfer_cancel_local() give ours back.
+ * The Op lives in xfer->data until op_take_xfer(). */
+
+/* The UI accepted and chose where to save: the /fetch steps. */
+static void
+recv_init (PurpleXfer *xfer)
+{
+  Op *op = xfer->data;
+  const gchar *dest = purple_xfer_get_local_filename (xfer);
+
+  if (op == NULL)
+    return;
+  if (dest == NULL || *dest == '\0')
+    {
+      /* Accepted without a file (purple_xfer_request_accepted(x, NULL)):
+       * nothing to write to. */
+      op_fail (op, _("No file was chosen to save the attachment to."));
+      return;
+    }
+  g_free (op->path);
+  op->path = g_strdup (dest);
+  op->started = TRUE;
+  xfer->start_time = time (NULL);
+  purple_xfer_set_bytes_sent (xfer, 0);
+  purple_xfer_update_progress (xfer);
+  start_download (op);
+}
+
+/* Declined before anything started. */
+static void
+recv_denied (PurpleXfer *xfer)
+{
+  Op *op = xfer->data;
+
+  if (op == NULL)
+    return;
+  op_take_xfer (op);
+  op_free (op);
+}
+
+/* Cancelled (by the user, a plugin, or cancel_offer). A download in
+ * flight ends in its next callback, which sees the cancellable. */
+static void
+recv_cancel (PurpleXfer *xfer)
+{
+  Op *op = xfer->data;
+
+  if (op == NULL)
+    return;
+  op_take_xfer (op);
+  if (op->started)
+    g_cancellable_cancel (op->cancel);
+  else
+    op_free (op);
+}
+
+/* Account closing: end one offer (already detached from its op),
+ * whatever its state. */
+static void
+cancel_offer (PurpleXfer *xfer)
+{
+  PurpleXferStatusType status = purple_xfer_get_status (xfer);
+  /* Still asking: the question's reference is only given back by the
+   * answer, which closing the request below rules out, so give it back
+   * here. */
+  gboolean asking = (status == PURPLE_XFER_STATUS_UNKNOWN
+                     || status == PURPLE_XFER_STATUS_NOT_STARTED)
+                    && xfer->ref >= 2;
+
+  purple_xfer_ref (xfer);
+  purple_request_close_with_handle (xfer);
+  purple_xfer_cancel_local (xfer);
+  if (asking)
+    purple_xfer_unref (xfer);
+  purple_xfer_unref (xfer);
+}
+
+static void
+offer_xfer (RdtConn *rc, const gchar *topic_id, const gchar *who,
+            RdtAttachment *att)
+{
+  PurpleAccount *account = purple_connection_get_account (rc->gc);
+  XferState *st = state_of (rc);
+  PurpleXfer *xfer;
+  Op *op;
+
+  xfer = purple_xfer_new (account, PURPLE_XFER_RECEIVE, who);
+  if (xfer == NULL)
+    {
+      rdt_attachment_free (att);
+      return;
+    }
+  op = op_new (rc, topic_id);
+  /* Its own cancellable: cancelling this transfer leaves the others. */
+  g_object_unref (op->cancel);
+  op->cancel = g_cancellable_new ();
+  op->filename = g_strdup (att->filename);
+  op->sender = g_strdup (who);
+  op->att = att;
+  op->xfer = xfer;
+  xfer->data = op;
+  st->offers = g_list_prepend (st->offers, xfer);
+
+  purple_xfer_set_filename (xfer, att->filename);
+  purple_xfer_set_size (xfer, (size_t) att->size);
+  purple_xfer_set_init_fnc (xfer, recv_init);
+  purple_xfer_set_request_denied_fnc (xfer, recv_denied);
+  purple_xfer_set_cancel_recv_fnc (xfer, recv_cancel);
+  /* May call back at once (a plugin cancels, a UI auto-accepts): op is
+   * not touched after this. */
+  purple_xfer_request (xfer);
 }
 
 gboolean
@@ -548,7 +760,7 @@ rdt_xfer_handle_message (RdtConn *rc, PurpleConvChat *chat,
   if (msg == NULL || !rdt_attachment_type_is_attachment (msg->type))
     return FALSE;
 
-  who = rdt_id_short (msg->sender);
+  who = rdt_members_nick_for (rc, msg->sender);   /* as chat.c names them */
   data = msg->payload != NULL ? g_bytes_get_data (msg->payload, &len) : NULL;
   att = rdt_attachment_parse (data, len, &error);
   if (att == NULL)
@@ -590,6 +802,17 @@ rdt_xfer_handle_message (RdtConn *rc, PurpleConvChat *chat,
       op->inline_image = TRUE;
       op->own = msg->own;
       start_download (op);
+    }
+  else if (!msg->own && !msg->backlog)
+    {
+      /* Live files from others become an incoming transfer too; history
+       * would flood the UI with old offers: /fetch covers those. */
+      g_autofree gchar *over = over_limit_line (rc, att);
+
+      if (over != NULL)
+        rdt_write_system (chat, over, PURPLE_MESSAGE_ERROR);
+      else
+        offer_xfer (rc, msg->topic_id, who, g_steal_pointer (&att));
     }
   return TRUE;
 }

@@ -1,11 +1,15 @@
 /* test-attach.c - attachments end to end against rdt-test-server (spec 10).
  *
- * Until xfer.c is linked into the plugin and chat.c calls
- * rdt_xfer_handle_message(), this drives the same steps through the core
- * with two sessions of one member (two devices): encrypt with a fresh DEK,
- * PUT the blob, post a "file.upload" descriptor; the other session gets
- * the message, parses it, GETs the blob, verifies and decrypts it. A blob
- * altered on the server's disk must be rejected, never returned. */
+ * Through the core, with two sessions of one member (two devices): encrypt
+ * with a fresh DEK, PUT the blob, post a "file.upload" descriptor; the
+ * other session gets the message, parses it, GETs the blob, verifies and
+ * decrypts it. A blob altered on the server's disk must be rejected, never
+ * returned.
+ *
+ * With libpurple (RDT_HAVE_PURPLE): the plugin offers a file another
+ * member sends as an incoming transfer (/attach/xfer/...): accepted, it is
+ * saved byte for byte; a tampered, missing or undecryptable blob ends the
+ * transfer with an error and writes nothing; declining writes nothing. */
 #include <string.h>
 
 #include <glib.h>
@@ -18,6 +22,10 @@
 #include "id.h"
 #include "session.h"
 #include "testserver.h"
+#ifdef RDT_HAVE_PURPLE
+#include "harness.h"
+#include "message.h"
+#endif
 
 #define SERVER_MAX_BLOB 262144   /* --max-blob-size for this run */
 
@@ -345,6 +353,771 @@ test_too_large (void)
   fx_clear (&a);
 }
 
+#ifdef RDT_HAVE_PURPLE
+/* ---- incoming file transfers through the plugin (libpurple) ----
+ *
+ * The plugin's account (the space owner) sits in a chat; another member,
+ * driven through the core in this process, sends a non-image file. The
+ * plugin must offer it as an incoming PurpleXfer; the test plays the UI:
+ * it answers libpurple's own question (request ops) and file chooser the
+ * way Pidgin does, so libpurple's reference counting runs for real. */
+
+#define TOPIC "general"
+#define ZERO_KEY "0000000000000000000000000000000000000000000000000000000000000000"
+#define CHAT_CAP "{\"op\":\"write\",\"path\":\"topics/{any}/messages\"}"
+
+/* What the UI saw of the (one) transfer of a test. */
+typedef struct {
+  PurpleXfer *xfer;            /* NULL once destroyed */
+  guint n_new, n_destroyed, n_cancel_local, n_progress, n_closed;
+  PurpleXferStatusType final_status;
+  gdouble last_progress;
+  gchar *who, *filename;
+  gsize size;
+  /* libpurple's question ("X wants to send you F"): Accept / Cancel */
+  gpointer ask_data;
+  PurpleRequestActionCb accept_cb, decline_cb;
+  /* the file chooser that follows Accept */
+  gpointer file_data;
+  PurpleRequestFileCb file_ok_cb, file_cancel_cb;
+} Seen;
+
+static Seen seen;
+
+static void
+seen_reset (void)
+{
+  g_free (seen.who);
+  g_free (seen.filename);
+  memset (&seen, 0, sizeof seen);
+}
+
+static void
+ui_new_xfer (PurpleXfer *xfer)
+{
+  seen.n_new++;
+  seen.xfer = xfer;
+}
+
+static void
+ui_destroy (PurpleXfer *xfer)
+{
+  if (xfer != seen.xfer)
+    return;
+  seen.final_status = purple_xfer_get_status (xfer);
+  seen.n_destroyed++;
+  seen.xfer = NULL;
+}
+
+static void
+ui_update_progress (PurpleXfer *xfer, double percent)
+{
+  seen.n_progress++;
+  seen.last_progress = percent;
+}
+
+static void
+ui_cancel_local (PurpleXfer *xfer)
+{
+  seen.n_cancel_local++;
+}
+
+static PurpleXferUiOps xfer_ui_ops = {
+  .new_xfer = ui_new_xfer,
+  .destroy = ui_destroy,
+  .update_progress = ui_update_progress,
+  .cancel_local = ui_cancel_local,
+};
+
+static void *
+ui_request_action (const char *title, const char *primary,
+                   const char *secondary, int default_action,
+                   PurpleAccount *account, const char *who,
+                   PurpleConversation *conv, void *user_data,
+                   size_t action_count, va_list actions)
+{
+  PurpleXfer *xfer = user_data;
+
+  g_test_message ("request_action: %s", primary);
+  g_assert_true (xfer == seen.xfer);
+  g_assert_cmpuint (action_count, ==, 2);
+  (void) va_arg (actions, const char *);
+  seen.accept_cb = va_arg (actions, PurpleRequestActionCb);
+  (void) va_arg (actions, const char *);
+  seen.decline_cb = va_arg (actions, PurpleRequestActionCb);
+  seen.ask_data = user_data;
+  /* the offer as the UI shows it */
+  seen.who = g_strdup (purple_xfer_get_remote_user (xfer));
+  seen.filename = g_strdup (purple_xfer_get_filename (xfer));
+  seen.size = purple_xfer_get_size (xfer);
+  return &seen;
+}
+
+static void *
+ui_request_file (const char *title, const char *filename, gboolean savedialog,
+                 GCallback ok_cb, GCallback cancel_cb, PurpleAccount *account,
+                 const char *who, PurpleConversation *conv, void *user_data)
+{
+  g_assert_true (savedialog);
+  seen.file_ok_cb = (PurpleRequestFileCb) ok_cb;
+  seen.file_cancel_cb = (PurpleRequestFileCb) cancel_cb;
+  seen.file_data = user_data;
+  return &seen.file_data;
+}
+
+static void
+ui_close_request (PurpleRequestType type, void *ui_handle)
+{
+  seen.n_closed++;
+}
+
+static PurpleRequestUiOps request_ui_ops = {
+  .request_action = ui_request_action,
+  .request_file = ui_request_file,
+  .close_request = ui_close_request,
+};
+
+/* -- a space with its owner (the plugin's account) and a member (peer) -- */
+
+typedef struct {
+  RdtSigningKey *owner;
+  gchar *space_id, *owner_uid, *owner_hex, *state_head;
+  RdtSigningKey *member;
+  gchar *member_uid;
+  RdtSession *peer;
+  gboolean peer_opened;
+  guint peer_queued, peer_sent, peer_failed;
+  PurpleAccount *account;
+  gchar *dir;                  /* where the test saves files */
+} Space;
+
+static gchar *
+key_hex (const RdtSigningKey *key)
+{
+  guint8 seed[RDT_SEED_LENGTH];
+  gchar *hex = g_malloc0 (2 * sizeof seed + 1);
+
+  rdt_signing_key_copy_seed (key, seed);
+  for (gsize i = 0; i < sizeof seed; i++)
+    g_snprintf (hex + 2 * i, 3, "%02x", seed[i]);
+  rdt_wipe (seed, sizeof seed);
+  return hex;
+}
+
+typedef struct {
+  GAsyncResult *result;
+} Pending;
+
+static void
+pending_cb (GObject *src, GAsyncResult *res, gpointer d)
+{
+  ((Pending *) d)->result = g_object_ref (res);
+}
+
+static gboolean
+pending_done (gpointer d)
+{
+  return ((Pending *) d)->result != NULL;
+}
+
+/* The owner writes one state entry (spec 8): members and their rights. */
+static void
+space_write_state (Space *sp, RdtApi *api, const gchar *path,
+                   const gchar *json)
+{
+  g_autofree gchar *data = g_base64_encode ((const guchar *) json,
+                                            strlen (json));
+  RdtMessage *m = rdt_message_new_signed (sp->space_id, "state", path,
+                                          sp->state_head, data,
+                                          sp->owner_uid, sp->owner);
+  Pending w = { NULL };
+  GError *error = NULL;
+
+  rdt_api_post_message_async (api, m, NULL, pending_cb, &w);
+  harness_wait (pending_done, &w, 30, "state write");
+  if (rdt_api_post_message_finish (api, w.result, &error) < 0)
+    g_error ("state write %s refused: %s", path, error->message);
+  g_free (sp->state_head);
+  sp->state_head = g_strdup (m->message_hash);
+  g_object_unref (w.result);
+  rdt_message_unref (m);
+}
+
+static void
+peer_opened (RdtSession *s, const gchar *t, const GError *e, gpointer d)
+{
+  g_assert_no_error ((GError *) e);
+  ((Space *) d)->peer_opened = TRUE;
+}
+
+static void
+peer_send_done (RdtSession *s, const gchar *t, guint64 id, const GError *e,
+                gpointer d)
+{
+  Space *sp = d;
+
+  if (e != NULL)
+    {
+      g_test_message ("peer send failed: %s", e->message);
+      sp->peer_failed++;
+    }
+  else
+    sp->peer_sent++;
+}
+
+static const RdtSessionCallbacks peer_callbacks = {
+  .topic_opened = peer_opened,
+  .send_done = peer_send_done,
+};
+
+static gboolean
+peer_ready (gpointer d)
+{
+  Space *sp = d;
+
+  return sp->peer_opened
+         && rdt_session_get_state (sp->peer) == RDT_SESSION_CONNECTED;
+}
+
+static gboolean
+peer_all_sent (gpointer d)
+{
+  Space *sp = d;
+
+  return sp->peer_sent + sp->peer_failed >= sp->peer_queued;
+}
+
+static gboolean
+account_connected (gpointer d)
+{
+  return purple_account_is_connected (d);
+}
+
+static Space *
+space_new (void)
+{
+  Space *sp = g_new0 (Space, 1);
+  GError *error = NULL;
+  g_autofree gchar *path = NULL;
+  g_autofree gchar *json = NULL;
+  g_autofree gchar *user = NULL;
+  RdtApi *api;
+
+  seen_reset ();
+  sp->owner = rdt_signing_key_generate ();
+  sp->space_id = rdt_signing_key_get_id (sp->owner, RDT_ID_SPACE);
+  sp->owner_uid = rdt_signing_key_get_id (sp->owner, RDT_ID_USER);
+  sp->owner_hex = key_hex (sp->owner);
+  sp->member = rdt_signing_key_generate ();
+  sp->member_uid = rdt_signing_key_get_id (sp->member, RDT_ID_USER);
+  sp->dir = g_dir_make_tmp ("rdt-xfer-XXXXXX", NULL);
+  g_assert_nonnull (sp->dir);
+
+  /* the member, with the chat capability of spec 8.2 */
+  api = rdt_api_new (rdt_test_server_get_url (srv), sp->space_id, sp->owner,
+                     RDT_ID_USER, &error);
+  g_assert_no_error (error);
+  path = g_strconcat ("auth/users/", sp->member_uid, NULL);
+  json = g_strdup_printf ("{\"user_id\":\"%s\"}", sp->member_uid);
+  space_write_state (sp, api, path, json);
+  g_free (path);
+  path = g_strconcat ("auth/users/", sp->member_uid, "/rights/chat", NULL);
+  space_write_state (sp, api, path, CHAT_CAP);
+  g_object_unref (api);
+
+  /* the plugin's account, in the chat */
+  user = g_strconcat ("alice@", sp->space_id, NULL);
+  sp->account = harness_account_new (user, sp->owner_hex,
+                                     rdt_test_server_get_url (srv), ZERO_KEY);
+  harness_account_connect (sp->account);
+  harness_wait (account_connected, sp->account, 30, "account to connect");
+  return sp;
+}
+
+static void
+space_join (Space *sp)
+{
+  GHashTable *c = g_hash_table_new (g_str_hash, g_str_equal);
+
+  g_hash_table_insert (c, "topic", (gpointer) TOPIC);
+  serv_join_chat (purple_account_get_connection (sp->account), c);
+  g_hash_table_destroy (c);
+  g_assert_nonnull (purple_find_conversation_with_account (
+      PURPLE_CONV_TYPE_CHAT, TOPIC, sp->account));
+}
+
+static void
+space_peer_start (Space *sp)
+{
+  guint8 seed[RDT_SEED_LENGTH], root[RDT_KEY_LENGTH] = { 0 };
+  GError *error = NULL;
+
+  rdt_signing_key_copy_seed (sp->member, seed);
+  sp->peer = rdt_session_new (rdt_test_server_get_url (srv), sp->space_id,
+                              seed, root, &error);
+  rdt_wipe (seed, sizeof seed);
+  g_assert_no_error (error);
+  rdt_session_set_callbacks (sp->peer, &peer_callbacks, sp);
+  rdt_session_set_poll_intervals (sp->peer, 200, 100);
+  rdt_session_connect (sp->peer);
+  rdt_session_open_topic (sp->peer, TOPIC, 50);
+  harness_wait (peer_ready, sp, 30, "peer to open the topic");
+}
+
+typedef struct {
+  PurpleAccount *account;
+  const gchar *text;
+  PurpleMessageFlags flags;
+} LineWait;
+
+static gboolean
+line_seen (gpointer d)
+{
+  LineWait *w = d;
+
+  return harness_count_lines (w->account, w->text, w->flags) > 0;
+}
+
+static void
+wait_line (PurpleAccount *a, const gchar *text, PurpleMessageFlags flags)
+{
+  LineWait w = { a, text, flags };
+
+  harness_wait (line_seen, &w, 30, text);
+}
+
+/* The peer says `text` and the account shows it: the topic is live. */
+static void
+space_drain (Space *sp, const gchar *text)
+{
+  GError *error = NULL;
+
+  g_assert_cmpuint (rdt_session_send_text (sp->peer, TOPIC, text, &error),
+                    >, 0);
+  g_assert_no_error (error);
+  sp->peer_queued++;
+  wait_line (sp->account, text, 0);
+  harness_wait (peer_all_sent, sp, 30, "peer's sends");
+  g_assert_cmpuint (sp->peer_failed, ==, 0);
+}
+
+static gboolean put_ok;
+
+static void
+blob_put_cb (GObject *src, GAsyncResult *res, gpointer d)
+{
+  GError *e = NULL;
+
+  rdt_api_put_blob_finish (RDT_API (src), res, &e);
+  g_assert_no_error (e);
+  put_ok = TRUE;
+}
+
+static gboolean
+blob_put_done (gpointer d)
+{
+  return put_ok;
+}
+
+/* Encrypt and upload data as the peer; the descriptor is returned, not
+ * yet announced (so the blob can be altered first). */
+static RdtAttachment *
+peer_upload (Space *sp, const gchar *name, const guint8 *data, gsize len)
+{
+  RdtAttachment *att = NULL;
+  GError *error = NULL;
+  GBytes *blob = rdt_attachment_encrypt (data, len, 0, &att, &error);
+
+  g_assert_no_error (error);
+  att->filename = g_strdup (name);
+  att->content_type = g_strdup ("application/octet-stream");
+  put_ok = FALSE;
+  rdt_api_put_blob_async (rdt_session_get_api (sp->peer), att->blob_id, blob,
+                          NULL, blob_put_cb, NULL);
+  harness_wait (blob_put_done, NULL, 30, "peer upload");
+  g_bytes_unref (blob);
+  return att;
+}
+
+static void
+peer_announce (Space *sp, const RdtAttachment *att)
+{
+  GError *error = NULL;
+  gsize jlen;
+  gchar *json = rdt_attachment_to_json (att, &jlen);
+
+  g_assert_cmpuint (rdt_session_send_payload (sp->peer, TOPIC,
+                                              RDT_ATTACHMENT_TYPE_FILE,
+                                              (const guint8 *) json, jlen,
+                                              &error), >, 0);
+  g_assert_no_error (error);
+  sp->peer_queued++;
+  rdt_wipe (json, jlen);
+  g_free (json);
+  harness_wait (peer_all_sent, sp, 30, "peer's file message");
+  g_assert_cmpuint (sp->peer_failed, ==, 0);
+}
+
+static gboolean
+asked (gpointer d)
+{
+  return seen.accept_cb != NULL;
+}
+
+static gboolean
+xfer_gone (gpointer d)
+{
+  return seen.n_destroyed > 0;
+}
+
+static gboolean
+account_gone (gpointer d)
+{
+  return purple_account_get_connection (d) == NULL;
+}
+
+static void
+space_free (Space *sp)
+{
+  if (sp->peer != NULL)
+    rdt_session_free (sp->peer);
+  purple_account_set_enabled (sp->account, "rdt-e2e", FALSE);
+  if (!purple_account_is_disconnected (sp->account))
+    purple_account_disconnect (sp->account);
+  harness_wait (account_gone, sp->account, 30, "account to disconnect");
+  g_rmdir (sp->dir);
+  g_free (sp->dir);
+  g_free (sp->space_id);
+  g_free (sp->owner_uid);
+  g_free (sp->owner_hex);
+  g_free (sp->state_head);
+  g_free (sp->member_uid);
+  rdt_signing_key_free (sp->owner);
+  rdt_signing_key_free (sp->member);
+  g_free (sp);
+}
+
+/* The offer as the UI got it: from the member's chat nick, with the
+ * sender's file name and size; and the /fetch line is still in the chat. */
+static void
+check_offer (Space *sp, const gchar *name, gsize len)
+{
+  g_autofree gchar *nick = rdt_id_short (sp->member_uid);
+  g_autofree gchar *hint = g_strdup_printf ("sent “%s”", name);
+
+  harness_wait (asked, NULL, 30, "the incoming transfer to be offered");
+  g_assert_cmpuint (seen.n_new, ==, 1);
+  g_assert_nonnull (seen.xfer);
+  g_assert_cmpint (purple_xfer_get_type (seen.xfer), ==, PURPLE_XFER_RECEIVE);
+  g_assert_cmpstr (seen.who, ==, nick);
+  g_assert_cmpstr (seen.filename, ==, name);
+  g_assert_cmpuint (seen.size, ==, len);
+  g_assert_cmpuint (harness_count_lines (sp->account, hint,
+                                         PURPLE_MESSAGE_SYSTEM), ==, 1);
+  g_assert_cmpuint (harness_count_lines (sp->account, "Type /fetch",
+                                         PURPLE_MESSAGE_SYSTEM), >=, 1);
+}
+
+/* Accept as Pidgin does: "Accept" in the question, then the chooser. */
+static void
+accept_to (const gchar *dest)
+{
+  seen.accept_cb (seen.ask_data, 0);
+  g_assert_nonnull (seen.file_ok_cb);
+  seen.file_ok_cb (seen.file_data, dest);
+}
+
+static void
+test_xfer_receive (void)
+{
+  Space *sp = space_new ();
+  const gsize n = 100 * 1024 + 7;
+  g_autofree guint8 *data = g_malloc (n);
+  g_autofree gchar *dest = g_build_filename (sp->dir, "saved.bin", NULL);
+  g_autofree gchar *saved = NULL;
+  g_autoptr (RdtAttachment) att = NULL;
+  gsize saved_len = 0;
+
+  space_join (sp);
+  space_peer_start (sp);
+  space_drain (sp, "before the file");
+  rdt_random_bytes (data, n);
+  att = peer_upload (sp, "report.bin", data, n);
+  peer_announce (sp, att);
+  check_offer (sp, "report.bin", n);
+  g_assert_false (g_file_test (dest, G_FILE_TEST_EXISTS));
+
+  accept_to (dest);
+  harness_wait (xfer_gone, NULL, 60, "the transfer to finish");
+  g_assert_cmpint (seen.final_status, ==, PURPLE_XFER_STATUS_DONE);
+  g_assert_cmpuint (seen.n_cancel_local, ==, 0);
+  /* at the start, after the download, at the end */
+  g_assert_cmpuint (seen.n_progress, >=, 2);
+  g_assert_cmpfloat (seen.last_progress, ==, 1.0);
+  g_assert_true (g_file_get_contents (dest, &saved, &saved_len, NULL));
+  g_assert_cmpmem (saved, saved_len, data, n);
+  wait_line (sp->account, "Saved “report.bin”", PURPLE_MESSAGE_SYSTEM);
+  g_assert_cmpuint (harness_count_lines (sp->account, "report.bin",
+                                         PURPLE_MESSAGE_ERROR), ==, 0);
+
+  g_unlink (dest);
+  space_free (sp);
+}
+
+typedef enum {
+  BAD_TAMPERED,    /* blob altered on the server's disk */
+  BAD_MISSING,     /* GET of the blob answers 404 */
+  BAD_KEY,         /* the descriptor's key does not open the blob */
+} BadBlob;
+
+static void
+xfer_bad (BadBlob how, const gchar *name, const gchar *chat_error)
+{
+  Space *sp;
+  const gsize n = 20000;
+  g_autofree guint8 *data = NULL;
+  g_autofree gchar *dest = NULL;
+  g_autoptr (RdtAttachment) att = NULL;
+  GPtrArray *notes;
+  guint notes_before;
+  gboolean notified = FALSE;
+
+  if (how != BAD_KEY && rdt_test_server_skip_unless_local (srv))
+    return;
+  sp = space_new ();
+  data = g_malloc (n);
+  dest = g_build_filename (sp->dir, name, NULL);
+  space_join (sp);
+  space_peer_start (sp);
+  space_drain (sp, "before the bad file");
+  rdt_random_bytes (data, n);
+  att = peer_upload (sp, name, data, n);
+  if (how == BAD_TAMPERED)
+    {
+      g_autofree gchar *path = g_build_filename (
+          rdt_test_server_get_data_dir (srv), "blobs", att->blob_id, NULL);
+      g_autofree gchar *contents = NULL;
+      gsize len;
+
+      g_assert_true (g_file_get_contents (path, &contents, &len, NULL));
+      g_assert_cmpuint (len, ==, n + 28);
+      contents[len / 2] ^= 0x01;
+      g_assert_true (g_file_set_contents (path, contents, len, NULL));
+    }
+  else if (how == BAD_MISSING)
+    rdt_test_server_fault (srv, "{\"action\":\"status\",\"status\":404,"
+                                "\"path\":\"/blobs/\",\"method\":\"GET\"}");
+  else
+    att->dek[5] ^= 0x40;
+  peer_announce (sp, att);
+  check_offer (sp, name, n);
+
+  notes = harness_notifies ();
+  notes_before = notes->len;
+  accept_to (dest);
+  harness_wait (xfer_gone, NULL, 60, "the transfer to fail");
+  rdt_test_server_clear_faults (srv);
+  g_assert_cmpint (seen.final_status, ==, PURPLE_XFER_STATUS_CANCEL_LOCAL);
+  g_assert_cmpuint (seen.n_cancel_local, ==, 1);
+  /* the transfer UI's error (purple_xfer_error) and the chat's line */
+  for (guint i = notes_before; i < notes->len; i++)
+    {
+      HarnessNotify *no = notes->pdata[i];
+
+      if (no->type == PURPLE_NOTIFY_MSG_ERROR
+          && strstr (no->primary, "File transfer from") != NULL)
+        notified = TRUE;
+    }
+  g_assert_true (notified);
+  g_assert_cmpuint (harness_count_lines (sp->account, chat_error,
+                                         PURPLE_MESSAGE_ERROR), ==, 1);
+  /* nothing unverified, nothing at all, was written */
+  g_assert_false (g_file_test (dest, G_FILE_TEST_EXISTS));
+  g_assert_cmpuint (harness_count_lines (sp->account, "Saved “",
+                                         PURPLE_MESSAGE_SYSTEM), ==, 0);
+
+  space_free (sp);
+}
+
+static void
+test_xfer_tampered (void)
+{
+  xfer_bad (BAD_TAMPERED, "tampered.bin", "Could not download “tampered.bin”");
+}
+
+static void
+test_xfer_missing (void)
+{
+  xfer_bad (BAD_MISSING, "missing.bin", "Could not download “missing.bin”");
+}
+
+static void
+test_xfer_wrong_key (void)
+{
+  xfer_bad (BAD_KEY, "badkey.bin",
+            "Attachment “badkey.bin” from");
+}
+
+/* Declining writes nothing and frees the transfer; an offer nobody
+ * answered ends when the account closes. */
+static void
+test_xfer_decline (void)
+{
+  Space *sp = space_new ();
+  const gsize n = 5000;
+  g_autofree guint8 *data = g_malloc (n);
+  g_autoptr (RdtAttachment) att = NULL;
+  g_autoptr (RdtAttachment) att2 = NULL;
+  g_autoptr (GDir) dir = NULL;
+
+  space_join (sp);
+  space_peer_start (sp);
+  space_drain (sp, "before declining");
+  rdt_random_bytes (data, n);
+  att = peer_upload (sp, "unwanted.bin", data, n);
+  peer_announce (sp, att);
+  check_offer (sp, "unwanted.bin", n);
+
+  seen.decline_cb (seen.ask_data, 1);
+  /* libpurple gives back both references at once: gone now */
+  g_assert_cmpuint (seen.n_destroyed, ==, 1);
+  g_assert_null (seen.file_ok_cb);
+  /* the chat still works, and nothing more came of the offer */
+  space_drain (sp, "after declining");
+  g_assert_cmpuint (harness_count_lines (sp->account, "unwanted.bin",
+                                         PURPLE_MESSAGE_ERROR), ==, 0);
+  dir = g_dir_open (sp->dir, 0, NULL);
+  g_assert_nonnull (dir);
+  g_assert_null (g_dir_read_name (dir));
+  g_dir_rewind (dir);
+
+  /* accepted, but the file chooser cancelled: also gone, nothing written */
+  seen_reset ();
+  att2 = peer_upload (sp, "unchosen.bin", data, n);
+  peer_announce (sp, att2);
+  check_offer (sp, "unchosen.bin", n);
+  seen.accept_cb (seen.ask_data, 0);
+  g_assert_nonnull (seen.file_cancel_cb);
+  seen.file_cancel_cb (seen.file_data, NULL);
+  g_assert_cmpuint (seen.n_destroyed, ==, 1);
+  space_drain (sp, "after the chooser");
+  g_dir_rewind (dir);
+  g_assert_null (g_dir_read_name (dir));
+  g_clear_pointer (&att2, rdt_attachment_free);
+
+  /* an offer left unanswered: closing the account ends it */
+  seen_reset ();
+  att2 = peer_upload (sp, "ignored.bin", data, n);
+  peer_announce (sp, att2);
+  check_offer (sp, "ignored.bin", n);
+  rdt_session_free (sp->peer);
+  sp->peer = NULL;
+  space_free (sp);
+  g_assert_cmpuint (seen.n_destroyed, ==, 1);
+  g_assert_cmpuint (seen.n_closed, >=, 1);
+}
+
+/* Cancelled while the download is in flight (the server holds the blob
+ * back): the transfer ends at once, the late answer is ignored, nothing is
+ * written, another transfer still completes; closing the account during a
+ * download ends that one too. */
+static void
+test_xfer_cancel_running (void)
+{
+  Space *sp;
+  const gsize n = 8000;
+  g_autofree guint8 *data = NULL;
+  g_autofree gchar *dest1 = NULL;
+  g_autofree gchar *dest2 = NULL;
+  g_autofree gchar *dest3 = NULL;
+  g_autofree gchar *saved = NULL;
+  g_autoptr (RdtAttachment) a1 = NULL;
+  g_autoptr (RdtAttachment) a2 = NULL;
+  g_autoptr (RdtAttachment) a3 = NULL;
+  gsize saved_len = 0;
+
+  if (rdt_test_server_skip_unless_local (srv))
+    return;
+  sp = space_new ();
+  data = g_malloc (n);
+  dest1 = g_build_filename (sp->dir, "first.bin", NULL);
+  dest2 = g_build_filename (sp->dir, "second.bin", NULL);
+  dest3 = g_build_filename (sp->dir, "third.bin", NULL);
+  space_join (sp);
+  space_peer_start (sp);
+  space_drain (sp, "before cancelling");
+  rdt_random_bytes (data, n);
+  rdt_test_server_fault (srv, "{\"action\":\"delay\",\"delay_ms\":1500,"
+                              "\"path\":\"/blobs/\",\"method\":\"GET\"}");
+
+  /* the user cancels a running transfer */
+  a1 = peer_upload (sp, "first.bin", data, n);
+  peer_announce (sp, a1);
+  check_offer (sp, "first.bin", n);
+  accept_to (dest1);
+  g_assert_nonnull (seen.xfer);
+  g_assert_cmpuint (seen.n_destroyed, ==, 0);
+  purple_xfer_cancel_local (seen.xfer);
+  g_assert_cmpuint (seen.n_destroyed, ==, 1);
+  g_assert_cmpint (seen.final_status, ==, PURPLE_XFER_STATUS_CANCEL_LOCAL);
+
+  /* a second one, started later, completes after the first one's answer
+   * would have come: that answer changed nothing */
+  seen_reset ();
+  a2 = peer_upload (sp, "second.bin", data, n);
+  peer_announce (sp, a2);
+  check_offer (sp, "second.bin", n);
+  accept_to (dest2);
+  harness_wait (xfer_gone, NULL, 60, "the second transfer to finish");
+  g_assert_cmpint (seen.final_status, ==, PURPLE_XFER_STATUS_DONE);
+  g_assert_true (g_file_get_contents (dest2, &saved, &saved_len, NULL));
+  g_assert_cmpmem (saved, saved_len, data, n);
+  g_assert_false (g_file_test (dest1, G_FILE_TEST_EXISTS));
+  g_assert_cmpuint (harness_count_lines (sp->account, "Saved “first.bin”",
+                                         PURPLE_MESSAGE_SYSTEM), ==, 0);
+  g_assert_cmpuint (harness_count_lines (sp->account, "first.bin",
+                                         PURPLE_MESSAGE_ERROR), ==, 0);
+
+  /* the account closes during a download */
+  seen_reset ();
+  a3 = peer_upload (sp, "third.bin", data, n);
+  peer_announce (sp, a3);
+  check_offer (sp, "third.bin", n);
+  accept_to (dest3);
+  g_assert_cmpuint (seen.n_destroyed, ==, 0);
+  rdt_session_free (sp->peer);
+  sp->peer = NULL;
+  g_unlink (dest2);
+  space_free (sp);
+  g_assert_cmpuint (seen.n_destroyed, ==, 1);
+  g_assert_cmpint (seen.final_status, ==, PURPLE_XFER_STATUS_CANCEL_LOCAL);
+  g_assert_false (g_file_test (dest3, G_FILE_TEST_EXISTS));
+  rdt_test_server_clear_faults (srv);
+}
+
+/* Files from history get the /fetch line only. */
+static void
+test_xfer_history_not_offered (void)
+{
+  Space *sp = space_new ();
+  const gsize n = 3000;
+  g_autofree guint8 *data = g_malloc (n);
+  g_autoptr (RdtAttachment) att = NULL;
+
+  /* sent before the account opens the topic: it comes as history */
+  space_peer_start (sp);
+  rdt_random_bytes (data, n);
+  att = peer_upload (sp, "old.bin", data, n);
+  peer_announce (sp, att);
+  space_join (sp);
+  wait_line (sp->account, "sent “old.bin”", PURPLE_MESSAGE_SYSTEM);
+  space_drain (sp, "after history");
+  g_assert_cmpuint (seen.n_new, ==, 0);
+  g_assert_null (seen.accept_cb);
+  space_free (sp);
+}
+#endif
+
 int
 main (int argc, char **argv)
 {
@@ -356,8 +1129,25 @@ main (int argc, char **argv)
   g_assert_true (rdt_crypto_init ());
   g_test_add_func ("/attach/send-receive-tamper", test_send_receive_tamper);
   g_test_add_func ("/attach/too-large", test_too_large);
+#ifdef RDT_HAVE_PURPLE
+  harness_init ();
+  purple_xfers_set_ui_ops (&xfer_ui_ops);
+  purple_request_set_ui_ops (&request_ui_ops);
+  g_test_add_func ("/attach/xfer/receive", test_xfer_receive);
+  g_test_add_func ("/attach/xfer/tampered", test_xfer_tampered);
+  g_test_add_func ("/attach/xfer/missing", test_xfer_missing);
+  g_test_add_func ("/attach/xfer/wrong-key", test_xfer_wrong_key);
+  g_test_add_func ("/attach/xfer/decline", test_xfer_decline);
+  g_test_add_func ("/attach/xfer/cancel-running", test_xfer_cancel_running);
+  g_test_add_func ("/attach/xfer/history-not-offered",
+                   test_xfer_history_not_offered);
+#endif
   srv = rdt_test_server_start (args);
   ret = g_test_run ();
   rdt_test_server_stop (srv);
+#ifdef RDT_HAVE_PURPLE
+  seen_reset ();
+  purple_core_quit ();
+#endif
   return ret;
 }

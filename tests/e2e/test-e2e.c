@@ -28,6 +28,7 @@
 #include "api.h"
 #include "message.h"
 #include "session.h"
+#include "statesync.h"
 #include "testserver.h"
 #endif
 
@@ -38,7 +39,6 @@ typedef struct {
   gchar *seed_hex;
   RdtSigningKey *key;
   gchar *uid;          /* the owner as a user (U id of the space key) */
-  gchar *state_head;   /* head of the state topic: we are its only writer */
 } Owner;
 
 static gchar *
@@ -72,7 +72,6 @@ owner_free (Owner *o)
   g_free (o->space_id);
   g_free (o->seed_hex);
   g_free (o->uid);
-  g_free (o->state_head);
   rdt_signing_key_free (o->key);
   g_free (o);
 }
@@ -255,19 +254,17 @@ owner_write_state (Owner *o, RdtApi *api, const gchar *path,
                    const gchar *json)
 {
   gchar *data = g_base64_encode ((const guchar *) json, strlen (json));
-  RdtMessage *m = rdt_message_new_signed (o->space_id, "state", path,
-                                          o->state_head, data, o->uid, o->key);
+  const gchar *paths[] = { path }, *datas[] = { data };
   AsyncWait w = { NULL };
   GError *error = NULL;
 
-  rdt_api_post_message_async (api, m, NULL, got_result, &w);
+  /* The plugin writes state too (topic metadata): chain on the server's
+   * head and retry on 409 like any client (src/core/statesync.c). */
+  rdt_state_write_async (api, paths, datas, 1, NULL, got_result, &w);
   harness_wait (have_result, &w, 30, "state write");
-  if (rdt_api_post_message_finish (api, w.result, &error) < 0)
+  if (!rdt_state_write_finish (api, w.result, &error))
     g_error ("state write %s refused: %s", path, error->message);
-  g_free (o->state_head);
-  o->state_head = g_strdup (m->message_hash);
   g_object_unref (w.result);
-  rdt_message_unref (m);
   g_free (data);
 }
 
