@@ -291,7 +291,7 @@ rdt_commands_register (void)
                            fn, help, NULL)))
   REG ("members", "", cmd_members,
        _("members: list the members of the space with their display names and IDs."));
-  REG ("whois", "w", cmd_whois,
+  REG ("whois", "s", cmd_whois,
        _("whois &lt;nick or member ID&gt;: show a member's ID, display name, role and rights."));
   REG ("add-member", "w", cmd_add_member,
        _("add-member &lt;member ID&gt;: make this member ID (U...) a member of the space, able to chat (needs admin rights)."));

@@ -1,0 +1,491 @@
+/* test-members.c - onboarding and membership from inside the client
+ * (issue #5), end to end: libpurple's core with the plugin, two or three
+ * accounts of different members of one space in the same instance, against
+ * the test server.
+ *
+ * Covered: an invitation created with /invite and pasted as the password
+ * of a new account; display names set through libpurple's public alias and
+ * /nick, shown live in the other member's chat (user list and messages);
+ * the topic name (/topic) as chat topic and in the room list; /members and
+ * /whois; a spent invitation; a new key from an empty password, added by
+ * id with /add-member. */
+#include "config.h"
+
+#include <string.h>
+
+#include "harness.h"
+#include "crypto.h"
+#include "encoding.h"
+#include "id.h"
+#include "testserver.h"
+
+#define TOPIC "general"
+
+static RdtTestServer *server;
+
+/* ---- recording notify ops (the invitation is shown in a window) ---- */
+
+static GPtrArray *shown;   /* of gchar*: primary + "\n" + body */
+
+static void *
+record_notify (const char *title, const char *primary, const char *text)
+{
+  g_ptr_array_add (shown, g_strdup_printf ("%s\n%s\n%s", title ? title : "",
+                                           primary ? primary : "",
+                                           text ? text : ""));
+  return NULL;
+}
+
+static void *
+notify_message (PurpleNotifyMsgType type, const char *title,
+                const char *primary, const char *secondary)
+{
+  return record_notify (title, primary, secondary);
+}
+
+static void *
+notify_formatted (const char *title, const char *primary,
+                  const char *secondary, const char *text)
+{
+  return record_notify (title, primary, text);
+}
+
+static void *
+notify_userinfo (PurpleConnection *gc, const char *who,
+                 PurpleNotifyUserInfo *info)
+{
+  gchar *text = purple_notify_user_info_get_text_with_newline (info, "\n");
+  void *r = record_notify ("userinfo", who, text);
+
+  g_free (text);
+  return r;
+}
+
+static PurpleNotifyUiOps notify_ops = {
+  .notify_message = notify_message,
+  .notify_formatted = notify_formatted,
+  .notify_userinfo = notify_userinfo,
+};
+
+static const gchar *
+shown_find (const gchar *needle)
+{
+  for (guint i = 0; i < shown->len; i++)
+    if (strstr (shown->pdata[i], needle))
+      return shown->pdata[i];
+  return NULL;
+}
+
+static gboolean
+shown_has (gpointer needle)
+{
+  return shown_find (needle) != NULL;
+}
+
+/* ---- helpers ---- */
+
+typedef struct {
+  RdtSigningKey *key;
+  gchar *space;
+  gchar *seed_hex, *root_hex;
+} Space;
+
+static void
+space_new (Space *s)
+{
+  guint8 seed[32], root[32];
+
+  s->key = rdt_signing_key_generate ();
+  s->space = rdt_signing_key_get_id (s->key, RDT_ID_SPACE);
+  rdt_signing_key_copy_seed (s->key, seed);
+  rdt_random_bytes (root, 32);
+  s->seed_hex = rdt_hex_encode (seed, 32);
+  s->root_hex = rdt_hex_encode (root, 32);
+}
+
+static void
+space_clear (Space *s)
+{
+  rdt_signing_key_free (s->key);
+  g_free (s->space);
+  g_free (s->seed_hex);
+  g_free (s->root_hex);
+}
+
+static gboolean
+account_connected (gpointer data)
+{
+  return purple_account_is_connected (data);
+}
+
+static gboolean
+account_disconnected (gpointer data)
+{
+  return purple_account_is_disconnected (data) &&
+         purple_account_get_connection (data) == NULL;
+}
+
+static PurpleAccount *
+owner_account (Space *s)
+{
+  g_autofree gchar *user = g_strconcat ("owner@", s->space, NULL);
+  PurpleAccount *a = harness_account_new (user, s->seed_hex,
+                                          rdt_test_server_get_url (server),
+                                          s->root_hex);
+
+  harness_account_connect (a);
+  harness_wait (account_connected, a, 30, "owner to connect");
+  return a;
+}
+
+static PurpleConvChat *
+join (PurpleAccount *a, const gchar *topic)
+{
+  GHashTable *c = g_hash_table_new (g_str_hash, g_str_equal);
+  PurpleConversation *conv;
+
+  g_hash_table_insert (c, "topic", (gpointer) topic);
+  serv_join_chat (purple_account_get_connection (a), c);
+  g_hash_table_destroy (c);
+  conv = purple_find_conversation_with_account (PURPLE_CONV_TYPE_CHAT, topic, a);
+  g_assert_nonnull (conv);
+  return PURPLE_CONV_CHAT (conv);
+}
+
+static void
+command (PurpleConvChat *chat, const gchar *line)
+{
+  gchar *error = NULL;
+  PurpleCmdStatus st;
+
+  st = purple_cmd_do_command (purple_conv_chat_get_conversation (chat), line,
+                              line, &error);
+  if (st != PURPLE_CMD_STATUS_OK)
+    g_error ("/%s: status %d, %s", line, st, error ? error : "");
+  g_free (error);
+}
+
+typedef struct {
+  PurpleConvChat *chat;
+  const gchar *name;
+} InChat;
+
+static gboolean
+user_in_chat (gpointer data)
+{
+  InChat *c = data;
+
+  return purple_conv_chat_find_user (c->chat, c->name);
+}
+
+static void
+wait_user (PurpleConvChat *chat, const gchar *name, const gchar *what)
+{
+  InChat c = { chat, name };
+
+  harness_wait (user_in_chat, &c, 30, what);
+}
+
+typedef struct {
+  PurpleAccount *account;
+  const gchar *text;
+  PurpleMessageFlags flags;
+} LineWait;
+
+static gboolean
+has_line (gpointer data)
+{
+  LineWait *w = data;
+
+  return harness_count_lines (w->account, w->text, w->flags) > 0;
+}
+
+static void
+wait_line (PurpleAccount *a, const gchar *text, PurpleMessageFlags flags,
+           const gchar *what)
+{
+  LineWait w = { a, text, flags };
+
+  harness_wait (has_line, &w, 30, what);
+}
+
+/* The sender of the newest line containing text, for this account. */
+static const gchar *
+who_said (PurpleAccount *a, const gchar *text)
+{
+  GPtrArray *lines = harness_lines ();
+
+  for (guint i = lines->len; i > 0; i--)
+    {
+      HarnessLine *l = lines->pdata[i - 1];
+
+      if (g_strcmp0 (l->account, purple_account_get_username (a)) == 0 &&
+          strstr (l->text, text) && !(l->flags & PURPLE_MESSAGE_SYSTEM))
+        return l->who;
+    }
+  return NULL;
+}
+
+typedef struct {
+  PurpleConvChat *chat;
+  const gchar *topic;
+} TopicWait;
+
+static gboolean
+topic_is (gpointer data)
+{
+  TopicWait *t = data;
+
+  return g_strcmp0 (purple_conv_chat_get_topic (t->chat), t->topic) == 0;
+}
+
+static gboolean
+alias_done (gpointer data)
+{
+  return *(gint *) data != 0;
+}
+
+static gint alias_result;
+
+static void
+alias_ok (PurpleAccount *account, const char *alias)
+{
+  alias_result = 1;
+}
+
+static void
+alias_failed (PurpleAccount *account, const char *error)
+{
+  alias_result = -1;
+}
+
+static gboolean
+roomlist_done (gpointer data)
+{
+  return !purple_roomlist_get_in_progress (data);
+}
+
+/* Extracts the invitation string from the window /invite showed. */
+static gchar *
+take_invitation (void)
+{
+  const gchar *text = shown_find ("rdt-invite:1:");
+  const gchar *start, *end;
+
+  g_assert_nonnull (text);
+  start = strstr (text, "rdt-invite:1:");
+  end = start + strspn (start, "rdt-invite:1:ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                               "abcdefghijklmnopqrstuvwxyz0123456789-_");
+  return g_strndup (start, end - start);
+}
+
+/* ---- tests ---- */
+
+static void
+test_invitation_names_topics (void)
+{
+  Space s;
+  PurpleAccount *owner, *bob, *eve;
+  PurpleConvChat *ochat, *bchat;
+  g_autofree gchar *invitation = NULL, *bob_user = NULL, *bob_uid = NULL;
+  const gchar *password;
+  guint8 seed[32];
+  PurpleRoomlist *list;
+  gboolean found = FALSE;
+
+  space_new (&s);
+  owner = owner_account (&s);
+  ochat = join (owner, TOPIC);
+
+  /* the owner creates an invitation: shown once, in a window */
+  command (ochat, "invite");
+  harness_wait (shown_has, "rdt-invite:1:", 30, "the invitation window");
+  invitation = take_invitation ();
+  g_assert_cmpuint (harness_count_lines (owner, "rdt-invite", PURPLE_MESSAGE_SYSTEM), ==, 0);
+
+  /* Bob pastes it as the password of a new account, any user name */
+  bob = harness_account_new ("bob", invitation, NULL, "");
+  harness_account_connect (bob);
+  harness_wait (account_connected, bob, 30, "bob to join with the invitation");
+  bob_user = g_strconcat ("bob@", s.space, NULL);
+  g_assert_cmpstr (purple_account_get_username (bob), ==, bob_user);
+  password = purple_account_get_password (bob);
+  g_assert_true (rdt_hex_decode (password, seed, 32, NULL));
+  g_assert_cmpstr (purple_account_get_string (bob, "symmetric_root", ""), ==, s.root_hex);
+  g_assert_cmpstr (purple_account_get_string (bob, "server", ""), ==,
+                   rdt_test_server_get_url (server));
+  g_assert_null (purple_account_get_string (bob, "pending_invitation", NULL));
+  {
+    g_autoptr (RdtSigningKey) k = rdt_signing_key_new_from_seed (seed);
+    bob_uid = rdt_signing_key_get_id (k, RDT_ID_USER);
+  }
+  rdt_wipe (seed, 32);
+
+  /* Bob's display name (libpurple's public alias) reaches the owner live:
+   * user list first, then his message under that name */
+  purple_account_set_public_alias (bob, "Bob Builder", alias_ok, alias_failed);
+  harness_wait (alias_done, &alias_result, 30, "the alias to be written");
+  g_assert_cmpint (alias_result, ==, 1);
+  wait_user (ochat, "Bob Builder", "Bob's name in the owner's chat");
+  bchat = join (bob, TOPIC);
+  purple_conv_chat_send (bchat, "hello from bob");
+  wait_line (owner, "hello from bob", PURPLE_MESSAGE_RECV, "bob's message");
+  g_assert_cmpstr (who_said (owner, "hello from bob"), ==, "Bob Builder");
+
+  /* /nick renames the owner everywhere; Bob's chat follows */
+  command (ochat, "nick Olivia");
+  wait_user (bchat, "Olivia", "the owner's new name in Bob's chat");
+  wait_user (ochat, "Olivia", "the owner's own nick");
+  g_assert_cmpstr (purple_conv_chat_get_nick (ochat), ==, "Olivia");
+  purple_conv_chat_send (ochat, "welcome bob");
+  wait_line (bob, "welcome bob", PURPLE_MESSAGE_RECV, "the owner's message");
+  g_assert_cmpstr (who_said (bob, "welcome bob"), ==, "Olivia");
+
+  /* /members and /whois */
+  command (bchat, "members");
+  wait_line (bob, "2 members:", PURPLE_MESSAGE_SYSTEM, "/members");
+  g_assert_cmpuint (harness_count_lines (bob, bob_uid, PURPLE_MESSAGE_SYSTEM), >, 0);
+  g_assert_cmpuint (harness_count_lines (bob, "Olivia", PURPLE_MESSAGE_SYSTEM), >, 0);
+  command (ochat, "whois Bob Builder");
+  wait_line (owner, "Role: member", PURPLE_MESSAGE_SYSTEM, "/whois");
+  g_assert_cmpuint (harness_count_lines (owner, "write topics/{any}/messages",
+                                         PURPLE_MESSAGE_SYSTEM), >, 0);
+
+  /* /topic names the topic for everyone: chat topic and room list */
+  command (ochat, "topic Everything and nothing");
+  {
+    TopicWait t = { bchat, "Everything and nothing" };
+    harness_wait (topic_is, &t, 30, "the topic name in Bob's chat");
+  }
+  list = purple_roomlist_get_list (purple_account_get_connection (bob));
+  g_assert_nonnull (list);
+  harness_wait (roomlist_done, list, 30, "the room list");
+  for (GList *l = list->rooms; l; l = l->next)
+    {
+      PurpleRoomlistRoom *room = l->data;
+
+      if (g_strcmp0 (room->name, "Everything and nothing") == 0)
+        {
+          g_assert_cmpstr (room->fields->data, ==, TOPIC);
+          found = TRUE;
+        }
+    }
+  g_assert_true (found);
+  purple_roomlist_unref (list);
+
+  /* the invitation was for one person: a second use fails clearly */
+  eve = harness_account_new ("eve", invitation, NULL, "");
+  harness_account_connect (eve);
+  harness_wait (shown_has, "Could not use the invitation", 30,
+                "the spent invitation to be refused");
+  harness_wait (account_disconnected, eve, 30, "eve's login to fail");
+  g_assert_nonnull (shown_find ("use limit"));
+
+  purple_account_set_enabled (eve, "rdt-e2e", FALSE);
+  purple_account_set_enabled (bob, "rdt-e2e", FALSE);
+  purple_account_set_enabled (owner, "rdt-e2e", FALSE);
+  space_clear (&s);
+}
+
+static gboolean
+has_error_for (gpointer data)
+{
+  GPtrArray *errors = harness_errors ();
+
+  for (guint i = 0; i < errors->len; i++)
+    {
+      HarnessError *e = errors->pdata[i];
+
+      if (g_strcmp0 (e->account, data) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static const gchar *
+error_text_for (const gchar *user)
+{
+  GPtrArray *errors = harness_errors ();
+
+  for (guint i = errors->len; i > 0; i--)
+    {
+      HarnessError *e = errors->pdata[i - 1];
+
+      if (g_strcmp0 (e->account, user) == 0)
+        return e->text;
+    }
+  return NULL;
+}
+
+static void
+test_new_key_add_member (void)
+{
+  Space s;
+  PurpleAccount *owner, *carol;
+  PurpleConvChat *ochat;
+  g_autofree gchar *user = NULL, *uid = NULL, *line = NULL, *shortid = NULL;
+  guint8 seed[32];
+
+  space_new (&s);
+  owner = owner_account (&s);
+  ochat = join (owner, TOPIC);
+
+  /* empty password: the plugin makes a key and says which id to hand over */
+  user = g_strconcat ("carol@", s.space, NULL);
+  carol = harness_account_new (user, "", rdt_test_server_get_url (server),
+                               s.root_hex);
+  harness_account_connect (carol);
+  harness_wait (has_error_for, user, 30, "carol's login to be refused");
+  g_assert_true (rdt_hex_decode (purple_account_get_password (carol), seed, 32, NULL));
+  {
+    g_autoptr (RdtSigningKey) k = rdt_signing_key_new_from_seed (seed);
+    uid = rdt_signing_key_get_id (k, RDT_ID_USER);
+  }
+  rdt_wipe (seed, 32);
+  g_assert_nonnull (strstr (error_text_for (user), uid));
+
+  /* a non-id is refused locally, with help */
+  {
+    gchar *error = NULL;
+
+    g_assert_cmpint (purple_cmd_do_command (purple_conv_chat_get_conversation (ochat),
+                                            "add-member Ubogus", "add-member Ubogus",
+                                            &error), ==, PURPLE_CMD_STATUS_FAILED);
+    g_assert_nonnull (strstr (error, "not a member ID"));
+    g_free (error);
+  }
+  line = g_strconcat ("add-member ", uid, NULL);
+  command (ochat, line);
+  wait_line (owner, "done", PURPLE_MESSAGE_SYSTEM, "/add-member");
+  /* the new member shows up in the owner's chat, then can log in */
+  shortid = rdt_id_short (uid);
+  wait_user (ochat, shortid, "the new member in the user list");
+  harness_wait (account_disconnected, carol, 30, "carol's first login to end");
+  harness_account_connect (carol);
+  harness_wait (account_connected, carol, 30, "carol to log in as a member");
+
+  purple_account_set_enabled (carol, "rdt-e2e", FALSE);
+  purple_account_set_enabled (owner, "rdt-e2e", FALSE);
+  space_clear (&s);
+}
+
+int
+main (int argc, char **argv)
+{
+  int ret;
+
+  g_test_init (&argc, &argv, NULL);
+  rdt_crypto_init ();
+  harness_init ();
+  shown = g_ptr_array_new_with_free_func (g_free);
+  purple_notify_set_ui_ops (&notify_ops);
+  server = rdt_test_server_start (NULL);
+
+  g_test_add_func ("/members/invitation-names-topics", test_invitation_names_topics);
+  g_test_add_func ("/members/new-key-add-member", test_new_key_add_member);
+  ret = g_test_run ();
+  rdt_test_server_stop (server);
+  purple_core_quit ();
+  g_ptr_array_free (shown, TRUE);
+  return ret;
+}
