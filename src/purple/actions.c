@@ -11,6 +11,7 @@
 #define PURPLE_PLUGINS
 #include <account.h>
 #include <connection.h>
+#include <core.h>
 #include <eventloop.h>
 #include <notify.h>
 #include <request.h>
@@ -19,6 +20,8 @@
 #include "crypto.h"
 #include "encoding.h"
 #include "id.h"
+#include "invite.h"
+#include "members.h"
 #include "rdt-purple.h"
 
 /* g_free() for strings that held secrets. */
@@ -238,6 +241,206 @@ create_space (PurplePluginAction *action)
                          _("_Cancel"), G_CALLBACK (new_space_cancelled));
 }
 
+/* ---- membership (issue #5): name, invite, add, join ---- */
+
+/* Results of the actions below arrive after the request window is gone:
+ * they are told with notify windows on the connection, if it still
+ * exists (rc is only used while the account is connected; members.c
+ * never calls back after logout). */
+static void
+on_action_done (RdtConn *rc, const GError *error, gpointer user_data)
+{
+  gchar *what = user_data;
+
+  if (rc == NULL)
+    ;                   /* logged out meanwhile */
+  else if (error != NULL)
+    purple_notify_error (rc->gc, what, what, error->message);
+  else
+    purple_notify_info (rc->gc, what, what, _("Done."));
+  g_free (what);
+}
+
+static void
+display_name_entered (gpointer user_data, const char *name)
+{
+  PurpleAccount *account = purple_accounts_find (user_data, RDT_PRPL_ID);
+
+  g_free (user_data);
+  if (account != NULL && purple_account_is_connected (account))
+    /* through libpurple, so the UI's own alias state stays in step */
+    purple_account_set_public_alias (account, name, NULL, NULL);
+}
+
+static void
+free_username (gpointer user_data, const char *unused)
+{
+  g_free (user_data);
+}
+
+static void
+set_display_name (PurplePluginAction *action)
+{
+  PurpleConnection *gc = action_gc (action);
+  RdtConn *rc = gc ? rdt_conn_of (gc) : NULL;
+  RdtState *state = rdt_members_get_state (rc);
+  PurpleAccount *account;
+  gchar *current = NULL;
+
+  if (rc == NULL)
+    return;
+  account = purple_connection_get_account (gc);
+  if (state != NULL)
+    current = rdt_state_get_display_name (state,
+                                          rdt_session_get_member_id (rc->session));
+  purple_request_input (gc, _("Display name"), _("Set your display name"),
+                        _("Every member of the space sees this name instead "
+                          "of your member ID."),
+                        current, FALSE, FALSE, NULL,
+                        _("_Set"), G_CALLBACK (display_name_entered),
+                        _("_Cancel"), G_CALLBACK (free_username),
+                        account, NULL, NULL,
+                        g_strdup (purple_account_get_username (account)));
+  g_free (current);
+}
+
+static void
+on_action_invitation (RdtConn *rc, const gchar *invitation, const GError *error,
+                      gpointer user_data)
+{
+  if (rc == NULL)
+    return;             /* logged out meanwhile */
+  if (error != NULL)
+    purple_notify_error (rc->gc, _("Invitation"),
+                         _("Could not create an invitation."), error->message);
+  else
+    rdt_members_show_invitation (rc, invitation);
+}
+
+static void
+invite_someone (PurplePluginAction *action)
+{
+  PurpleConnection *gc = action_gc (action);
+  RdtConn *rc = gc ? rdt_conn_of (gc) : NULL;
+
+  if (rc != NULL)
+    rdt_members_create_invitation (rc, on_action_invitation, NULL);
+}
+
+static void
+member_id_entered (gpointer user_data, const char *text)
+{
+  PurpleAccount *account = purple_accounts_find (user_data, RDT_PRPL_ID);
+  PurpleConnection *gc = account ? purple_account_get_connection (account) : NULL;
+  RdtConn *rc = gc ? rdt_conn_of (gc) : NULL;
+  gchar *uid = g_strstrip (g_strdup (text ? text : ""));
+
+  g_free (user_data);
+  if (rc == NULL)
+    {
+      g_free (uid);
+      return;
+    }
+  if (!rdt_id_is_valid (uid, RDT_ID_USER))
+    purple_notify_error (gc, _("Add a member"), _("That is not a member ID."),
+                         _("A member ID starts with U and is 44 characters "
+                           "long; the new member finds it under \"Show my "
+                           "member ID\"."));
+  else
+    rdt_members_add_member (rc, uid, on_action_done,
+                            g_strdup (_("Add a member")));
+  g_free (uid);
+}
+
+static void
+add_member_by_id (PurplePluginAction *action)
+{
+  PurpleConnection *gc = action_gc (action);
+  PurpleAccount *account;
+
+  if (gc == NULL || rdt_conn_of (gc) == NULL)
+    return;
+  account = purple_connection_get_account (gc);
+  purple_request_input (gc, _("Add a member"), _("Add a member by ID"),
+                        _("The member ID (U...) of the person to add. They "
+                          "can then read and write every topic."),
+                        NULL, FALSE, FALSE, NULL,
+                        _("_Add"), G_CALLBACK (member_id_entered),
+                        _("_Cancel"), G_CALLBACK (free_username),
+                        account, NULL, NULL,
+                        g_strdup (purple_account_get_username (account)));
+}
+
+/* One account is one member of one space: joining another space is a new
+ * account, whose first login redeems the invitation (account.c). */
+static void
+invitation_entered (gpointer user_data, const char *text)
+{
+  PurpleAccount *from = purple_accounts_find (user_data, RDT_PRPL_ID);
+  g_autoptr (RdtInvite) invite = NULL;
+  GError *error = NULL;
+  PurpleAccount *account;
+  const gchar *at;
+  gchar *local, *username;
+
+  if (from == NULL)
+    {
+      g_free (user_data);
+      return;
+    }
+  invite = rdt_invite_parse (text ? text : "", &error);
+  if (invite == NULL)
+    {
+      purple_notify_error (purple_account_get_connection (from),
+                           _("Join a space"), _("This is not a valid invitation."),
+                           error->message);
+      g_error_free (error);
+      g_free (user_data);
+      return;
+    }
+  at = strrchr (user_data, '@');
+  local = at ? g_strndup (user_data, at - (const gchar *) user_data)
+             : g_strdup (user_data);
+  g_free (user_data);
+  username = g_strconcat (local, "@", invite->space_id, NULL);
+  if (purple_accounts_find (username, RDT_PRPL_ID) != NULL)
+    {
+      purple_notify_error (purple_account_get_connection (from),
+                           _("Join a space"), _("You already have an account "
+                                                "in that space."), username);
+      g_free (local);
+      g_free (username);
+      return;
+    }
+  account = purple_account_new (username, RDT_PRPL_ID);
+  purple_account_set_remember_password (account, TRUE);
+  purple_account_set_password (account, text);
+  purple_accounts_add (account);
+  purple_account_set_enabled (account, purple_core_get_ui (), TRUE);
+  g_free (local);
+  g_free (username);
+}
+
+static void
+join_with_invitation (PurplePluginAction *action)
+{
+  PurpleConnection *gc = action_gc (action);
+  PurpleAccount *account;
+
+  if (gc == NULL)
+    return;
+  account = purple_connection_get_account (gc);
+  purple_request_input (gc, _("Join a space"),
+                        _("Join another space with an invitation"),
+                        _("Paste the invitation (rdt-invite:1:...). A new "
+                          "account is made for that space, with a new key."),
+                        NULL, FALSE, TRUE, NULL,
+                        _("_Join"), G_CALLBACK (invitation_entered),
+                        _("_Cancel"), G_CALLBACK (free_username),
+                        account, NULL, NULL,
+                        g_strdup (purple_account_get_username (account)));
+}
+
 GList *
 rdt_actions_list (PurplePlugin *plugin, gpointer context)
 {
@@ -247,6 +450,14 @@ rdt_actions_list (PurplePlugin *plugin, gpointer context)
                                                   show_member_id));
   l = g_list_append (l, purple_plugin_action_new (_("Export credentials..."),
                                                   export_credentials));
+  l = g_list_append (l, purple_plugin_action_new (_("Set display name..."),
+                                                  set_display_name));
+  l = g_list_append (l, purple_plugin_action_new (_("Invite someone..."),
+                                                  invite_someone));
+  l = g_list_append (l, purple_plugin_action_new (_("Add a member by ID..."),
+                                                  add_member_by_id));
+  l = g_list_append (l, purple_plugin_action_new (_("Join another space with an invitation..."),
+                                                  join_with_invitation));
   l = g_list_append (l, purple_plugin_action_new (_("Create a new space..."),
                                                   create_space));
   return l;

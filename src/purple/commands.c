@@ -151,9 +151,14 @@ static void
 on_cmd_written (RdtConn *rc, const GError *err, gpointer user_data)
 {
   CmdOp *op = user_data;
-  PurpleConvChat *chat = cmd_op_chat (rc, op);
+  PurpleConvChat *chat = rc ? cmd_op_chat (rc, op) : NULL;
   gchar *text;
 
+  if (rc == NULL)
+    {
+      cmd_op_free (op);   /* logged out meanwhile */
+      return;
+    }
   if (err != NULL)
     text = g_strdup_printf (_("%s failed: %s"), op->what, err->message);
   else
@@ -228,9 +233,11 @@ on_invitation (RdtConn *rc, const gchar *invitation, const GError *err,
                gpointer user_data)
 {
   CmdOp *op = user_data;
-  PurpleConvChat *chat = cmd_op_chat (rc, op);
+  PurpleConvChat *chat = rc ? cmd_op_chat (rc, op) : NULL;
 
-  if (err != NULL)
+  if (rc == NULL)
+    ;                   /* logged out meanwhile */
+  else if (err != NULL)
     {
       gchar *text = g_strdup_printf (_("Could not create an invitation: %s"),
                                      err->message);
@@ -240,18 +247,7 @@ on_invitation (RdtConn *rc, const gchar *invitation, const GError *err,
     }
   else
     {
-      /* Shown once, in a window of its own, never in the chat log. */
-      gchar *body = g_strdup_printf (
-          _("Send this invitation to one person over a private channel. "
-            "In their reeeductio account they paste it as the password "
-            "(any user name); it makes them a member of this space. It "
-            "works once, and anyone who has it can read the space."
-            "<br><br><tt>%s</tt>"), invitation);
-
-      purple_notify_formatted (rc->gc, _("Invitation"), _("Invitation created"),
-                               NULL, body, NULL, NULL);
-      rdt_wipe (body, strlen (body));
-      g_free (body);
+      rdt_members_show_invitation (rc, invitation);
       rdt_write_system (chat, _("Invitation created: it is shown in a "
                                 "separate window."), PURPLE_MESSAGE_SYSTEM);
     }

@@ -206,7 +206,7 @@ maybe_create_metadata (Members *m, const gchar *topic_id)
 static void
 on_metadata_created (RdtConn *rc, const GError *error, gpointer user_data)
 {
-  if (error != NULL)
+  if (rc != NULL && error != NULL)
     purple_debug_info ("reeeductio", "topic metadata not written: %s\n",
                        error->message);
 }
@@ -518,8 +518,11 @@ on_op_written (GObject *source, GAsyncResult *result, gpointer user_data)
     rdt_membership_add_member_finish (RDT_API (source), result, &error);
   else
     rdt_state_write_finish (RDT_API (source), result, &error);
-  if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) && op->done)
-    op->done (op->m->rc, error, op->user_data);
+  /* cancelled = logged out: op->m is gone, say so with rc == NULL */
+  if (op->done)
+    op->done (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+                  ? NULL : op->m->rc,
+              error, op->user_data);
   g_free (op);
 }
 
@@ -607,8 +610,9 @@ on_invited (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GError) error = NULL;
   gchar *text = rdt_membership_invite_finish (RDT_API (source), result, &error);
 
-  if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    op->invite_done (op->m->rc, text, error, op->user_data);
+  op->invite_done (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+                       ? NULL : op->m->rc,
+                   text, error, op->user_data);
   if (text != NULL)
     {
       rdt_wipe (text, strlen (text));
@@ -648,6 +652,24 @@ rdt_members_create_invitation (RdtConn *rc, RdtMembersInviteDone done,
   rdt_secret_free (root);
 }
 
+void
+rdt_members_show_invitation (RdtConn *rc, const gchar *invitation)
+{
+  /* Shown once, in a window of its own, never in a chat or its log. */
+  gchar *body = g_strdup_printf (
+      _("Send this invitation to one person over a private channel. In "
+        "their reeeductio account they paste it as the password (any user "
+        "name), or use the account action \"Join another space with an "
+        "invitation\"; it makes them a member of this space. It works once, "
+        "and anyone who has it can read the space.<br><br><tt>%s</tt>"),
+      invitation);
+
+  purple_notify_formatted (rc->gc, _("Invitation"), _("Invitation created"),
+                           NULL, body, NULL, NULL);
+  rdt_wipe (body, strlen (body));
+  g_free (body);
+}
+
 /* ---- prpl: public alias = our display name ---- */
 
 typedef struct {
@@ -660,9 +682,11 @@ static void
 on_alias_written (RdtConn *rc, const GError *error, gpointer user_data)
 {
   AliasOp *a = user_data;
-  PurpleAccount *account = purple_connection_get_account (rc->gc);
+  PurpleAccount *account = rc ? purple_connection_get_account (rc->gc) : NULL;
 
-  if (error != NULL)
+  if (rc == NULL)
+    ;                   /* logged out meanwhile */
+  else if (error != NULL)
     {
       gchar *text = g_strdup_printf (_("Could not set your display name: %s"),
                                      error->message);
@@ -763,7 +787,7 @@ static void
 on_topic_written (RdtConn *rc, const GError *error, gpointer user_data)
 {
   TopicOp *t = user_data;
-  PurpleConversation *conv = purple_find_chat (rc->gc, t->chat_id);
+  PurpleConversation *conv = rc ? purple_find_chat (rc->gc, t->chat_id) : NULL;
 
   if (error != NULL && conv != NULL)
     {

@@ -44,7 +44,9 @@ void         rdt_members_chat_joined (RdtConn *rc, PurpleConvChat *chat,
 gchar       *rdt_members_describe_all (RdtConn *rc);
 gchar       *rdt_members_describe (RdtConn *rc, const gchar *user_id);
 
-/* Writes our profile; done(error) runs unless the account went away. */
+/* Writes our profile. done() always runs once: with rc == NULL (and a
+ * cancelled error) when the account logged out meanwhile, so that it can
+ * free user_data without touching anything else. */
 typedef void (*RdtMembersDone) (RdtConn *rc, const GError *error,
                                 gpointer user_data);
 void rdt_members_set_display_name (RdtConn *rc, const gchar *name,
@@ -59,6 +61,9 @@ typedef void (*RdtMembersInviteDone) (RdtConn *rc, const gchar *invitation,
                                       const GError *error, gpointer user_data);
 void rdt_members_create_invitation (RdtConn *rc, RdtMembersInviteDone done,
                                     gpointer user_data);
+
+/* The invitation window (what /invite and the account action show). */
+void rdt_members_show_invitation (RdtConn *rc, const gchar *invitation);
 
 /* prpl entry points */
 void            rdt_set_public_alias (PurpleConnection *gc, const char *alias,

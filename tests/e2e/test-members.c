@@ -67,12 +67,13 @@ static PurpleNotifyUiOps notify_ops = {
   .notify_userinfo = notify_userinfo,
 };
 
+/* The newest window showing needle. */
 static const gchar *
 shown_find (const gchar *needle)
 {
-  for (guint i = 0; i < shown->len; i++)
-    if (strstr (shown->pdata[i], needle))
-      return shown->pdata[i];
+  for (guint i = shown->len; i > 0; i--)
+    if (strstr (shown->pdata[i - 1], needle))
+      return shown->pdata[i - 1];
   return NULL;
 }
 
@@ -80,6 +81,88 @@ static gboolean
 shown_has (gpointer needle)
 {
   return shown_find (needle) != NULL;
+}
+
+/* ---- request ops: an input prompt is answered by the test ---- */
+
+typedef struct {
+  gchar *title;
+  GCallback ok_cb, cancel_cb;
+  void *user_data;
+  gboolean masked;
+} Input;
+
+static Input *input;   /* the open input prompt, if any */
+
+static void *
+request_input (const char *title, const char *primary, const char *secondary,
+               const char *default_value, gboolean multiline, gboolean masked,
+               gchar *hint, const char *ok_text, GCallback ok_cb,
+               const char *cancel_text, GCallback cancel_cb,
+               PurpleAccount *account, const char *who,
+               PurpleConversation *conv, void *user_data)
+{
+  Input *in = g_new0 (Input, 1);
+
+  g_assert_null (input);
+  in->title = g_strdup (title);
+  in->ok_cb = ok_cb;
+  in->cancel_cb = cancel_cb;
+  in->user_data = user_data;
+  in->masked = masked;
+  input = in;
+  return in;
+}
+
+static void
+close_request (PurpleRequestType type, void *handle)
+{
+  Input *in = handle;
+
+  if (in == input)
+    input = NULL;
+  g_free (in->title);
+  g_free (in);
+}
+
+static PurpleRequestUiOps request_ops = {
+  .request_input = request_input,
+  .close_request = close_request,
+};
+
+/* Answers the open prompt with text (OK), as a UI would. */
+static void
+answer_input (const gchar *text)
+{
+  Input *in = input;
+
+  g_assert_nonnull (in);
+  input = NULL;
+  ((PurpleRequestInputCb) in->ok_cb) (in->user_data, text);
+  purple_request_close (PURPLE_REQUEST_INPUT, in);
+}
+
+static void
+run_action (PurpleAccount *a, const gchar *label)
+{
+  PurplePlugin *plugin = purple_find_prpl ("prpl-reeeductio");
+  GList *actions = plugin->info->actions (plugin, NULL);
+  gboolean ran = FALSE;
+
+  for (GList *l = actions; l; l = l->next)
+    {
+      PurplePluginAction *act = l->data;
+
+      if (strstr (act->label, label) && !ran)
+        {
+          act->plugin = plugin;
+          act->context = purple_account_get_connection (a);
+          act->callback (act);
+          ran = TRUE;
+        }
+    }
+  g_list_free_full (actions, (GDestroyNotify) purple_plugin_action_free);
+  g_assert_true (ran);
 }
 
 /* ---- helpers ---- */
@@ -469,6 +552,80 @@ test_new_key_add_member (void)
   space_clear (&s);
 }
 
+/* The same flows through the account actions (Pidgin's Accounts menu). */
+static void
+test_actions (void)
+{
+  Space s;
+  PurpleAccount *owner, *dan, *joined;
+  PurpleConvChat *ochat;
+  g_autofree gchar *invitation = NULL, *user = NULL, *dan_uid = NULL;
+  g_autofree gchar *joined_user = NULL, *shortid = NULL;
+  guint8 seed[32];
+  guint before;
+
+  space_new (&s);
+  owner = owner_account (&s);
+  ochat = join (owner, TOPIC);
+
+  /* Set display name... */
+  run_action (owner, "Set display name");
+  g_assert_nonnull (input);
+  answer_input ("Orla");
+  wait_user (ochat, "Orla", "the owner's name from the action");
+
+  /* Add a member by ID...: a bad id is refused with help, a good one works */
+  before = shown->len;
+  run_action (owner, "Add a member by ID");
+  answer_input ("not-an-id");
+  g_assert_cmpuint (shown->len, ==, before + 1);
+  g_assert_nonnull (strstr (shown->pdata[before], "not a member ID"));
+  user = g_strconcat ("dan@", s.space, NULL);
+  dan = harness_account_new (user, "", rdt_test_server_get_url (server), s.root_hex);
+  harness_account_connect (dan);
+  harness_wait (account_disconnected, dan, 30, "dan's first login to be refused");
+  g_assert_true (rdt_hex_decode (purple_account_get_password (dan), seed, 32, NULL));
+  {
+    g_autoptr (RdtSigningKey) k = rdt_signing_key_new_from_seed (seed);
+    dan_uid = rdt_signing_key_get_id (k, RDT_ID_USER);
+  }
+  rdt_wipe (seed, 32);
+  run_action (owner, "Add a member by ID");
+  answer_input (dan_uid);
+  harness_wait (shown_has, "Done.", 30, "the member to be added");
+  shortid = rdt_id_short (dan_uid);
+  wait_user (ochat, shortid, "dan in the user list");
+  harness_account_connect (dan);
+  harness_wait (account_connected, dan, 30, "dan to log in");
+
+  /* Invite someone... then, from dan's account, Join another space with an
+   * invitation...: a new account for the space (here: the same space, so
+   * dan's local name gets another one) */
+  g_ptr_array_set_size (shown, 0);      /* only windows from here on */
+  run_action (owner, "Invite someone");
+  harness_wait (shown_has, "rdt-invite:1:", 30, "the invitation window");
+  invitation = take_invitation ();
+  run_action (dan, "Join another space");
+  g_assert_nonnull (input);
+  g_assert_true (input->masked);            /* it is a secret */
+  answer_input (invitation);
+  /* same space, same local name: refused, nothing made */
+  harness_wait (shown_has, "already have an account", 5, "the duplicate refusal");
+  purple_account_set_username (dan, "dan2@elsewhere");
+  run_action (dan, "Join another space");
+  answer_input (invitation);
+  joined_user = g_strconcat ("dan2@", s.space, NULL);
+  joined = purple_accounts_find (joined_user, "prpl-reeeductio");
+  g_assert_nonnull (joined);
+  harness_wait (account_connected, joined, 30, "the joined account to connect");
+  g_assert_null (purple_account_get_string (joined, "pending_invitation", NULL));
+
+  purple_account_set_enabled (joined, "rdt-e2e", FALSE);
+  purple_account_set_enabled (dan, "rdt-e2e", FALSE);
+  purple_account_set_enabled (owner, "rdt-e2e", FALSE);
+  space_clear (&s);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -479,10 +636,12 @@ main (int argc, char **argv)
   harness_init ();
   shown = g_ptr_array_new_with_free_func (g_free);
   purple_notify_set_ui_ops (&notify_ops);
+  purple_request_set_ui_ops (&request_ops);
   server = rdt_test_server_start (NULL);
 
   g_test_add_func ("/members/invitation-names-topics", test_invitation_names_topics);
   g_test_add_func ("/members/new-key-add-member", test_new_key_add_member);
+  g_test_add_func ("/members/actions", test_actions);
   ret = g_test_run ();
   rdt_test_server_stop (server);
   purple_core_quit ();
