@@ -39,6 +39,7 @@ typedef struct {
   guint retry_timer;
   guint shown_serial;        /* serial the chats reflect */
   guint warned_rejected;
+  gchar *state_warning;      /* last one, repeated in chats joined later */
   GHashTable *nicks;         /* uid -> nick */
   GHashTable *by_nick;       /* nick -> uid */
   GHashTable *seen_topics;   /* topic ids seen on the stream (set) */
@@ -93,6 +94,7 @@ rdt_members_free (RdtConn *rc)
     }
   g_slist_free (m->roomlists);
   rdt_state_free (m->state);
+  g_free (m->state_warning);
   g_hash_table_destroy (m->nicks);
   g_hash_table_destroy (m->by_nick);
   g_hash_table_destroy (m->seen_topics);
@@ -365,6 +367,8 @@ on_synced (GObject *source, GAsyncResult *result, gpointer user_data)
 
       m->warned_rejected += n_rejected;
       rdt_write_all_chats (m->rc, text, PURPLE_MESSAGE_ERROR);
+      g_free (m->state_warning);
+      m->state_warning = g_steal_pointer (&text);
     }
   m->synced = TRUE;
   if (rdt_state_get_serial (m->state) != m->shown_serial)
@@ -435,6 +439,8 @@ rdt_members_chat_joined (RdtConn *rc, PurpleConvChat *chat,
   if (m == NULL)
     return;
   g_hash_table_add (m->seen_topics, g_strdup (topic_id));
+  if (m->state_warning != NULL)
+    rdt_write_system (chat, m->state_warning, PURPLE_MESSAGE_ERROR);
   if (!m->synced)
     return;    /* the first sync fills it */
   g_hash_table_iter_init (&iter, m->nicks);

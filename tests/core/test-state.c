@@ -174,6 +174,32 @@ test_page_order (Fixture *f, gconstpointer data)
   g_assert_cmpstr (n2, ==, "Second");
 }
 
+/* A log served without its beginning is not trusted from the middle: a
+ * server cannot start the state after the entries that made the members. */
+static void
+test_needs_genesis (Fixture *f, gconstpointer data)
+{
+  g_autoptr (RdtSigningKey) alice = rdt_signing_key_generate ();
+  g_autofree gchar *a = rdt_signing_key_get_id (alice, RDT_ID_USER);
+  g_autoptr (GPtrArray) tail = g_ptr_array_new ();
+  g_autoptr (GPtrArray) head = g_ptr_array_new ();
+  g_autofree gchar *name = NULL;
+
+  add_member (f, f->owner, alice);
+  set_profile (f, alice, alice, "Alice");
+  set_profile (f, alice, alice, "Alicia");
+  g_ptr_array_add (tail, f->log->pdata[1]);
+  g_ptr_array_add (tail, f->log->pdata[2]);
+  g_assert_cmpuint (rdt_state_ingest (f->state, tail, NULL), ==, 0);
+  g_assert_null (rdt_state_get_head (f->state));
+  g_assert_false (rdt_state_is_member (f->state, a));
+  /* the beginning arrives: everything links and applies, in order */
+  g_ptr_array_add (head, f->log->pdata[0]);
+  g_assert_cmpuint (rdt_state_ingest (f->state, head, NULL), ==, 3);
+  name = rdt_state_get_display_name (f->state, a);
+  g_assert_cmpstr (name, ==, "Alicia");
+}
+
 /* What a hostile server (or member) could try: entries signed by someone
  * who is not a member, someone else's profile, forged signatures. */
 static void
@@ -330,6 +356,7 @@ main (int argc, char **argv)
   ADD ("/state/members-names-topics", test_members_names_topics);
   ADD ("/state/page-order", test_page_order);
   ADD ("/state/not-allowed", test_not_allowed);
+  ADD ("/state/needs-genesis", test_needs_genesis);
   ADD ("/state/removed-and-tools", test_removed_and_tools);
   ADD ("/state/metadata-checks", test_metadata_checks);
   g_test_add_func ("/state/clean-name", test_clean_name);

@@ -17,6 +17,8 @@
 #include "crypto.h"
 #include "encoding.h"
 #include "id.h"
+#include "membership.h"
+#include "statesync.h"
 #include "testserver.h"
 
 #define TOPIC "general"
@@ -626,6 +628,99 @@ test_actions (void)
   space_clear (&s);
 }
 
+/* ---- a hostile server: tampered state ---- */
+
+typedef struct {
+  GAsyncResult *result;
+} Async;
+
+static void
+got_async (GObject *source, GAsyncResult *result, gpointer data)
+{
+  ((Async *) data)->result = g_object_ref (result);
+}
+
+static gboolean
+async_done (gpointer data)
+{
+  return ((Async *) data)->result != NULL;
+}
+
+/* Bob (a core client, not a libpurple account) writes his profile. */
+static void
+write_profile (RdtApi *api, RdtState *state, const gchar *name)
+{
+  g_autofree gchar *path = g_strconcat ("profiles/", rdt_api_get_member_id (api), NULL);
+  g_autofree gchar *data = NULL;
+  const gchar *paths[] = { path }, *datas[1];
+  g_autoptr (GError) error = NULL;
+  Async a = { NULL };
+
+  data = rdt_state_encode_profile (state, name, &error);
+  g_assert_no_error (error);
+  datas[0] = data;
+  rdt_state_write_async (api, paths, datas, 1, NULL, got_async, &a);
+  harness_wait (async_done, &a, 30, "a profile write");
+  g_assert_true (rdt_state_write_finish (api, a.result, &error));
+  g_assert_no_error (error);
+  g_object_unref (a.result);
+}
+
+static void
+test_tampered_state (void)
+{
+  Space s;
+  PurpleAccount *owner;
+  PurpleConvChat *ochat;
+  g_autoptr (RdtSigningKey) bob = rdt_signing_key_generate ();
+  g_autofree gchar *bob_uid = rdt_signing_key_get_id (bob, RDT_ID_USER);
+  g_autofree gchar *bob_short = rdt_id_short (bob_uid);
+  g_autoptr (RdtApi) owner_api = NULL, bob_api = NULL;
+  g_autoptr (RdtSpaceKeys) keys = NULL;
+  g_autoptr (RdtState) state = NULL;
+  g_autoptr (GError) error = NULL;
+  guint8 root[32];
+  Async a = { NULL };
+
+  space_new (&s);
+  g_assert_true (rdt_hex_decode (s.root_hex, root, 32, NULL));
+  keys = rdt_space_keys_new (root, s.space);
+  rdt_wipe (root, 32);
+  state = rdt_state_new (s.space, keys->state_key);
+  owner_api = rdt_api_new (rdt_test_server_get_url (server), s.space, s.key,
+                           RDT_ID_USER, &error);
+  g_assert_no_error (error);
+  rdt_membership_add_member_async (owner_api, bob_uid, NULL, got_async, &a);
+  harness_wait (async_done, &a, 30, "bob to be added");
+  g_assert_true (rdt_membership_add_member_finish (owner_api, a.result, &error));
+  g_clear_object (&a.result);
+  bob_api = rdt_api_new (rdt_test_server_get_url (server), s.space, bob,
+                         RDT_ID_USER, &error);
+  write_profile (bob_api, state, "Robert");
+
+  /* The owner's first read of the state log comes back with one message
+   * altered: it must be reported, and nothing after it trusted. */
+  rdt_test_server_fault (server, "{\"action\":\"tamper\",\"mode\":\"data\","
+                         "\"method\":\"GET\",\"path\":\"/topics/state/messages\","
+                         "\"count\":1}");
+  owner = owner_account (&s);
+  ochat = join (owner, TOPIC);
+  wait_line (owner, "failed verification", PURPLE_MESSAGE_ERROR,
+             "the tampered state to be reported");
+  g_assert_false (purple_conv_chat_find_user (ochat, "Robert"));
+
+  /* the next change re-reads the log, untampered: the name is the latest */
+  write_profile (bob_api, state, "Bobby");
+  wait_user (ochat, "Bobby", "bob's name after an honest read");
+  g_assert_false (purple_conv_chat_find_user (ochat, "Robert"));
+  g_assert_cmpuint (harness_count_lines (owner, "known as Robert", 0), ==, 0);
+  (void) bob_short;
+
+  rdt_test_server_clear_faults (server);
+  purple_account_set_enabled (owner, "rdt-e2e", FALSE);
+  space_clear (&s);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -642,6 +737,7 @@ main (int argc, char **argv)
   g_test_add_func ("/members/invitation-names-topics", test_invitation_names_topics);
   g_test_add_func ("/members/new-key-add-member", test_new_key_add_member);
   g_test_add_func ("/members/actions", test_actions);
+  g_test_add_func ("/members/tampered-state", test_tampered_state);
   ret = g_test_run ();
   rdt_test_server_stop (server);
   purple_core_quit ();
