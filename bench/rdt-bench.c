@@ -24,6 +24,7 @@
 #include "id.h"
 #include "message.h"
 #include "chain.h"
+#include "state.h"
 
 #define PAGE 1000
 #define TOPIC "general"
@@ -505,6 +506,86 @@ bench_memory (Fixture *f)
   rdt_chain_free (chain);
 }
 
+/* The space's state with many members: the log replay a login does
+ * (verify + link + apply) and the pass that names every member (decrypt
+ * and parse each profile), as the purple layer's member list needs. */
+static void
+bench_state (guint n_members, guint repeats)
+{
+  g_autoptr (RdtSigningKey) owner = rdt_signing_key_generate ();
+  g_autofree gchar *space = rdt_signing_key_get_id (owner, RDT_ID_SPACE);
+  g_autofree gchar *ouid = rdt_signing_key_get_id (owner, RDT_ID_USER);
+  g_autoptr (GPtrArray) log = g_ptr_array_new_with_free_func ((GDestroyNotify) rdt_message_unref);
+  g_autoptr (GPtrArray) keys = g_ptr_array_new_with_free_func ((GDestroyNotify) rdt_signing_key_free);
+  guint8 root[32];
+  RdtSpaceKeys *sk;
+  RdtState *scratch;
+  gchar *prev = NULL;
+  gdouble best_ingest = 1e9, best_names = 1e9, t0, t;
+  guint named = 0;
+
+  rdt_random_bytes (root, 32);
+  sk = rdt_space_keys_new (root, space);
+  scratch = rdt_state_new (space, sk->state_key);
+  /* per member: the entry (by the owner) and a profile (by the member) */
+  for (guint i = 0; i < n_members; i++)
+    {
+      RdtSigningKey *k = rdt_signing_key_generate ();
+      g_autofree gchar *uid = rdt_signing_key_get_id (k, RDT_ID_USER);
+      g_autofree gchar *path = g_strconcat ("auth/users/", uid, NULL);
+      g_autofree gchar *ppath = g_strconcat ("profiles/", uid, NULL);
+      g_autofree gchar *entry = rdt_state_encode_user_entry (uid);
+      g_autofree gchar *name = g_strdup_printf ("Member %u", i);
+      g_autofree gchar *profile = rdt_state_encode_profile (scratch, name, NULL);
+      RdtMessage *m;
+
+      m = rdt_message_new_signed (space, "state", path, prev, entry, ouid, owner);
+      m->server_timestamp = 1700000000000 + 2 * i;
+      g_free (prev);
+      prev = g_strdup (m->message_hash);
+      g_ptr_array_add (log, m);
+      m = rdt_message_new_signed (space, "state", ppath, prev, profile, uid, k);
+      m->server_timestamp = 1700000000001 + 2 * i;
+      g_free (prev);
+      prev = g_strdup (m->message_hash);
+      g_ptr_array_add (log, m);
+      g_ptr_array_add (keys, k);
+    }
+  g_free (prev);
+  rdt_state_free (scratch);
+
+  for (guint r = 0; r < repeats; r++)
+    {
+      RdtState *state = rdt_state_new (space, sk->state_key);
+      g_autoptr (GPtrArray) members = NULL;
+
+      t0 = now_s ();
+      rdt_state_ingest (state, log, NULL);
+      t = now_s () - t0;
+      best_ingest = MIN (best_ingest, t);
+      t0 = now_s ();
+      members = rdt_state_list_members (state);
+      named = 0;
+      for (guint i = 0; i < members->len; i++)
+        {
+          gchar *name = rdt_state_get_display_name (state, members->pdata[i]);
+
+          named += name != NULL;
+          g_free (name);
+        }
+      t = now_s () - t0;
+      best_names = MIN (best_names, t);
+      rdt_state_free (state);
+    }
+  rdt_space_keys_free (sk);
+  g_print ("== state: %u members with profiles (%u state messages), best of %u ==\n",
+           n_members, log->len, repeats);
+  g_print ("  replay (verify + link + apply)   %7.1f ms  (%.1f us/message)\n",
+           best_ingest * 1e3, best_ingest * 1e6 / log->len);
+  g_print ("  list + name every member         %7.1f ms  (%u named)\n",
+           best_names * 1e3, named);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -513,10 +594,10 @@ main (int argc, char **argv)
   GOptionEntry entries[] = {
     { "messages", 'n', 0, G_OPTION_ARG_INT, &n, "Messages in the topic (10000)", "N" },
     { "repeats", 'r', 0, G_OPTION_ARG_INT, &repeats, "Timed repeats, best kept (3)", "R" },
-    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &rest, NULL, "[backlog|memory|all]" },
+    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &rest, NULL, "[backlog|memory|state|all]" },
     { NULL }
   };
-  g_autoptr(GOptionContext) ctx = g_option_context_new ("[backlog|memory|all]");
+  g_autoptr(GOptionContext) ctx = g_option_context_new ("[backlog|memory|state|all]");
   g_autoptr(GError) error = NULL;
   const gchar *what;
   Fixture f = { 0 };
@@ -530,14 +611,20 @@ main (int argc, char **argv)
     }
   what = rest && rest[0] ? rest[0] : "all";
   if (!g_str_equal (what, "backlog") && !g_str_equal (what, "memory")
-      && !g_str_equal (what, "all"))
+      && !g_str_equal (what, "state") && !g_str_equal (what, "all"))
     {
-      g_printerr ("unknown benchmark %s (backlog, memory, all)\n", what);
+      g_printerr ("unknown benchmark %s (backlog, memory, state, all)\n", what);
       return 2;
     }
   if (n < 1 || repeats < 1 || !rdt_crypto_init ())
     return 2;
 
+  if (g_str_equal (what, "state"))
+    {
+      bench_state (5000, (guint) repeats);
+      g_strfreev (rest);
+      return 0;
+    }
   t0 = now_s ();
   fixture_init (&f, n);
   g_print ("(fixture: %u messages generated and signed in %.1f s, not timed)\n",
@@ -546,6 +633,8 @@ main (int argc, char **argv)
     bench_memory (&f);
   if (g_str_equal (what, "backlog") || g_str_equal (what, "all"))
     bench_backlog (&f, repeats);
+  if (g_str_equal (what, "all"))
+    bench_state (5000, (guint) repeats);
   fixture_clear (&f);
   g_strfreev (rest);
   return 0;

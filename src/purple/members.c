@@ -213,6 +213,42 @@ on_metadata_created (RdtConn *rc, const GError *error, gpointer user_data)
                        error->message);
 }
 
+/* Adds the nicks a chat does not list yet, in one call: one by one is
+ * quadratic in Pidgin's user list for a big space. */
+static void
+add_missing_users (PurpleConvChat *chat, GPtrArray *nicks)
+{
+  GList *users = NULL, *flags = NULL;
+
+  for (guint i = nicks->len; i > 0; i--)
+    if (!purple_conv_chat_find_user (chat, nicks->pdata[i - 1]))
+      {
+        users = g_list_prepend (users, nicks->pdata[i - 1]);
+        flags = g_list_prepend (flags, GINT_TO_POINTER (PURPLE_CBFLAGS_NONE));
+      }
+  if (users != NULL)
+    purple_conv_chat_add_users (chat, users, NULL, flags, FALSE);
+  g_list_free (users);
+  g_list_free (flags);
+}
+
+/* Nicks of the current members (borrowed from m->nicks). */
+static GPtrArray *
+member_nicks (Members *m)
+{
+  g_autoptr (GPtrArray) members = rdt_state_list_members (m->state);
+  GPtrArray *out = g_ptr_array_new ();
+
+  for (guint i = 0; i < members->len; i++)
+    {
+      const gchar *nick = g_hash_table_lookup (m->nicks, members->pdata[i]);
+
+      if (nick != NULL)
+        g_ptr_array_add (out, (gpointer) nick);
+    }
+  return out;
+}
+
 static void
 refresh_chats (Members *m, GHashTable *old_nicks)
 {
@@ -220,7 +256,7 @@ refresh_chats (Members *m, GHashTable *old_nicks)
   GHashTableIter iter;
   gpointer topic;
   g_autofree gchar *own = NULL;
-  g_autoptr (GPtrArray) members = rdt_state_list_members (m->state);
+  g_autoptr (GPtrArray) nicks = member_nicks (m);
 
   /* Our own nick first: chat.c writes our messages under it. */
   own = rdt_members_nick_for (rc, rdt_session_get_member_id (rc->session));
@@ -252,14 +288,7 @@ refresh_chats (Members *m, GHashTable *old_nicks)
           purple_conv_chat_set_nick (chat, own);
         }
       /* members who joined the space since */
-      for (guint i = 0; i < members->len; i++)
-        {
-          const gchar *nick = g_hash_table_lookup (m->nicks, members->pdata[i]);
-
-          if (nick != NULL && !purple_conv_chat_find_user (chat, nick))
-            purple_conv_chat_add_user (chat, nick, NULL, PURPLE_CBFLAGS_NONE,
-                                       FALSE);
-        }
+      add_missing_users (chat, nicks);
       update_chat_topic (m, chat, topic);
       maybe_create_metadata (m, topic);
     }
@@ -433,8 +462,6 @@ rdt_members_chat_joined (RdtConn *rc, PurpleConvChat *chat,
                          const gchar *topic_id)
 {
   Members *m = members_of (rc);
-  GHashTableIter iter;
-  gpointer uid, nick;
 
   if (m == NULL)
     return;
@@ -443,11 +470,11 @@ rdt_members_chat_joined (RdtConn *rc, PurpleConvChat *chat,
     rdt_write_system (chat, m->state_warning, PURPLE_MESSAGE_ERROR);
   if (!m->synced)
     return;    /* the first sync fills it */
-  g_hash_table_iter_init (&iter, m->nicks);
-  while (g_hash_table_iter_next (&iter, &uid, &nick))
-    if (rdt_state_is_member (m->state, uid) &&
-        !purple_conv_chat_find_user (chat, nick))
-      purple_conv_chat_add_user (chat, nick, NULL, PURPLE_CBFLAGS_NONE, FALSE);
+  {
+    g_autoptr (GPtrArray) nicks = member_nicks (m);
+
+    add_missing_users (chat, nicks);
+  }
   update_chat_topic (m, chat, topic_id);
   maybe_create_metadata (m, topic_id);
 }
