@@ -716,6 +716,36 @@ test_tampered_state (void)
   g_assert_cmpuint (harness_count_lines (owner, "known as Robert", 0), ==, 0);
   (void) bob_short;
 
+  /* a topic nobody named, seen on the stream, is in the room list too */
+  {
+    guint8 key[32];
+    g_autofree gchar *payload = NULL;
+    RdtMessage *m;
+    PurpleRoomlist *list;
+    gboolean found = FALSE;
+
+    rdt_space_keys_topic_key (keys, "offtopic", key);
+    payload = rdt_payload_encrypt (key, (const guint8 *) "hi", 2);
+    rdt_wipe (key, 32);
+    m = rdt_message_new_signed (s.space, "offtopic", "chat.text", NULL, payload,
+                                rdt_api_get_member_id (bob_api), bob);
+    rdt_api_post_message_async (bob_api, m, NULL, got_async, &a);
+    harness_wait (async_done, &a, 30, "a post to another topic");
+    g_assert_cmpint (rdt_api_post_message_finish (bob_api, a.result, &error), >, 0);
+    g_clear_object (&a.result);
+    rdt_message_unref (m);
+    for (gint tries = 0; tries < 100 && !found; tries++)
+      {
+        list = purple_roomlist_get_list (purple_account_get_connection (owner));
+        harness_wait (roomlist_done, list, 30, "the room list");
+        for (GList *l = list->rooms; l; l = l->next)
+          if (g_strcmp0 (((PurpleRoomlistRoom *) l->data)->fields->data, "offtopic") == 0)
+            found = TRUE;
+        purple_roomlist_unref (list);
+      }
+    g_assert_true (found);
+  }
+
   rdt_test_server_clear_faults (server);
   purple_account_set_enabled (owner, "rdt-e2e", FALSE);
   space_clear (&s);
