@@ -132,14 +132,50 @@ notify_message (PurpleNotifyMsgType type, const char *title,
   n->type = type;
   n->title = g_strdup (title);
   n->primary = g_strdup (primary);
+  n->text = g_strdup (secondary);
   g_test_message ("notify %d: %s: %s", type, title, primary);
   g_ptr_array_add (notifies, n);
   return NULL;
 }
 
+static void *
+notify_formatted (const char *title, const char *primary,
+                  const char *secondary, const char *text)
+{
+  return notify_message (PURPLE_NOTIFY_MSG_INFO, title, primary, text);
+}
+
+static void *
+notify_userinfo (PurpleConnection *gc, const char *who,
+                 PurpleNotifyUserInfo *info)
+{
+  gchar *text = purple_notify_user_info_get_text_with_newline (info, "\n");
+  void *r = notify_message (PURPLE_NOTIFY_MSG_INFO, "userinfo", who, text);
+
+  g_free (text);
+  return r;
+}
+
 static PurpleNotifyUiOps notify_ops = {
   .notify_message = notify_message,
+  .notify_formatted = notify_formatted,
+  .notify_userinfo = notify_userinfo,
 };
+
+HarnessNotify *
+harness_find_notify (const gchar *needle)
+{
+  for (guint i = notifies->len; i > 0; i--)
+    {
+      HarnessNotify *n = notifies->pdata[i - 1];
+
+      if ((n->title && strstr (n->title, needle)) ||
+          (n->primary && strstr (n->primary, needle)) ||
+          (n->text && strstr (n->text, needle)))
+        return n;
+    }
+  return NULL;
+}
 
 static void
 account_connecting (PurpleAccount *account, gpointer data)
@@ -272,6 +308,69 @@ harness_account_new (const gchar *username, const gchar *password,
   purple_account_set_string (a, "symmetric_root", root);
   purple_accounts_add (a);
   return a;
+}
+
+void
+harness_async_cb (GObject *source, GAsyncResult *result, gpointer data)
+{
+  ((HarnessAsync *) data)->result = g_object_ref (result);
+}
+
+gboolean
+harness_async_done (gpointer data)
+{
+  return ((HarnessAsync *) data)->result != NULL;
+}
+
+gboolean
+harness_account_connected (gpointer account)
+{
+  return purple_account_is_connected (account);
+}
+
+gboolean
+harness_account_disconnected (gpointer account)
+{
+  return purple_account_is_disconnected (account) &&
+         purple_account_get_connection (account) == NULL;
+}
+
+typedef struct {
+  PurpleAccount *account;
+  const gchar *text;
+  PurpleMessageFlags flags;
+} LineWait;
+
+static gboolean
+line_seen (gpointer data)
+{
+  LineWait *w = data;
+
+  return harness_count_lines (w->account, w->text, w->flags) > 0;
+}
+
+void
+harness_wait_line (PurpleAccount *account, const gchar *text,
+                   PurpleMessageFlags flags)
+{
+  LineWait w = { account, text, flags };
+
+  harness_wait (line_seen, &w, 30, text);
+}
+
+PurpleConvChat *
+harness_join (PurpleAccount *account, const gchar *topic)
+{
+  GHashTable *c = g_hash_table_new (g_str_hash, g_str_equal);
+  PurpleConversation *conv;
+
+  g_hash_table_insert (c, "topic", (gpointer) topic);
+  serv_join_chat (purple_account_get_connection (account), c);
+  g_hash_table_destroy (c);
+  conv = purple_find_conversation_with_account (PURPLE_CONV_TYPE_CHAT, topic,
+                                                account);
+  g_assert_nonnull (conv);
+  return PURPLE_CONV_CHAT (conv);
 }
 
 void

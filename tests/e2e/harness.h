@@ -7,6 +7,7 @@
 #pragma once
 
 #include <glib.h>
+#include <gio/gio.h>
 #include <purple.h>
 
 typedef struct {
@@ -24,11 +25,13 @@ typedef struct {
   gchar *text;
 } HarnessError;
 
-/* A purple_notify_* message (e.g. "Invalid topic"). */
+/* A purple_notify_* window: message (e.g. "Invalid topic"), formatted
+ * (type PURPLE_NOTIFY_MSG_INFO) or user info (title "userinfo"). */
 typedef struct {
   PurpleNotifyMsgType type;
   gchar *title;
   gchar *primary;
+  gchar *text;          /* secondary text, formatted body or user info */
 } HarnessNotify;
 
 void       harness_init (void);
@@ -50,3 +53,23 @@ PurpleAccount *harness_account_new (const gchar *username,
                                     const gchar *server,
                                     const gchar *root);
 void       harness_account_connect (PurpleAccount *account);
+
+/* Conditions for harness_wait(); data is the PurpleAccount. */
+gboolean   harness_account_connected (gpointer account);
+gboolean   harness_account_disconnected (gpointer account);
+/* Waits (30 s) for a line of account containing text, with flags. */
+void       harness_wait_line (PurpleAccount *account, const gchar *text,
+                              PurpleMessageFlags flags);
+/* Joins topic (chat component "topic"); the chat exists on return. */
+PurpleConvChat *harness_join (PurpleAccount *account, const gchar *topic);
+/* One GAsyncResult, collected: pass harness_async_cb and a HarnessAsync
+ * as callback and data, then harness_wait (harness_async_done, ...). */
+typedef struct {
+  GAsyncResult *result;   /* a ref, once done */
+} HarnessAsync;
+void       harness_async_cb (GObject *source, GAsyncResult *result,
+                             gpointer data);
+gboolean   harness_async_done (gpointer data);
+
+/* The newest notify whose title, primary or text contains needle. */
+HarnessNotify  *harness_find_notify (const gchar *needle);

@@ -194,12 +194,6 @@ shown_count (const gchar *needle)
 
 /* ---- accounts ---- */
 
-static gboolean
-account_connected (gpointer data)
-{
-  return purple_account_is_connected (data);
-}
-
 typedef struct {
   gchar *space_id;
   gchar *seed_hex;
@@ -241,7 +235,7 @@ login (Owner *o, const gchar *local, const gchar *root)
 
   g_free (user);
   harness_account_connect (a);
-  harness_wait (account_connected, a, 30, "account to connect");
+  harness_wait (harness_account_connected, a, 30, "account to connect");
   return a;
 }
 

@@ -504,22 +504,6 @@ key_hex (const RdtSigningKey *key)
   return hex;
 }
 
-typedef struct {
-  GAsyncResult *result;
-} Pending;
-
-static void
-pending_cb (GObject *src, GAsyncResult *res, gpointer d)
-{
-  ((Pending *) d)->result = g_object_ref (res);
-}
-
-static gboolean
-pending_done (gpointer d)
-{
-  return ((Pending *) d)->result != NULL;
-}
-
 /* The owner writes one state entry (spec 8): members and their rights. */
 static void
 space_write_state (Space *sp, RdtApi *api, const gchar *path,
@@ -530,11 +514,11 @@ space_write_state (Space *sp, RdtApi *api, const gchar *path,
   RdtMessage *m = rdt_message_new_signed (sp->space_id, "state", path,
                                           sp->state_head, data,
                                           sp->owner_uid, sp->owner);
-  Pending w = { NULL };
+  HarnessAsync w = { NULL };
   GError *error = NULL;
 
-  rdt_api_post_message_async (api, m, NULL, pending_cb, &w);
-  harness_wait (pending_done, &w, 30, "state write");
+  rdt_api_post_message_async (api, m, NULL, harness_async_cb, &w);
+  harness_wait (harness_async_done, &w, 30, "state write");
   if (rdt_api_post_message_finish (api, w.result, &error) < 0)
     g_error ("state write %s refused: %s", path, error->message);
   g_free (sp->state_head);
@@ -587,12 +571,6 @@ peer_all_sent (gpointer d)
   return sp->peer_sent + sp->peer_failed >= sp->peer_queued;
 }
 
-static gboolean
-account_connected (gpointer d)
-{
-  return purple_account_is_connected (d);
-}
-
 static Space *
 space_new (void)
 {
@@ -630,7 +608,7 @@ space_new (void)
   sp->account = harness_account_new (user, sp->owner_hex,
                                      rdt_test_server_get_url (srv), ZERO_KEY);
   harness_account_connect (sp->account);
-  harness_wait (account_connected, sp->account, 30, "account to connect");
+  harness_wait (harness_account_connected, sp->account, 30, "account to connect");
   return sp;
 }
 
@@ -664,28 +642,6 @@ space_peer_start (Space *sp)
   harness_wait (peer_ready, sp, 30, "peer to open the topic");
 }
 
-typedef struct {
-  PurpleAccount *account;
-  const gchar *text;
-  PurpleMessageFlags flags;
-} LineWait;
-
-static gboolean
-line_seen (gpointer d)
-{
-  LineWait *w = d;
-
-  return harness_count_lines (w->account, w->text, w->flags) > 0;
-}
-
-static void
-wait_line (PurpleAccount *a, const gchar *text, PurpleMessageFlags flags)
-{
-  LineWait w = { a, text, flags };
-
-  harness_wait (line_seen, &w, 30, text);
-}
-
 /* The peer says `text` and the account shows it: the topic is live. */
 static void
 space_drain (Space *sp, const gchar *text)
@@ -696,7 +652,7 @@ space_drain (Space *sp, const gchar *text)
                     >, 0);
   g_assert_no_error (error);
   sp->peer_queued++;
-  wait_line (sp->account, text, 0);
+  harness_wait_line (sp->account, text, 0);
   harness_wait (peer_all_sent, sp, 30, "peer's sends");
   g_assert_cmpuint (sp->peer_failed, ==, 0);
 }
@@ -856,7 +812,7 @@ test_xfer_receive (void)
   g_assert_cmpfloat (seen.last_progress, ==, 1.0);
   g_assert_true (g_file_get_contents (dest, &saved, &saved_len, NULL));
   g_assert_cmpmem (saved, saved_len, data, n);
-  wait_line (sp->account, "Saved “report.bin”", PURPLE_MESSAGE_SYSTEM);
+  harness_wait_line (sp->account, "Saved “report.bin”", PURPLE_MESSAGE_SYSTEM);
   g_assert_cmpuint (harness_count_lines (sp->account, "report.bin",
                                          PURPLE_MESSAGE_ERROR), ==, 0);
 
@@ -1110,7 +1066,7 @@ test_xfer_history_not_offered (void)
   att = peer_upload (sp, "old.bin", data, n);
   peer_announce (sp, att);
   space_join (sp);
-  wait_line (sp->account, "sent “old.bin”", PURPLE_MESSAGE_SYSTEM);
+  harness_wait_line (sp->account, "sent “old.bin”", PURPLE_MESSAGE_SYSTEM);
   space_drain (sp, "after history");
   g_assert_cmpuint (seen.n_new, ==, 0);
   g_assert_null (seen.accept_cb);

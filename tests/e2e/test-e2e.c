@@ -166,35 +166,9 @@ static RdtTestServer *server;
 /* ---- waiting ---- */
 
 static gboolean
-account_connected (gpointer data)
-{
-  return purple_account_is_connected (data);
-}
-
-static gboolean
 account_connecting (gpointer data)
 {
   return purple_account_is_connecting (data);
-}
-
-typedef struct {
-  PurpleAccount *account;
-  const gchar *text;
-  PurpleMessageFlags flags;
-} LineWait;
-
-static gboolean
-line_seen (gpointer data)
-{
-  LineWait *w = data;
-  return harness_count_lines (w->account, w->text, w->flags) > 0;
-}
-
-static void
-wait_line (PurpleAccount *a, const gchar *text, PurpleMessageFlags flags)
-{
-  LineWait w = { a, text, flags };
-  harness_wait (line_seen, &w, 30, text);
 }
 
 /* Normal (not system/error) lines of account a whose text is exactly text. */
@@ -231,22 +205,6 @@ find_exact (PurpleAccount *a, const gchar *text)
   return NULL;
 }
 
-typedef struct {
-  GAsyncResult *result;
-} AsyncWait;
-
-static void
-got_result (GObject *source, GAsyncResult *result, gpointer data)
-{
-  ((AsyncWait *) data)->result = g_object_ref (result);
-}
-
-static gboolean
-have_result (gpointer data)
-{
-  return ((AsyncWait *) data)->result != NULL;
-}
-
 /* ---- space set-up: the owner writes state ---- */
 
 static void
@@ -255,13 +213,13 @@ owner_write_state (Owner *o, RdtApi *api, const gchar *path,
 {
   gchar *data = g_base64_encode ((const guchar *) json, strlen (json));
   const gchar *paths[] = { path }, *datas[] = { data };
-  AsyncWait w = { NULL };
+  HarnessAsync w = { NULL };
   GError *error = NULL;
 
   /* The plugin writes state too (topic metadata): chain on the server's
    * head and retry on 409 like any client (src/core/statesync.c). */
-  rdt_state_write_async (api, paths, datas, 1, NULL, got_result, &w);
-  harness_wait (have_result, &w, 30, "state write");
+  rdt_state_write_async (api, paths, datas, 1, NULL, harness_async_cb, &w);
+  harness_wait (harness_async_done, &w, 30, "state write");
   if (!rdt_state_write_finish (api, w.result, &error))
     g_error ("state write %s refused: %s", path, error->message);
   g_object_unref (w.result);
@@ -487,22 +445,8 @@ login (Owner *o, const gchar *local)
   PurpleAccount *a = account_new (o, local);
 
   harness_account_connect (a);
-  harness_wait (account_connected, a, 30, "account to connect");
+  harness_wait (harness_account_connected, a, 30, "account to connect");
   return a;
-}
-
-static PurpleConvChat *
-join (PurpleAccount *a, const gchar *topic)
-{
-  GHashTable *c = g_hash_table_new (g_str_hash, g_str_equal);
-  PurpleConversation *conv;
-
-  g_hash_table_insert (c, "topic", (gpointer) topic);
-  serv_join_chat (purple_account_get_connection (a), c);
-  g_hash_table_destroy (c);
-  conv = purple_find_conversation_with_account (PURPLE_CONV_TYPE_CHAT, topic, a);
-  g_assert_nonnull (conv);
-  return PURPLE_CONV_CHAT (conv);
 }
 
 /* Send a marker and wait for it: anything queued before it has been shown
@@ -511,7 +455,7 @@ static void
 drain (PurpleAccount *a, Peer *p, const gchar *marker)
 {
   peer_send (p, marker);
-  wait_line (a, marker, 0);
+  harness_wait_line (a, marker, 0);
   peer_wait_sent (p);
 }
 
@@ -536,7 +480,7 @@ test_login (void)
   harness_account_connect (a);
   /* connecting first, then connected */
   g_assert_true (purple_account_is_connecting (a));
-  harness_wait (account_connected, a, 30, "account to connect");
+  harness_wait (harness_account_connected, a, 30, "account to connect");
   gc = purple_account_get_connection (a);
   g_assert_cmpint (purple_connection_get_state (gc), ==, PURPLE_CONNECTED);
   g_assert_cmpuint (harness_connect_attempts (a), ==, 1);
@@ -550,7 +494,7 @@ test_join (void)
 {
   Owner *o = owner_new ();
   PurpleAccount *a = login (o, "alice");
-  PurpleConvChat *chat = join (a, TOPIC);
+  PurpleConvChat *chat = harness_join (a, TOPIC);
   gchar *nick = rdt_id_short (o->uid);
   Member *m = member_new (o);
   Peer *p = peer_new (o, m, TOPIC);
@@ -560,7 +504,7 @@ test_join (void)
   g_assert_true (purple_conv_chat_find_user (chat, nick));
   g_assert_false (purple_conv_chat_has_left (chat));
   /* joining twice does not open a second conversation or topic */
-  g_assert_true (join (a, TOPIC) == chat);
+  g_assert_true (harness_join (a, TOPIC) == chat);
   /* the topic is live: a message posted now arrives */
   drain (a, p, "hello after join");
   g_assert_cmpuint (count_exact (a, "hello after join"), ==, 1);
@@ -591,9 +535,9 @@ test_backlog (void)
   peer_wait_sent (p);
   purple_account_set_int (a, "backlog", 5);
   harness_account_connect (a);
-  harness_wait (account_connected, a, 30, "account to connect");
-  join (a, TOPIC);
-  wait_line (a, "history 7", PURPLE_MESSAGE_DELAYED);
+  harness_wait (harness_account_connected, a, 30, "account to connect");
+  harness_join (a, TOPIC);
+  harness_wait_line (a, "history 7", PURPLE_MESSAGE_DELAYED);
   drain (a, p, "live after history");
   for (guint i = 0; i < 8; i++)
     {
@@ -640,15 +584,15 @@ test_send_echo_once (void)
   Member *m = member_new (o);
   Peer *p = peer_new (o, m, TOPIC);
   PurpleAccount *a = login (o, "alice");
-  PurpleConvChat *chat = join (a, TOPIC);
+  PurpleConvChat *chat = harness_join (a, TOPIC);
   HarnessLine *l;
   gchar *nick = rdt_id_short (o->uid);
 
   /* markup from the UI is sent as plain text and shown escaped */
   purple_conv_chat_send (chat, "first &amp; <i>one</i>");
-  wait_line (a, "first &amp; one", PURPLE_MESSAGE_SEND);
+  harness_wait_line (a, "first &amp; one", PURPLE_MESSAGE_SEND);
   purple_conv_chat_send (chat, "second");
-  wait_line (a, "second", PURPLE_MESSAGE_SEND);
+  harness_wait_line (a, "second", PURPLE_MESSAGE_SEND);
   drain (a, p, "drain send");
   g_assert_cmpuint (count_exact (a, "first &amp; one"), ==, 1);
   g_assert_cmpuint (count_exact (a, "second"), ==, 1);
@@ -674,7 +618,7 @@ test_receive_live (void)
   Owner *o = owner_new ();
   Member *m = member_new (o);
   PurpleAccount *a = login (o, "alice");
-  PurpleConvChat *chat = join (a, TOPIC);
+  PurpleConvChat *chat = harness_join (a, TOPIC);
   Peer *p = peer_new (o, m, TOPIC);
   gchar *who = rdt_id_short (m->uid);
   HarnessLine *l;
@@ -682,7 +626,7 @@ test_receive_live (void)
 
   peer_send (p, "live <b>one</b>");
   peer_send (p, "live two");
-  wait_line (a, "live two", PURPLE_MESSAGE_RECV);
+  harness_wait_line (a, "live two", PURPLE_MESSAGE_RECV);
   drain (a, p, "drain live");
   g_assert_cmpuint (count_exact (a, "live &lt;b&gt;one&lt;/b&gt;"), ==, 1);
   g_assert_cmpuint (count_exact (a, "live two"), ==, 1);
@@ -711,16 +655,16 @@ test_own_other_device (void)
   Owner *o = owner_new ();
   Member self = { o->key, o->uid, o->seed_hex };
   PurpleAccount *a = login (o, "alice");
-  PurpleConvChat *chat = join (a, TOPIC);
+  PurpleConvChat *chat = harness_join (a, TOPIC);
   Peer *p = peer_new (o, &self, TOPIC);
   gchar *nick = rdt_id_short (o->uid);
   HarnessLine *l;
 
   peer_send (p, "from my phone");
   peer_wait_sent (p);
-  wait_line (a, "from my phone", PURPLE_MESSAGE_SEND);
+  harness_wait_line (a, "from my phone", PURPLE_MESSAGE_SEND);
   purple_conv_chat_send (chat, "from the plugin");
-  wait_line (a, "from the plugin", PURPLE_MESSAGE_SEND);
+  harness_wait_line (a, "from the plugin", PURPLE_MESSAGE_SEND);
   l = find_exact (a, "from my phone");
   g_assert_cmpstr (l->who, ==, nick);
   g_assert_false (l->flags & PURPLE_MESSAGE_RECV);
@@ -765,9 +709,9 @@ off_post_thread (gpointer data)
       RdtMessage *m = rdt_message_new_signed (op->space_id, op->topic,
                                               "chat.text", op->prev, d,
                                               op->uid, op->key);
-      AsyncWait w = { NULL };
+      HarnessAsync w = { NULL };
 
-      rdt_api_post_message_async (api, m, NULL, got_result, &w);
+      rdt_api_post_message_async (api, m, NULL, harness_async_cb, &w);
       while (w.result == NULL)
         g_main_context_iteration (ctx, TRUE);
       if (rdt_api_post_message_finish (api, w.result, &op->error) >= 0)
@@ -831,7 +775,7 @@ test_reconnect (void)
   o = owner_new ();
   m = member_new (o);
   a = login (o, "alice");
-  join (a, TOPIC);
+  harness_join (a, TOPIC);
   p = peer_new (o, m, TOPIC);
   drain (a, p, "before restart");
   peer_free (p);
@@ -842,9 +786,9 @@ test_reconnect (void)
   rdt_test_server_resume (server);
   /* the second client posts before the plugin can run again */
   off_post (m, o, pinned_hash (a, TOPIC), while_down);
-  harness_wait (account_connected, a, 60, "reconnect");
+  harness_wait (harness_account_connected, a, 60, "reconnect");
   for (guint i = 0; while_down[i]; i++)
-    wait_line (a, while_down[i], PURPLE_MESSAGE_RECV);
+    harness_wait_line (a, while_down[i], PURPLE_MESSAGE_RECV);
   /* a live message after the reconnect, from a fresh second client */
   p = peer_new (o, m, TOPIC);
   drain (a, p, "after restart");
@@ -862,7 +806,7 @@ test_reconnect (void)
    * short to show as CONNECTING (the session may just reopen its stream
    * and log in again), but messages must flow again, once each */
   rdt_test_server_restart (server);
-  harness_wait (account_connected, a, 60, "reconnect after restart");
+  harness_wait (harness_account_connected, a, 60, "reconnect after restart");
   harness_wait (peer_is_opened, p, 60, "second client back after restart");
   drain (a, p, "after second restart");
   g_assert_cmpuint (count_exact (a, "after second restart"), ==, 1);
@@ -882,7 +826,7 @@ test_conflict_retry (void)
   Owner *o = owner_new ();
   Member *m = member_new (o);
   PurpleAccount *a = login (o, "alice");
-  PurpleConvChat *chat = join (a, TOPIC);
+  PurpleConvChat *chat = harness_join (a, TOPIC);
   Peer *p = peer_new (o, m, TOPIC);
   static const gchar * const sneak[] = { "sneaked in", NULL };
   gchar text[32];
@@ -902,7 +846,7 @@ test_conflict_retry (void)
       peer_send (p, text);
     }
   peer_wait_sent (p);
-  wait_line (a, "plugin 5", PURPLE_MESSAGE_SEND);
+  harness_wait_line (a, "plugin 5", PURPLE_MESSAGE_SEND);
   drain (a, p, "end");
   g_assert_cmpuint (count_exact (a, "sneaked in"), ==, 1);
   g_assert_cmpuint (count_exact (a, "plugin stale 0"), ==, 1);
@@ -1039,11 +983,11 @@ tampered (const gchar *field)
   rdt_test_server_resume (server);
 
   a = login (o, "alice");
-  join (a, TOPIC);
+  harness_join (a, TOPIC);
   /* a warning line that names the message, never its text */
   {
     gchar *sid = rdt_id_short (victim);
-    wait_line (a, sid, PURPLE_MESSAGE_ERROR);
+    harness_wait_line (a, sid, PURPLE_MESSAGE_ERROR);
     g_free (sid);
   }
   p = peer_new (o, m, TOPIC);
@@ -1089,7 +1033,7 @@ test_history_rewritten (void)
   m = member_new (o);
   p = peer_new (o, m, TOPIC);
   a = login (o, "alice");
-  join (a, TOPIC);
+  harness_join (a, TOPIC);
   drain (a, p, "kept 1");
   drain (a, p, "dropped 1");
   drain (a, p, "dropped 2");
@@ -1107,12 +1051,12 @@ test_history_rewritten (void)
   rdt_test_server_resume (server);
 
   harness_account_connect (a);
-  harness_wait (account_connected, a, 30, "reconnect after rewrite");
-  join (a, TOPIC);
+  harness_wait (harness_account_connected, a, 30, "reconnect after rewrite");
+  harness_join (a, TOPIC);
   /* the warning names the head that is gone */
   {
     gchar *lost = rdt_id_short (pin_before);
-    wait_line (a, lost, PURPLE_MESSAGE_ERROR);
+    harness_wait_line (a, lost, PURPLE_MESSAGE_ERROR);
     g_free (lost);
   }
   g_assert_true (purple_account_is_connected (a));
@@ -1141,7 +1085,7 @@ test_leave_with_queued_send (void)
   o = owner_new ();
   m = member_new (o);
   a = login (o, "alice");
-  chat = join (a, TOPIC);
+  chat = harness_join (a, TOPIC);
   rdt_test_server_kill (server);
   harness_wait (account_connecting, a, 60, "CONNECTING while the server is down");
   purple_conv_chat_send (chat, "queued then abandoned");
@@ -1149,7 +1093,7 @@ test_leave_with_queued_send (void)
   g_assert_cmpuint (harness_count_lines (a, "/retry", PURPLE_MESSAGE_ERROR),
                     ==, 0);
   rdt_test_server_resume (server);
-  harness_wait (account_connected, a, 60, "reconnect");
+  harness_wait (harness_account_connected, a, 60, "reconnect");
   /* history as a member sees it: the abandoned text never got posted */
   p = peer_new (o, m, TOPIC);
   peer_send (p, "after leave");
@@ -1277,7 +1221,7 @@ test_attachments (void)
   Member *m = member_new (o);
   Peer *p = peer_new (o, m, TOPIC);
   PurpleAccount *a = login (o, "alice");
-  PurpleConvChat *chat = join (a, TOPIC);
+  PurpleConvChat *chat = harness_join (a, TOPIC);
   PurpleConversation *conv = purple_conv_chat_get_conversation (chat);
   g_autofree gchar *dir = g_dir_make_tmp ("rdt-attach-XXXXXX", NULL);
   g_autofree gchar *pic = g_build_filename (dir, "pic.png", NULL);
@@ -1294,14 +1238,14 @@ test_attachments (void)
   cmd = g_strconcat ("send-file ", pic, NULL);
   g_assert_cmpint (purple_cmd_do_command (conv, cmd, cmd, &err), ==,
                    PURPLE_CMD_STATUS_OK);
-  wait_line (a, "Uploaded “pic.png”", PURPLE_MESSAGE_SYSTEM);
-  wait_line (a, "sent “pic.png” (image/png", PURPLE_MESSAGE_SYSTEM);
-  wait_line (a, "<img id=", PURPLE_MESSAGE_IMAGES);
+  harness_wait_line (a, "Uploaded “pic.png”", PURPLE_MESSAGE_SYSTEM);
+  harness_wait_line (a, "sent “pic.png” (image/png", PURPLE_MESSAGE_SYSTEM);
+  harness_wait_line (a, "<img id=", PURPLE_MESSAGE_IMAGES);
   g_free (cmd);
   cmd = g_strconcat ("fetch 1 ", out, NULL);
   g_assert_cmpint (purple_cmd_do_command (conv, cmd, cmd, &err), ==,
                    PURPLE_CMD_STATUS_OK);
-  wait_line (a, "Saved “pic.png”", PURPLE_MESSAGE_SYSTEM);
+  harness_wait_line (a, "Saved “pic.png”", PURPLE_MESSAGE_SYSTEM);
   g_assert_true (g_file_get_contents (out, &saved, &saved_len, NULL));
   g_assert_cmpmem (saved, saved_len, data, sizeof data);
 
@@ -1324,7 +1268,7 @@ test_attachments (void)
                                                 (guint8 *) json, jlen, &error),
                       >, 0);
     g_assert_no_error (error);
-    wait_line (a, "“evil.png” from", PURPLE_MESSAGE_ERROR);
+    harness_wait_line (a, "“evil.png” from", PURPLE_MESSAGE_ERROR);
     g_assert_cmpuint (harness_count_lines (a, "<img id=", PURPLE_MESSAGE_IMAGES),
                       ==, 1);
     g_free (json);
@@ -1347,7 +1291,7 @@ test_attachments (void)
     cmd = g_strconcat ("send-file ", big, NULL);
     g_assert_cmpint (purple_cmd_do_command (conv, cmd, cmd, &err), ==,
                      PURPLE_CMD_STATUS_OK);
-    wait_line (a, "Uploaded “big.bin”", PURPLE_MESSAGE_SYSTEM);
+    harness_wait_line (a, "Uploaded “big.bin”", PURPLE_MESSAGE_SYSTEM);
     g_assert_cmpuint (harness_count_lines (a, "Uploading “big.bin”: 25%",
                                            PURPLE_MESSAGE_SYSTEM), ==, 1);
     g_assert_cmpuint (harness_count_lines (a, "Uploading “big.bin”: 50%",
@@ -1385,7 +1329,7 @@ test_attachments (void)
   cmd = g_strconcat ("send-file ", big, NULL);
   purple_cmd_do_command (conv, cmd, cmd, &err);
   g_free (err);
-  wait_line (a, "“big.bin” is too large to send", PURPLE_MESSAGE_ERROR);
+  harness_wait_line (a, "“big.bin” is too large to send", PURPLE_MESSAGE_ERROR);
 
   g_unlink (pic);
   g_unlink (out);
@@ -1472,15 +1416,15 @@ served_tampered (const gchar *mode, gboolean expect_warning)
                            expect_warning ? "" : ",\"count\":1");
   rdt_test_server_fault (server, fault);
   a = login (o, "alice");
-  join (a, TOPIC);
+  harness_join (a, TOPIC);
   if (expect_warning)
     {
-      wait_line (a, WARNING_MARK, PURPLE_MESSAGE_ERROR);
+      harness_wait_line (a, WARNING_MARK, PURPLE_MESSAGE_ERROR);
       rdt_test_server_clear_faults (server);
     }
   else
     for (guint i = 0; i < 5; i++)
-      wait_line (a, texts[i], PURPLE_MESSAGE_RECV);
+      harness_wait_line (a, texts[i], PURPLE_MESSAGE_RECV);
   drain (a, p, "after");
 
   /* Nothing altered or forged shown as a message; what is shown is shown
@@ -1607,7 +1551,7 @@ test_fault_soak (void)
     return;
   o = owner_new ();
   a = login (o, "alice");
-  join (a, TOPIC);
+  harness_join (a, TOPIC);
   for (guint i = 0; i < SOAK_POSTERS; i++)
     {
       m[i] = member_new (o);

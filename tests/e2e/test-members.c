@@ -25,57 +25,24 @@
 
 static RdtTestServer *server;
 
-/* ---- recording notify ops (the invitation is shown in a window) ---- */
+/* ---- windows (the harness records every notify) ---- */
 
-static GPtrArray *shown;   /* of gchar*: primary + "\n" + body */
+/* Windows before this index are ignored (set it to harness_notifies ()->len
+ * before an action whose window must be new). */
+static guint notify_mark;
 
-static void *
-record_notify (const char *title, const char *primary, const char *text)
-{
-  g_ptr_array_add (shown, g_strdup_printf ("%s\n%s\n%s", title ? title : "",
-                                           primary ? primary : "",
-                                           text ? text : ""));
-  return NULL;
-}
-
-static void *
-notify_message (PurpleNotifyMsgType type, const char *title,
-                const char *primary, const char *secondary)
-{
-  return record_notify (title, primary, secondary);
-}
-
-static void *
-notify_formatted (const char *title, const char *primary,
-                  const char *secondary, const char *text)
-{
-  return record_notify (title, primary, text);
-}
-
-static void *
-notify_userinfo (PurpleConnection *gc, const char *who,
-                 PurpleNotifyUserInfo *info)
-{
-  gchar *text = purple_notify_user_info_get_text_with_newline (info, "\n");
-  void *r = record_notify ("userinfo", who, text);
-
-  g_free (text);
-  return r;
-}
-
-static PurpleNotifyUiOps notify_ops = {
-  .notify_message = notify_message,
-  .notify_formatted = notify_formatted,
-  .notify_userinfo = notify_userinfo,
-};
-
-/* The newest window showing needle. */
+/* The newest window since notify_mark showing needle (title, primary or
+ * body), as "primary\nbody". */
 static const gchar *
 shown_find (const gchar *needle)
 {
-  for (guint i = shown->len; i > 0; i--)
-    if (strstr (shown->pdata[i - 1], needle))
-      return shown->pdata[i - 1];
+  GPtrArray *n = harness_notifies ();
+  HarnessNotify *found = harness_find_notify (needle);
+
+  for (guint i = notify_mark; found && i < n->len; i++)
+    if (n->pdata[i] == found)
+      return found->text && strstr (found->text, needle) ? found->text
+                                                           : found->primary;
   return NULL;
 }
 
@@ -197,19 +164,6 @@ space_clear (Space *s)
   g_free (s->root_hex);
 }
 
-static gboolean
-account_connected (gpointer data)
-{
-  return purple_account_is_connected (data);
-}
-
-static gboolean
-account_disconnected (gpointer data)
-{
-  return purple_account_is_disconnected (data) &&
-         purple_account_get_connection (data) == NULL;
-}
-
 static PurpleAccount *
 owner_account (Space *s)
 {
@@ -219,22 +173,8 @@ owner_account (Space *s)
                                           s->root_hex);
 
   harness_account_connect (a);
-  harness_wait (account_connected, a, 30, "owner to connect");
+  harness_wait (harness_account_connected, a, 30, "owner to connect");
   return a;
-}
-
-static PurpleConvChat *
-join (PurpleAccount *a, const gchar *topic)
-{
-  GHashTable *c = g_hash_table_new (g_str_hash, g_str_equal);
-  PurpleConversation *conv;
-
-  g_hash_table_insert (c, "topic", (gpointer) topic);
-  serv_join_chat (purple_account_get_connection (a), c);
-  g_hash_table_destroy (c);
-  conv = purple_find_conversation_with_account (PURPLE_CONV_TYPE_CHAT, topic, a);
-  g_assert_nonnull (conv);
-  return PURPLE_CONV_CHAT (conv);
 }
 
 static void
@@ -269,29 +209,6 @@ wait_user (PurpleConvChat *chat, const gchar *name, const gchar *what)
   InChat c = { chat, name };
 
   harness_wait (user_in_chat, &c, 30, what);
-}
-
-typedef struct {
-  PurpleAccount *account;
-  const gchar *text;
-  PurpleMessageFlags flags;
-} LineWait;
-
-static gboolean
-has_line (gpointer data)
-{
-  LineWait *w = data;
-
-  return harness_count_lines (w->account, w->text, w->flags) > 0;
-}
-
-static void
-wait_line (PurpleAccount *a, const gchar *text, PurpleMessageFlags flags,
-           const gchar *what)
-{
-  LineWait w = { a, text, flags };
-
-  harness_wait (has_line, &w, 30, what);
 }
 
 /* The sender of the newest line containing text, for this account. */
@@ -380,7 +297,7 @@ test_invitation_names_topics (void)
 
   space_new (&s);
   owner = owner_account (&s);
-  ochat = join (owner, TOPIC);
+  ochat = harness_join (owner, TOPIC);
 
   /* the owner creates an invitation: shown once, in a window */
   command (ochat, "invite");
@@ -391,7 +308,7 @@ test_invitation_names_topics (void)
   /* Bob pastes it as the password of a new account, any user name */
   bob = harness_account_new ("bob", invitation, NULL, "");
   harness_account_connect (bob);
-  harness_wait (account_connected, bob, 30, "bob to join with the invitation");
+  harness_wait (harness_account_connected, bob, 30, "bob to join with the invitation");
   bob_user = g_strconcat ("bob@", s.space, NULL);
   g_assert_cmpstr (purple_account_get_username (bob), ==, bob_user);
   password = purple_account_get_password (bob);
@@ -412,9 +329,9 @@ test_invitation_names_topics (void)
   harness_wait (alias_done, &alias_result, 30, "the alias to be written");
   g_assert_cmpint (alias_result, ==, 1);
   wait_user (ochat, "Bob Builder", "Bob's name in the owner's chat");
-  bchat = join (bob, TOPIC);
+  bchat = harness_join (bob, TOPIC);
   purple_conv_chat_send (bchat, "hello from bob");
-  wait_line (owner, "hello from bob", PURPLE_MESSAGE_RECV, "bob's message");
+  harness_wait_line (owner, "hello from bob", PURPLE_MESSAGE_RECV);
   g_assert_cmpstr (who_said (owner, "hello from bob"), ==, "Bob Builder");
 
   /* /nick renames the owner everywhere; Bob's chat follows */
@@ -423,16 +340,16 @@ test_invitation_names_topics (void)
   wait_user (ochat, "Olivia", "the owner's own nick");
   g_assert_cmpstr (purple_conv_chat_get_nick (ochat), ==, "Olivia");
   purple_conv_chat_send (ochat, "welcome bob");
-  wait_line (bob, "welcome bob", PURPLE_MESSAGE_RECV, "the owner's message");
+  harness_wait_line (bob, "welcome bob", PURPLE_MESSAGE_RECV);
   g_assert_cmpstr (who_said (bob, "welcome bob"), ==, "Olivia");
 
   /* /members and /whois */
   command (bchat, "members");
-  wait_line (bob, "2 members:", PURPLE_MESSAGE_SYSTEM, "/members");
+  harness_wait_line (bob, "2 members:", PURPLE_MESSAGE_SYSTEM);
   g_assert_cmpuint (harness_count_lines (bob, bob_uid, PURPLE_MESSAGE_SYSTEM), >, 0);
   g_assert_cmpuint (harness_count_lines (bob, "Olivia", PURPLE_MESSAGE_SYSTEM), >, 0);
   command (ochat, "whois Bob Builder");
-  wait_line (owner, "Role: member", PURPLE_MESSAGE_SYSTEM, "/whois");
+  harness_wait_line (owner, "Role: member", PURPLE_MESSAGE_SYSTEM);
   g_assert_cmpuint (harness_count_lines (owner, "write topics/{any}/messages",
                                          PURPLE_MESSAGE_SYSTEM), >, 0);
 
@@ -463,7 +380,7 @@ test_invitation_names_topics (void)
   harness_account_connect (eve);
   harness_wait (shown_has, "Could not use the invitation", 30,
                 "the spent invitation to be refused");
-  harness_wait (account_disconnected, eve, 30, "eve's login to fail");
+  harness_wait (harness_account_disconnected, eve, 30, "eve's login to fail");
   g_assert_nonnull (shown_find ("use limit"));
 
   purple_account_set_enabled (eve, "rdt-e2e", FALSE);
@@ -513,7 +430,7 @@ test_new_key_add_member (void)
 
   space_new (&s);
   owner = owner_account (&s);
-  ochat = join (owner, TOPIC);
+  ochat = harness_join (owner, TOPIC);
 
   /* empty password: the plugin makes a key and says which id to hand over */
   user = g_strconcat ("carol@", s.space, NULL);
@@ -541,13 +458,13 @@ test_new_key_add_member (void)
   }
   line = g_strconcat ("add-member ", uid, NULL);
   command (ochat, line);
-  wait_line (owner, "done", PURPLE_MESSAGE_SYSTEM, "/add-member");
+  harness_wait_line (owner, "done", PURPLE_MESSAGE_SYSTEM);
   /* the new member shows up in the owner's chat, then can log in */
   shortid = rdt_id_short (uid);
   wait_user (ochat, shortid, "the new member in the user list");
-  harness_wait (account_disconnected, carol, 30, "carol's first login to end");
+  harness_wait (harness_account_disconnected, carol, 30, "carol's first login to end");
   harness_account_connect (carol);
-  harness_wait (account_connected, carol, 30, "carol to log in as a member");
+  harness_wait (harness_account_connected, carol, 30, "carol to log in as a member");
 
   purple_account_set_enabled (carol, "rdt-e2e", FALSE);
   purple_account_set_enabled (owner, "rdt-e2e", FALSE);
@@ -568,7 +485,7 @@ test_actions (void)
 
   space_new (&s);
   owner = owner_account (&s);
-  ochat = join (owner, TOPIC);
+  ochat = harness_join (owner, TOPIC);
 
   /* Set display name... */
   run_action (owner, "Set display name");
@@ -577,15 +494,16 @@ test_actions (void)
   wait_user (ochat, "Orla", "the owner's name from the action");
 
   /* Add a member by ID...: a bad id is refused with help, a good one works */
-  before = shown->len;
+  before = harness_notifies ()->len;
   run_action (owner, "Add a member by ID");
   answer_input ("not-an-id");
-  g_assert_cmpuint (shown->len, ==, before + 1);
-  g_assert_nonnull (strstr (shown->pdata[before], "not a member ID"));
+  g_assert_cmpuint (harness_notifies ()->len, ==, before + 1);
+  g_assert_nonnull (strstr (((HarnessNotify *) harness_notifies ()->pdata[before])->primary,
+                            "not a member ID"));
   user = g_strconcat ("dan@", s.space, NULL);
   dan = harness_account_new (user, "", rdt_test_server_get_url (server), s.root_hex);
   harness_account_connect (dan);
-  harness_wait (account_disconnected, dan, 30, "dan's first login to be refused");
+  harness_wait (harness_account_disconnected, dan, 30, "dan's first login to be refused");
   g_assert_true (rdt_hex_decode (purple_account_get_password (dan), seed, 32, NULL));
   {
     g_autoptr (RdtSigningKey) k = rdt_signing_key_new_from_seed (seed);
@@ -598,12 +516,12 @@ test_actions (void)
   shortid = rdt_id_short (dan_uid);
   wait_user (ochat, shortid, "dan in the user list");
   harness_account_connect (dan);
-  harness_wait (account_connected, dan, 30, "dan to log in");
+  harness_wait (harness_account_connected, dan, 30, "dan to log in");
 
   /* Invite someone... then, from dan's account, Join another space with an
    * invitation...: a new account for the space (here: the same space, so
    * dan's local name gets another one) */
-  g_ptr_array_set_size (shown, 0);      /* only windows from here on */
+  notify_mark = harness_notifies ()->len;   /* only windows from here on */
   run_action (owner, "Invite someone");
   harness_wait (shown_has, "rdt-invite:1:", 30, "the invitation window");
   invitation = take_invitation ();
@@ -619,7 +537,7 @@ test_actions (void)
   joined_user = g_strconcat ("dan2@", s.space, NULL);
   joined = purple_accounts_find (joined_user, "prpl-reeeductio");
   g_assert_nonnull (joined);
-  harness_wait (account_connected, joined, 30, "the joined account to connect");
+  harness_wait (harness_account_connected, joined, 30, "the joined account to connect");
   g_assert_null (purple_account_get_string (joined, "pending_invitation", NULL));
 
   purple_account_set_enabled (joined, "rdt-e2e", FALSE);
@@ -630,22 +548,6 @@ test_actions (void)
 
 /* ---- a hostile server: tampered state ---- */
 
-typedef struct {
-  GAsyncResult *result;
-} Async;
-
-static void
-got_async (GObject *source, GAsyncResult *result, gpointer data)
-{
-  ((Async *) data)->result = g_object_ref (result);
-}
-
-static gboolean
-async_done (gpointer data)
-{
-  return ((Async *) data)->result != NULL;
-}
-
 /* Bob (a core client, not a libpurple account) writes his profile. */
 static void
 write_profile (RdtApi *api, RdtState *state, const gchar *name)
@@ -654,13 +556,13 @@ write_profile (RdtApi *api, RdtState *state, const gchar *name)
   g_autofree gchar *data = NULL;
   const gchar *paths[] = { path }, *datas[1];
   g_autoptr (GError) error = NULL;
-  Async a = { NULL };
+  HarnessAsync a = { NULL };
 
   data = rdt_state_encode_profile (state, name, &error);
   g_assert_no_error (error);
   datas[0] = data;
-  rdt_state_write_async (api, paths, datas, 1, NULL, got_async, &a);
-  harness_wait (async_done, &a, 30, "a profile write");
+  rdt_state_write_async (api, paths, datas, 1, NULL, harness_async_cb, &a);
+  harness_wait (harness_async_done, &a, 30, "a profile write");
   g_assert_true (rdt_state_write_finish (api, a.result, &error));
   g_assert_no_error (error);
   g_object_unref (a.result);
@@ -680,7 +582,7 @@ test_tampered_state (void)
   g_autoptr (RdtState) state = NULL;
   g_autoptr (GError) error = NULL;
   guint8 root[32];
-  Async a = { NULL };
+  HarnessAsync a = { NULL };
 
   space_new (&s);
   g_assert_true (rdt_hex_decode (s.root_hex, root, 32, NULL));
@@ -690,8 +592,8 @@ test_tampered_state (void)
   owner_api = rdt_api_new (rdt_test_server_get_url (server), s.space, s.key,
                            RDT_ID_USER, &error);
   g_assert_no_error (error);
-  rdt_membership_add_member_async (owner_api, bob_uid, NULL, got_async, &a);
-  harness_wait (async_done, &a, 30, "bob to be added");
+  rdt_membership_add_member_async (owner_api, bob_uid, NULL, harness_async_cb, &a);
+  harness_wait (harness_async_done, &a, 30, "bob to be added");
   g_assert_true (rdt_membership_add_member_finish (owner_api, a.result, &error));
   g_clear_object (&a.result);
   bob_api = rdt_api_new (rdt_test_server_get_url (server), s.space, bob,
@@ -704,9 +606,8 @@ test_tampered_state (void)
                          "\"method\":\"GET\",\"path\":\"/topics/state/messages\","
                          "\"count\":1}");
   owner = owner_account (&s);
-  ochat = join (owner, TOPIC);
-  wait_line (owner, "failed verification", PURPLE_MESSAGE_ERROR,
-             "the tampered state to be reported");
+  ochat = harness_join (owner, TOPIC);
+  harness_wait_line (owner, "failed verification", PURPLE_MESSAGE_ERROR);
   g_assert_false (purple_conv_chat_find_user (ochat, "Robert"));
 
   /* the next change re-reads the log, untampered: the name is the latest */
@@ -729,8 +630,8 @@ test_tampered_state (void)
     rdt_wipe (key, 32);
     m = rdt_message_new_signed (s.space, "offtopic", "chat.text", NULL, payload,
                                 rdt_api_get_member_id (bob_api), bob);
-    rdt_api_post_message_async (bob_api, m, NULL, got_async, &a);
-    harness_wait (async_done, &a, 30, "a post to another topic");
+    rdt_api_post_message_async (bob_api, m, NULL, harness_async_cb, &a);
+    harness_wait (harness_async_done, &a, 30, "a post to another topic");
     g_assert_cmpint (rdt_api_post_message_finish (bob_api, a.result, &error), >, 0);
     g_clear_object (&a.result);
     rdt_message_unref (m);
@@ -759,8 +660,6 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   rdt_crypto_init ();
   harness_init ();
-  shown = g_ptr_array_new_with_free_func (g_free);
-  purple_notify_set_ui_ops (&notify_ops);
   purple_request_set_ui_ops (&request_ops);
   server = rdt_test_server_start (NULL);
 
@@ -771,6 +670,5 @@ main (int argc, char **argv)
   ret = g_test_run ();
   rdt_test_server_stop (server);
   purple_core_quit ();
-  g_ptr_array_free (shown, TRUE);
   return ret;
 }
