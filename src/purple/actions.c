@@ -278,29 +278,40 @@ free_username (gpointer user_data, const char *unused)
   g_free (user_data);
 }
 
+/* A one-line text prompt for an action. The callback gets the account's
+ * username (g_free it), not the connection: the account may have
+ * disconnected by the time the user answers. */
+static void
+ask_text (PurpleConnection *gc, const gchar *title, const gchar *primary,
+          const gchar *secondary, const gchar *current, gboolean masked,
+          const gchar *ok_label, PurpleRequestInputCb ok_cb)
+{
+  PurpleAccount *account = purple_connection_get_account (gc);
+
+  purple_request_input (gc, title, primary, secondary, current, FALSE, masked,
+                        NULL, ok_label, G_CALLBACK (ok_cb),
+                        _("_Cancel"), G_CALLBACK (free_username),
+                        account, NULL, NULL,
+                        g_strdup (purple_account_get_username (account)));
+}
+
 static void
 set_display_name (PurplePluginAction *action)
 {
   PurpleConnection *gc = action_gc (action);
   RdtConn *rc = gc ? rdt_conn_of (gc) : NULL;
   RdtState *state = rdt_members_get_state (rc);
-  PurpleAccount *account;
   gchar *current = NULL;
 
   if (rc == NULL)
     return;
-  account = purple_connection_get_account (gc);
   if (state != NULL)
     current = rdt_state_get_display_name (state,
                                           rdt_session_get_member_id (rc->session));
-  purple_request_input (gc, _("Display name"), _("Set your display name"),
-                        _("Every member of the space sees this name instead "
-                          "of your member ID."),
-                        current, FALSE, FALSE, NULL,
-                        _("_Set"), G_CALLBACK (display_name_entered),
-                        _("_Cancel"), G_CALLBACK (free_username),
-                        account, NULL, NULL,
-                        g_strdup (purple_account_get_username (account)));
+  ask_text (gc, _("Display name"), _("Set your display name"),
+            _("Every member of the space sees this name instead of your "
+              "member ID."),
+            current, FALSE, _("_Set"), display_name_entered);
   g_free (current);
 }
 
@@ -356,19 +367,13 @@ static void
 add_member_by_id (PurplePluginAction *action)
 {
   PurpleConnection *gc = action_gc (action);
-  PurpleAccount *account;
 
   if (gc == NULL || rdt_conn_of (gc) == NULL)
     return;
-  account = purple_connection_get_account (gc);
-  purple_request_input (gc, _("Add a member"), _("Add a member by ID"),
-                        _("The member ID (U...) of the person to add. They "
-                          "can then read and write every topic."),
-                        NULL, FALSE, FALSE, NULL,
-                        _("_Add"), G_CALLBACK (member_id_entered),
-                        _("_Cancel"), G_CALLBACK (free_username),
-                        account, NULL, NULL,
-                        g_strdup (purple_account_get_username (account)));
+  ask_text (gc, _("Add a member"), _("Add a member by ID"),
+            _("The member ID (U...) of the person to add. They can then "
+              "read and write every topic."),
+            NULL, FALSE, _("_Add"), member_id_entered);
 }
 
 /* One account is one member of one space: joining another space is a new
@@ -425,20 +430,14 @@ static void
 join_with_invitation (PurplePluginAction *action)
 {
   PurpleConnection *gc = action_gc (action);
-  PurpleAccount *account;
 
   if (gc == NULL)
     return;
-  account = purple_connection_get_account (gc);
-  purple_request_input (gc, _("Join a space"),
-                        _("Join another space with an invitation"),
-                        _("Paste the invitation (rdt-invite:1:...). A new "
-                          "account is made for that space, with a new key."),
-                        NULL, FALSE, TRUE, NULL,
-                        _("_Join"), G_CALLBACK (invitation_entered),
-                        _("_Cancel"), G_CALLBACK (free_username),
-                        account, NULL, NULL,
-                        g_strdup (purple_account_get_username (account)));
+  /* masked: the invitation is a secret */
+  ask_text (gc, _("Join a space"), _("Join another space with an invitation"),
+            _("Paste the invitation (rdt-invite:1:...). A new account is "
+              "made for that space, with a new key."),
+            NULL, TRUE, _("_Join"), invitation_entered);
 }
 
 GList *
