@@ -7,7 +7,7 @@
  *
  * Plain: posts as the key RDT_SEED. With --as-new-member, RDT_SEED is the
  * space owner's: it adds a fresh member holding the chat capability of
- * spec 8.2 (two state writes, spec 8.5), posts as that member, and prints
+ * spec 8.2 (state writes, spec 8.5), posts as that member, and prints
  * the member's short id (its nick in the plugin's chats). Exits 0 once the
  * server has confirmed the post.
  */
@@ -19,10 +19,10 @@
 #include "api.h"
 #include "crypto.h"
 #include "id.h"
+#include "membership.h"
 #include "message.h"
 #include "session.h"
 
-#define CHAT_CAP "{\"op\":\"write\",\"path\":\"topics/{any}/messages\"}"
 
 typedef struct {
   GMainLoop *loop;
@@ -51,47 +51,19 @@ got_result (GObject *source, GAsyncResult *result, gpointer data)
   g_main_loop_quit (p->loop);
 }
 
-/* One owner-signed state write chained on *head. */
-static gboolean
-write_state (Post *p, RdtApi *api, const RdtSigningKey *owner,
-             gchar **head, const gchar *path, const gchar *json)
-{
-  g_autofree gchar *data = g_base64_encode ((const guchar *) json, strlen (json));
-  g_autofree gchar *uid = rdt_signing_key_get_id (owner, RDT_ID_USER);
-  g_autoptr (RdtMessage) m = rdt_message_new_signed (
-      rdt_api_get_space_id (api), "state", path, *head, data, uid, owner);
-  g_autoptr (GError) error = NULL;
-  gboolean ok;
-
-  p->result = NULL;
-  rdt_api_post_message_async (api, m, NULL, got_result, p);
-  g_main_loop_run (p->loop);
-  ok = rdt_api_post_message_finish (api, p->result, &error) >= 0;
-  g_clear_object (&p->result);
-  if (!ok)
-    {
-      g_printerr ("rdt-post: state write %s refused: %s\n", path, error->message);
-      return FALSE;
-    }
-  g_free (*head);
-  *head = g_strdup (m->message_hash);
-  return TRUE;
-}
-
-/* As the owner: a new member with the chat capability. Returns its key. */
+/* As the owner: a new member with the chat capability (spec 8.2), written
+ * the way the plugin does it (src/core/membership.c: chained on the state
+ * head, retried on 409, since the plugin may be writing state too).
+ * Returns its key. */
 static RdtSigningKey *
 add_member (Post *p, const gchar *url, const gchar *space, const guint8 seed[32])
 {
   g_autoptr (RdtSigningKey) owner = rdt_signing_key_new_from_seed (seed);
   RdtSigningKey *member = rdt_signing_key_generate ();
   g_autofree gchar *muid = rdt_signing_key_get_id (member, RDT_ID_USER);
-  g_autofree gchar *entry = g_strconcat ("auth/users/", muid, NULL);
-  g_autofree gchar *rights = g_strconcat (entry, "/rights/chat", NULL);
-  g_autofree gchar *json = g_strdup_printf ("{\"user_id\":\"%s\"}", muid);
-  g_autofree gchar *head = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (RdtApi) api = rdt_api_new (url, space, owner, RDT_ID_USER, &error);
-  g_autoptr (GPtrArray) newest = NULL;
+  gboolean ok;
 
   if (api == NULL)
     {
@@ -99,23 +71,14 @@ add_member (Post *p, const gchar *url, const gchar *space, const guint8 seed[32]
       rdt_signing_key_free (member);
       return NULL;
     }
-  /* State writes chain on the state topic's head (spec 4.6). */
-  rdt_api_get_messages_async (api, "state", 9999999999999, 0, 1, NULL,
-                              got_result, p);
+  p->result = NULL;
+  rdt_membership_add_member_async (api, muid, NULL, got_result, p);
   g_main_loop_run (p->loop);
-  newest = rdt_api_get_messages_finish (api, p->result, NULL, &error);
+  ok = rdt_membership_add_member_finish (api, p->result, &error);
   g_clear_object (&p->result);
-  if (newest == NULL)
+  if (!ok)
     {
-      g_printerr ("rdt-post: reading the state head: %s\n", error->message);
-      rdt_signing_key_free (member);
-      return NULL;
-    }
-  if (newest->len > 0)
-    head = g_strdup (((RdtMessage *) newest->pdata[0])->message_hash);
-  if (!write_state (p, api, owner, &head, entry, json)
-      || !write_state (p, api, owner, &head, rights, CHAT_CAP))
-    {
+      g_printerr ("rdt-post: adding the member: %s\n", error->message);
       rdt_signing_key_free (member);
       return NULL;
     }
