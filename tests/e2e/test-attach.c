@@ -24,6 +24,7 @@
 #include "testserver.h"
 #ifdef RDT_HAVE_PURPLE
 #include "harness.h"
+#include "membership.h"
 #include "message.h"
 #endif
 
@@ -364,7 +365,6 @@ test_too_large (void)
 
 #define TOPIC "general"
 #define ZERO_KEY "0000000000000000000000000000000000000000000000000000000000000000"
-#define CHAT_CAP "{\"op\":\"write\",\"path\":\"topics/{any}/messages\"}"
 
 /* What the UI saw of the (one) transfer of a test. */
 typedef struct {
@@ -481,7 +481,7 @@ static PurpleRequestUiOps request_ui_ops = {
 
 typedef struct {
   RdtSigningKey *owner;
-  gchar *space_id, *owner_uid, *owner_hex, *state_head;
+  gchar *space_id, *owner_uid, *owner_hex;
   RdtSigningKey *member;
   gchar *member_uid;
   RdtSession *peer;
@@ -502,29 +502,6 @@ key_hex (const RdtSigningKey *key)
     g_snprintf (hex + 2 * i, 3, "%02x", seed[i]);
   rdt_wipe (seed, sizeof seed);
   return hex;
-}
-
-/* The owner writes one state entry (spec 8): members and their rights. */
-static void
-space_write_state (Space *sp, RdtApi *api, const gchar *path,
-                   const gchar *json)
-{
-  g_autofree gchar *data = g_base64_encode ((const guchar *) json,
-                                            strlen (json));
-  RdtMessage *m = rdt_message_new_signed (sp->space_id, "state", path,
-                                          sp->state_head, data,
-                                          sp->owner_uid, sp->owner);
-  HarnessAsync w = { NULL };
-  GError *error = NULL;
-
-  rdt_api_post_message_async (api, m, NULL, harness_async_cb, &w);
-  harness_wait (harness_async_done, &w, 30, "state write");
-  if (rdt_api_post_message_finish (api, w.result, &error) < 0)
-    g_error ("state write %s refused: %s", path, error->message);
-  g_free (sp->state_head);
-  sp->state_head = g_strdup (m->message_hash);
-  g_object_unref (w.result);
-  rdt_message_unref (m);
 }
 
 static void
@@ -576,8 +553,6 @@ space_new (void)
 {
   Space *sp = g_new0 (Space, 1);
   GError *error = NULL;
-  g_autofree gchar *path = NULL;
-  g_autofree gchar *json = NULL;
   g_autofree gchar *user = NULL;
   RdtApi *api;
 
@@ -595,12 +570,17 @@ space_new (void)
   api = rdt_api_new (rdt_test_server_get_url (srv), sp->space_id, sp->owner,
                      RDT_ID_USER, &error);
   g_assert_no_error (error);
-  path = g_strconcat ("auth/users/", sp->member_uid, NULL);
-  json = g_strdup_printf ("{\"user_id\":\"%s\"}", sp->member_uid);
-  space_write_state (sp, api, path, json);
-  g_free (path);
-  path = g_strconcat ("auth/users/", sp->member_uid, "/rights/chat", NULL);
-  space_write_state (sp, api, path, CHAT_CAP);
+  {
+    /* as every client does it (src/core/membership.c) */
+    HarnessAsync w = { NULL };
+
+    rdt_membership_add_member_async (api, sp->member_uid, NULL,
+                                     harness_async_cb, &w);
+    harness_wait (harness_async_done, &w, 30, "the member to be added");
+    g_assert_true (rdt_membership_add_member_finish (api, w.result, &error));
+    g_assert_no_error (error);
+    g_object_unref (w.result);
+  }
   g_object_unref (api);
 
   /* the plugin's account, in the chat */
@@ -746,7 +726,6 @@ space_free (Space *sp)
   g_free (sp->space_id);
   g_free (sp->owner_uid);
   g_free (sp->owner_hex);
-  g_free (sp->state_head);
   g_free (sp->member_uid);
   rdt_signing_key_free (sp->owner);
   rdt_signing_key_free (sp->member);
