@@ -191,6 +191,7 @@ on_redeemed (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   Join *j = user_data;
   g_autoptr (GError) error = NULL;
+  PurpleConnection *gc;
   PurpleAccount *account;
 
   rdt_membership_redeem_finish (result, &error);
@@ -200,8 +201,11 @@ on_redeemed (GObject *source, GAsyncResult *result, gpointer user_data)
       g_free (j);      /* rdt_close already forgot it */
       return;
     }
-  g_hash_table_remove (joins, j->gc);
-  account = purple_connection_get_account (j->gc);
+  gc = j->gc;
+  g_hash_table_remove (joins, gc);
+  g_object_unref (j->cancel);
+  g_free (j);
+  account = purple_connection_get_account (gc);
   if (error != NULL && (g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_NETWORK) ||
                         g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_SERVER)))
     {
@@ -209,8 +213,7 @@ on_redeemed (GObject *source, GAsyncResult *result, gpointer user_data)
       gchar *m = g_strdup_printf (_("Could not use the invitation: %s"),
                                   error->message);
 
-      purple_connection_error_reason (j->gc,
-                                      PURPLE_CONNECTION_ERROR_NETWORK_ERROR, m);
+      purple_connection_error_reason (gc, PURPLE_CONNECTION_ERROR_NETWORK_ERROR, m);
       g_free (m);
       return;
     }
@@ -218,7 +221,7 @@ on_redeemed (GObject *source, GAsyncResult *result, gpointer user_data)
    * when an answer was lost): the login below tells which. */
   purple_account_set_string (account, PENDING_INVITATION, NULL);
   if (error != NULL)
-    purple_notify_error (j->gc, _("Invitation"),
+    purple_notify_error (gc, _("Invitation"),
                          _("Could not use the invitation."), error->message);
   login_as_member (account);
 }
