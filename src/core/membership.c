@@ -68,7 +68,7 @@ rdt_membership_add_member_async (RdtApi *api, const gchar *user_id,
   g_task_set_source_tag (task, rdt_membership_add_member_async);
   if (!rdt_id_decode_typed (user_id, RDT_ID_USER, NULL, &error))
     {
-      g_prefix_error (&error, _("Not a member id: "));
+      g_prefix_error (&error, _("Not a member ID: "));
       g_task_return_error (task, error);
       g_object_unref (task);
       return;

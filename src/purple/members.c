@@ -503,7 +503,7 @@ rdt_members_describe (RdtConn *rc, const gchar *user_id)
     g_string_append (out, _("Role: not a member\n"));
   caps = rdt_state_list_capabilities (m->state, user_id);
   for (guint i = 0; i < caps->len; i++)
-    g_string_append_printf (out, _("May: %s\n"), (gchar *) caps->pdata[i]);
+    g_string_append_printf (out, _("Right: %s\n"), (gchar *) caps->pdata[i]);
   return g_string_free (out, FALSE);
 }
 
