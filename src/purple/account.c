@@ -389,6 +389,9 @@ login_as_member (PurpleAccount *account)
                                            g_free, g_free);
   rc->next_chat_id = 1;
   rc->nick = rdt_id_short (rdt_session_get_member_id (session));
+  /* own messages show this, not the account name; members.c puts the
+   * display name here once the state is read */
+  purple_connection_set_display_name (gc, rc->nick);
   rdt_members_init (rc, root);
   rdt_wipe (root, sizeof root);
   purple_connection_set_protocol_data (gc, rc);

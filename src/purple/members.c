@@ -292,6 +292,8 @@ refresh_chats (Members *m, GHashTable *old_nicks)
       update_chat_topic (m, chat, topic);
       maybe_create_metadata (m, topic);
     }
+  /* What libpurple shows for our own messages (not the account name). */
+  purple_connection_set_display_name (rc->gc, own);
   g_free (rc->nick);
   rc->nick = g_steal_pointer (&own);
 }

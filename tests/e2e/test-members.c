@@ -339,6 +339,9 @@ test_invitation_names_topics (void)
   wait_user (bchat, "Olivia", "the owner's new name in Bob's chat");
   wait_user (ochat, "Olivia", "the owner's own nick");
   g_assert_cmpstr (purple_conv_chat_get_nick (ochat), ==, "Olivia");
+  /* what libpurple UIs show for our own messages */
+  g_assert_cmpstr (purple_connection_get_display_name (
+                       purple_account_get_connection (owner)), ==, "Olivia");
   purple_conv_chat_send (ochat, "welcome bob");
   harness_wait_line (bob, "welcome bob", PURPLE_MESSAGE_RECV);
   g_assert_cmpstr (who_said (bob, "welcome bob"), ==, "Olivia");
