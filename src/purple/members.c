@@ -536,6 +536,22 @@ rdt_members_describe_all (RdtConn *rc)
 
 /* ---- writes ---- */
 
+/* A 403 on a state write means "not an admin": say that first, the
+ * server's detail after it. */
+static void
+explain_forbidden (GError **error)
+{
+  if (g_error_matches (*error, RDT_API_ERROR, RDT_API_ERROR_FORBIDDEN))
+    {
+      GError *e = g_error_new (RDT_API_ERROR, RDT_API_ERROR_FORBIDDEN,
+                               _("this needs rights in the space that you do "
+                                 "not have (%s)"), (*error)->message);
+
+      g_error_free (*error);
+      *error = e;
+    }
+}
+
 typedef struct {
   Members *m;
   RdtMembersDone done;
@@ -553,6 +569,7 @@ on_op_written (GObject *source, GAsyncResult *result, gpointer user_data)
     rdt_membership_add_member_finish (RDT_API (source), result, &error);
   else
     rdt_state_write_finish (RDT_API (source), result, &error);
+  explain_forbidden (&error);
   /* cancelled = logged out: op->m is gone, say so with rc == NULL */
   if (op->done)
     op->done (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
@@ -645,6 +662,7 @@ on_invited (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GError) error = NULL;
   gchar *text = rdt_membership_invite_finish (RDT_API (source), result, &error);
 
+  explain_forbidden (&error);
   op->invite_done (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
                        ? NULL : op->m->rc,
                    text, error, op->user_data);

@@ -346,6 +346,11 @@ test_invitation_names_topics (void)
   harness_wait_line (bob, "welcome bob", PURPLE_MESSAGE_RECV);
   g_assert_cmpstr (who_said (bob, "welcome bob"), ==, "Olivia");
 
+  /* Bob is a member, not an admin: his /invite is refused, and says so */
+  command (bchat, "invite");
+  harness_wait_line (bob, "Could not create an invitation", PURPLE_MESSAGE_ERROR);
+  g_assert_cmpuint (harness_count_lines (bob, "permission", PURPLE_MESSAGE_ERROR), >, 0);
+
   /* /members and /whois */
   command (bchat, "members");
   harness_wait_line (bob, "2 members:", PURPLE_MESSAGE_SYSTEM);
