@@ -381,6 +381,21 @@ on_synced (GObject *source, GAsyncResult *result, gpointer user_data)
     {
       purple_debug_warning ("reeeductio", "state sync failed: %s\n",
                             error->message);
+      /* A lost connection is said by the session already; anything else
+       * (a malformed or unpageable answer) is news for the user, once. */
+      if (!g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_NETWORK))
+        {
+          g_autofree gchar *text = g_strdup_printf (
+              _("Warning: could not read the space's members and names: %s"),
+              error->message);
+
+          if (g_strcmp0 (text, m->state_warning) != 0)
+            {
+              rdt_write_all_chats (m->rc, text, PURPLE_MESSAGE_ERROR);
+              g_free (m->state_warning);
+              m->state_warning = g_steal_pointer (&text);
+            }
+        }
       if (rdt_session_get_state (m->rc->session) == RDT_SESSION_CONNECTED &&
           m->retry_timer == 0)
         m->retry_timer = g_timeout_add_seconds (SYNC_RETRY_S, on_retry_timer, m);

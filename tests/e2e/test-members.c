@@ -625,6 +625,32 @@ test_tampered_state (void)
   g_assert_cmpuint (harness_count_lines (owner, "known as Robert", 0), ==, 0);
   (void) bob_short;
 
+  /* a garbled answer is reported as such; the next read recovers. The
+   * profile is posted on a head read before the fault is set, so that the
+   * owner's read is the first to meet it. */
+  {
+    g_autofree gchar *path = g_strconcat ("profiles/", bob_uid, NULL);
+    g_autofree gchar *data = rdt_state_encode_profile (state, "Bob the Third", NULL);
+    RdtMessage *m;
+
+    rdt_state_sync_async (state, bob_api, NULL, harness_async_cb, &a);
+    harness_wait (harness_async_done, &a, 30, "bob's read of the state");
+    g_assert_true (rdt_state_sync_finish (state, a.result, NULL, NULL, &error));
+    g_clear_object (&a.result);
+    m = rdt_message_new_signed (s.space, "state", path, rdt_state_get_head (state),
+                                data, bob_uid, bob);
+    rdt_test_server_fault (server, "{\"action\":\"garbage\",\"method\":\"GET\","
+                           "\"path\":\"/topics/state/messages\",\"count\":1}");
+    rdt_api_post_message_async (bob_api, m, NULL, harness_async_cb, &a);
+    harness_wait (harness_async_done, &a, 30, "bob's profile post");
+    g_assert_cmpint (rdt_api_post_message_finish (bob_api, a.result, &error), >, 0);
+    g_clear_object (&a.result);
+    rdt_message_unref (m);
+  }
+  harness_wait_line (owner, "could not read the space's members", PURPLE_MESSAGE_ERROR);
+  write_profile (bob_api, state, "Bob the Fourth");
+  wait_user (ochat, "Bob the Fourth", "bob's name after the garbled read");
+
   /* a topic nobody named, seen on the stream, is in the room list too */
   {
     guint8 key[32];
