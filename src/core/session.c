@@ -57,6 +57,7 @@ typedef struct {
   GQueue    sends;        /* Send*, head is the one in flight */
   gboolean  in_flight;
   gint64    last_post_us;
+  gint64    post_rtt_us;      /* how long our last post took to answer */
   gint64    last_foreign_us;  /* when another member's message last arrived */
   gchar    *pin_hash;
   gint64    pin_ts;
@@ -1798,6 +1799,8 @@ post_done (GObject *src, GAsyncResult *res, gpointer data)
 
   if (send == NULL)
     goto out;
+  if (error == NULL || g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_CONFLICT))
+    t->post_rtt_us = g_get_monotonic_time () - t->last_post_us;
   if (error == NULL)
     {
       /* Ingest our own message now; the stream echo is a duplicate. */
@@ -1939,13 +1942,19 @@ topic_post (RdtSession *s, Topic *t)
     }
   /* A burst into a topic others are posting to as well: leave a random
    * gap between our own posts, or whoever needs no catch-up (the last
-   * winner) wins every round and the others starve on 409s. */
+   * winner) wins every round and the others starve on 409s. A loser needs
+   * about three round trips (409, catch-up, head) before it can post
+   * again, so the gap scales with our round trip: on a slow link a fixed
+   * few milliseconds would never let it in. */
   if (send->attempts == 0 && t->last_post_us > 0 &&
       now - t->last_foreign_us < 2 * G_USEC_PER_SEC &&
-      now - t->last_post_us < 20000 && !send->yielded)
+      now - t->last_post_us < 20000 + 4 * t->post_rtt_us && !send->yielded)
     {
+      gint rtt_ms = (gint) MIN (t->post_rtt_us / 1000, 300);
+
       send->yielded = TRUE;
-      send_retry_later (s, t, g_random_int_range (5, 40));
+      send_retry_later (s, t, g_random_int_range (5, 40) +
+                              g_random_int_range (0, 3 * rtt_ms + 1));
       return;
     }
   t->last_post_us = now;
