@@ -637,24 +637,6 @@ space_drain (Space *sp, const gchar *text)
   g_assert_cmpuint (sp->peer_failed, ==, 0);
 }
 
-static gboolean put_ok;
-
-static void
-blob_put_cb (GObject *src, GAsyncResult *res, gpointer d)
-{
-  GError *e = NULL;
-
-  rdt_api_put_blob_finish (RDT_API (src), res, &e);
-  g_assert_no_error (e);
-  put_ok = TRUE;
-}
-
-static gboolean
-blob_put_done (gpointer d)
-{
-  return put_ok;
-}
-
 /* Encrypt and upload data as the peer; the descriptor is returned, not
  * yet announced (so the blob can be altered first). */
 static RdtAttachment *
@@ -663,14 +645,17 @@ peer_upload (Space *sp, const gchar *name, const guint8 *data, gsize len)
   RdtAttachment *att = NULL;
   GError *error = NULL;
   GBytes *blob = rdt_attachment_encrypt (data, len, 0, &att, &error);
+  HarnessAsync put = { NULL };
 
   g_assert_no_error (error);
   att->filename = g_strdup (name);
   att->content_type = g_strdup ("application/octet-stream");
-  put_ok = FALSE;
   rdt_api_put_blob_async (rdt_session_get_api (sp->peer), att->blob_id, blob,
-                          NULL, blob_put_cb, NULL);
-  harness_wait (blob_put_done, NULL, 30, "peer upload");
+                          NULL, harness_async_cb, &put);
+  harness_wait (harness_async_done, &put, 30, "peer upload");
+  g_assert_true (rdt_api_put_blob_finish (rdt_session_get_api (sp->peer),
+                                          put.result, &error));
+  g_clear_object (&put.result);
   g_bytes_unref (blob);
   return att;
 }

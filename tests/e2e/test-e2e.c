@@ -1193,24 +1193,6 @@ test_invalid_topic (void)
 
 /* ---- attachments through the plugin (issue #6) ---- */
 
-static gboolean put_done;
-
-static void
-put_cb (GObject *src, GAsyncResult *res, gpointer d)
-{
-  GError *e = NULL;
-
-  rdt_api_put_blob_finish (RDT_API (src), res, &e);
-  g_assert_no_error (e);
-  put_done = TRUE;
-}
-
-static gboolean
-is_put_done (gpointer d)
-{
-  return put_done;
-}
-
 /* /send-file of an image: uploaded, announced, shown inline; /fetch saves
  * the same bytes; a member's image under a wrong key is refused with a
  * warning and never shown; the local size limit is said, not hit. */
@@ -1257,9 +1239,14 @@ test_attachments (void)
     gchar *json;
     gsize jlen;
 
+    HarnessAsync put = { NULL };
+
     rdt_api_put_blob_async (rdt_session_get_api (p->session), att->blob_id,
-                            blob, NULL, put_cb, NULL);
-    harness_wait (is_put_done, NULL, 30, "peer upload");
+                            blob, NULL, harness_async_cb, &put);
+    harness_wait (harness_async_done, &put, 30, "peer upload");
+    g_assert_true (rdt_api_put_blob_finish (rdt_session_get_api (p->session),
+                                            put.result, &error));
+    g_clear_object (&put.result);
     att->dek[3] ^= 1;
     att->filename = g_strdup ("evil.png");
     att->content_type = g_strdup ("image/png");
