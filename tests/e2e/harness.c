@@ -1,5 +1,6 @@
 /* harness.c - see harness.h */
 #include "harness.h"
+#include "encoding.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
@@ -259,6 +260,35 @@ harness_count_lines (PurpleAccount *account, const gchar *text,
           !(must_have & (PURPLE_MESSAGE_ERROR | PURPLE_MESSAGE_SYSTEM)))
         continue;
       if (strstr (l->text, text) && (l->flags & must_have) == must_have)
+        n++;
+    }
+  return n;
+}
+
+gchar *
+harness_seed_hex (const RdtSigningKey *key)
+{
+  guint8 seed[RDT_SEED_LENGTH];
+  gchar *hex;
+
+  rdt_signing_key_copy_seed (key, seed);
+  hex = rdt_hex_encode (seed, sizeof seed);
+  rdt_wipe (seed, sizeof seed);
+  return hex;
+}
+
+guint
+harness_count_exact (PurpleAccount *account, const gchar *text)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < lines->len; i++)
+    {
+      HarnessLine *l = lines->pdata[i];
+
+      if (g_strcmp0 (l->account, purple_account_get_username (account)) == 0 &&
+          !(l->flags & (PURPLE_MESSAGE_ERROR | PURPLE_MESSAGE_SYSTEM)) &&
+          g_strcmp0 (l->text, text) == 0)
         n++;
     }
   return n;

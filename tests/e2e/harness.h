@@ -10,6 +10,8 @@
 #include <gio/gio.h>
 #include <purple.h>
 
+#include "crypto.h"
+
 typedef struct {
   gchar *conv;          /* conversation name (topic) */
   gchar *account;       /* account username */
@@ -44,6 +46,10 @@ GPtrArray *harness_lines (void);     /* of HarnessLine */
 GPtrArray *harness_errors (void);    /* of HarnessError */
 guint      harness_count_lines (PurpleAccount *account, const gchar *text,
                                     PurpleMessageFlags must_have);
+/* The key's seed as 64 hex characters: an account password. g_free. */
+gchar     *harness_seed_hex (const RdtSigningKey *key);
+/* Normal (not system/error) lines of account whose text is exactly text. */
+guint      harness_count_exact (PurpleAccount *account, const gchar *text);
 /* Iterate the main loop until cond(data) holds; fails the test after
  * timeout_s seconds. */
 void       harness_wait (gboolean (*cond) (gpointer), gpointer data,

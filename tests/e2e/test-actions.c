@@ -205,13 +205,10 @@ owner_new (void)
 {
   RdtSigningKey *key = rdt_signing_key_generate ();
   Owner *o = g_new0 (Owner, 1);
-  guint8 seed[RDT_SEED_LENGTH];
 
   o->space_id = rdt_signing_key_get_id (key, RDT_ID_SPACE);
   o->uid = rdt_signing_key_get_id (key, RDT_ID_USER);
-  rdt_signing_key_copy_seed (key, seed);
-  o->seed_hex = rdt_hex_encode (seed, sizeof seed);
-  rdt_wipe (seed, sizeof seed);
+  o->seed_hex = harness_seed_hex (key);
   rdt_signing_key_free (key);
   return o;
 }
@@ -366,37 +363,6 @@ switched_and_connected (gpointer data)
          purple_account_is_connected (w->a);
 }
 
-typedef struct {
-  PurpleAccount *a;
-  const gchar *text;
-} LineWait;
-
-static gboolean
-line_seen (gpointer data)
-{
-  LineWait *w = data;
-
-  return harness_count_lines (w->a, w->text, PURPLE_MESSAGE_SEND) > 0;
-}
-
-static guint
-count_exact (PurpleAccount *a, const gchar *text)
-{
-  GPtrArray *ls = harness_lines ();
-  guint n = 0;
-
-  for (guint i = 0; i < ls->len; i++)
-    {
-      HarnessLine *l = ls->pdata[i];
-
-      if (g_strcmp0 (l->account, purple_account_get_username (a)) == 0 &&
-          !(l->flags & (PURPLE_MESSAGE_ERROR | PURPLE_MESSAGE_SYSTEM)) &&
-          g_strcmp0 (l->text, text) == 0)
-        n++;
-    }
-  return n;
-}
-
 static void
 test_create_space (void)
 {
@@ -409,7 +375,6 @@ test_create_space (void)
   guint before;
   GHashTable *c;
   PurpleConversation *conv;
-  LineWait lw = { a, NULL };
 
   /* cancel changes nothing */
   run_action (a, "new space");
@@ -460,15 +425,13 @@ test_create_space (void)
   conv = purple_find_conversation_with_account (PURPLE_CONV_TYPE_CHAT, TOPIC, a);
   g_assert_nonnull (conv);
   purple_conv_chat_send (PURPLE_CONV_CHAT (conv), "hello new space");
-  lw.text = "hello new space";
-  harness_wait (line_seen, &lw, 30, lw.text);
+  harness_wait_line (a, "hello new space", PURPLE_MESSAGE_SEND);
   /* a second message after it: the first's echo has come by then (one
    * chain, in order) */
   purple_conv_chat_send (PURPLE_CONV_CHAT (conv), "second");
-  lw.text = "second";
-  harness_wait (line_seen, &lw, 30, lw.text);
-  g_assert_cmpuint (count_exact (a, "hello new space"), ==, 1);
-  g_assert_cmpuint (count_exact (a, "second"), ==, 1);
+  harness_wait_line (a, "second", PURPLE_MESSAGE_SEND);
+  g_assert_cmpuint (harness_count_exact (a, "hello new space"), ==, 1);
+  g_assert_cmpuint (harness_count_exact (a, "second"), ==, 1);
   g_assert_cmpuint (harness_count_lines (a, "not sent", PURPLE_MESSAGE_ERROR),
                     ==, 0);
 

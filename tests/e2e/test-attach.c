@@ -491,19 +491,6 @@ typedef struct {
   gchar *dir;                  /* where the test saves files */
 } Space;
 
-static gchar *
-key_hex (const RdtSigningKey *key)
-{
-  guint8 seed[RDT_SEED_LENGTH];
-  gchar *hex = g_malloc0 (2 * sizeof seed + 1);
-
-  rdt_signing_key_copy_seed (key, seed);
-  for (gsize i = 0; i < sizeof seed; i++)
-    g_snprintf (hex + 2 * i, 3, "%02x", seed[i]);
-  rdt_wipe (seed, sizeof seed);
-  return hex;
-}
-
 static void
 peer_opened (RdtSession *s, const gchar *t, const GError *e, gpointer d)
 {
@@ -560,7 +547,7 @@ space_new (void)
   sp->owner = rdt_signing_key_generate ();
   sp->space_id = rdt_signing_key_get_id (sp->owner, RDT_ID_SPACE);
   sp->owner_uid = rdt_signing_key_get_id (sp->owner, RDT_ID_USER);
-  sp->owner_hex = key_hex (sp->owner);
+  sp->owner_hex = harness_seed_hex (sp->owner);
   sp->member = rdt_signing_key_generate ();
   sp->member_uid = rdt_signing_key_get_id (sp->member, RDT_ID_USER);
   sp->dir = g_dir_make_tmp ("rdt-xfer-XXXXXX", NULL);

@@ -41,19 +41,6 @@ typedef struct {
   gchar *uid;          /* the owner as a user (U id of the space key) */
 } Owner;
 
-static gchar *
-seed_to_hex (const RdtSigningKey *key)
-{
-  guint8 seed[RDT_SEED_LENGTH];
-  gchar *hex = g_malloc0 (2 * sizeof seed + 1);
-
-  rdt_signing_key_copy_seed (key, seed);
-  for (gsize i = 0; i < sizeof seed; i++)
-    g_snprintf (hex + 2 * i, 3, "%02x", seed[i]);
-  rdt_wipe (seed, sizeof seed);
-  return hex;
-}
-
 static Owner *
 owner_new (void)
 {
@@ -62,7 +49,7 @@ owner_new (void)
   o->key = rdt_signing_key_generate ();
   o->space_id = rdt_signing_key_get_id (o->key, RDT_ID_SPACE);
   o->uid = rdt_signing_key_get_id (o->key, RDT_ID_USER);
-  o->seed_hex = seed_to_hex (o->key);
+  o->seed_hex = harness_seed_hex (o->key);
   return o;
 }
 
@@ -171,24 +158,6 @@ account_connecting (gpointer data)
   return purple_account_is_connecting (data);
 }
 
-/* Normal (not system/error) lines of account a whose text is exactly text. */
-static guint
-count_exact (PurpleAccount *a, const gchar *text)
-{
-  GPtrArray *ls = harness_lines ();
-  guint n = 0;
-
-  for (guint i = 0; i < ls->len; i++)
-    {
-      HarnessLine *l = ls->pdata[i];
-      if (g_strcmp0 (l->account, purple_account_get_username (a)) == 0 &&
-          !(l->flags & (PURPLE_MESSAGE_ERROR | PURPLE_MESSAGE_SYSTEM)) &&
-          g_strcmp0 (l->text, text) == 0)
-        n++;
-    }
-  return n;
-}
-
 static HarnessLine *
 find_exact (PurpleAccount *a, const gchar *text)
 {
@@ -243,7 +212,7 @@ member_new (Owner *o)
 
   m->key = rdt_signing_key_generate ();
   m->uid = rdt_signing_key_get_id (m->key, RDT_ID_USER);
-  m->seed_hex = seed_to_hex (m->key);
+  m->seed_hex = harness_seed_hex (m->key);
   api = rdt_api_new (rdt_test_server_get_url (server), o->space_id, o->key,
                      RDT_ID_USER, &error);
   g_assert_no_error (error);
@@ -507,7 +476,7 @@ test_join (void)
   g_assert_true (harness_join (a, TOPIC) == chat);
   /* the topic is live: a message posted now arrives */
   drain (a, p, "hello after join");
-  g_assert_cmpuint (count_exact (a, "hello after join"), ==, 1);
+  g_assert_cmpuint (harness_count_exact (a, "hello after join"), ==, 1);
   g_free (nick);
   peer_free (p);
   member_free (m);
@@ -547,10 +516,10 @@ test_backlog (void)
       g_snprintf (text, sizeof text, "history %u", i);
       if (i < 3)
         {
-          g_assert_cmpuint (count_exact (a, text), ==, 0);
+          g_assert_cmpuint (harness_count_exact (a, text), ==, 0);
           continue;
         }
-      g_assert_cmpuint (count_exact (a, text), ==, 1);
+      g_assert_cmpuint (harness_count_exact (a, text), ==, 1);
       l = find_exact (a, text);
       pm = peer_find (p, text);
       g_assert_nonnull (pm);
@@ -594,8 +563,8 @@ test_send_echo_once (void)
   purple_conv_chat_send (chat, "second");
   harness_wait_line (a, "second", PURPLE_MESSAGE_SEND);
   drain (a, p, "drain send");
-  g_assert_cmpuint (count_exact (a, "first &amp; one"), ==, 1);
-  g_assert_cmpuint (count_exact (a, "second"), ==, 1);
+  g_assert_cmpuint (harness_count_exact (a, "first &amp; one"), ==, 1);
+  g_assert_cmpuint (harness_count_exact (a, "second"), ==, 1);
   l = find_exact (a, "second");
   g_assert_cmpstr (l->who, ==, nick);
   g_assert_false (l->flags & PURPLE_MESSAGE_DELAYED);
@@ -628,8 +597,8 @@ test_receive_live (void)
   peer_send (p, "live two");
   harness_wait_line (a, "live two", PURPLE_MESSAGE_RECV);
   drain (a, p, "drain live");
-  g_assert_cmpuint (count_exact (a, "live &lt;b&gt;one&lt;/b&gt;"), ==, 1);
-  g_assert_cmpuint (count_exact (a, "live two"), ==, 1);
+  g_assert_cmpuint (harness_count_exact (a, "live &lt;b&gt;one&lt;/b&gt;"), ==, 1);
+  g_assert_cmpuint (harness_count_exact (a, "live two"), ==, 1);
   l = find_exact (a, "live two");
   pm = peer_find (p, "live two");
   g_assert_nonnull (pm);
@@ -668,8 +637,8 @@ test_own_other_device (void)
   l = find_exact (a, "from my phone");
   g_assert_cmpstr (l->who, ==, nick);
   g_assert_false (l->flags & PURPLE_MESSAGE_RECV);
-  g_assert_cmpuint (count_exact (a, "from my phone"), ==, 1);
-  g_assert_cmpuint (count_exact (a, "from the plugin"), ==, 1);
+  g_assert_cmpuint (harness_count_exact (a, "from my phone"), ==, 1);
+  g_assert_cmpuint (harness_count_exact (a, "from the plugin"), ==, 1);
   g_free (nick);
   peer_free (p);
   account_done (a);
@@ -793,9 +762,9 @@ test_reconnect (void)
   p = peer_new (o, m, TOPIC);
   drain (a, p, "after restart");
   for (guint i = 0; while_down[i]; i++)
-    g_assert_cmpuint (count_exact (a, while_down[i]), ==, 1);
-  g_assert_cmpuint (count_exact (a, "before restart"), ==, 1);
-  g_assert_cmpuint (count_exact (a, "after restart"), ==, 1);
+    g_assert_cmpuint (harness_count_exact (a, while_down[i]), ==, 1);
+  g_assert_cmpuint (harness_count_exact (a, "before restart"), ==, 1);
+  g_assert_cmpuint (harness_count_exact (a, "after restart"), ==, 1);
   g_assert_cmpuint (harness_count_lines (a, "Reconnected", PURPLE_MESSAGE_SYSTEM),
                     >=, 1);
   g_assert_cmpuint (errors_for (a), ==, 0);
@@ -809,9 +778,9 @@ test_reconnect (void)
   harness_wait (harness_account_connected, a, 60, "reconnect after restart");
   harness_wait (peer_is_opened, p, 60, "second client back after restart");
   drain (a, p, "after second restart");
-  g_assert_cmpuint (count_exact (a, "after second restart"), ==, 1);
-  g_assert_cmpuint (count_exact (a, "after restart"), ==, 1);
-  g_assert_cmpuint (count_exact (a, while_down[0]), ==, 1);
+  g_assert_cmpuint (harness_count_exact (a, "after second restart"), ==, 1);
+  g_assert_cmpuint (harness_count_exact (a, "after restart"), ==, 1);
+  g_assert_cmpuint (harness_count_exact (a, while_down[0]), ==, 1);
   g_assert_cmpuint (errors_for (a), ==, 0);
   g_assert_cmpuint (harness_connect_attempts (a), ==, 1);
   peer_free (p);
@@ -848,18 +817,18 @@ test_conflict_retry (void)
   peer_wait_sent (p);
   harness_wait_line (a, "plugin 5", PURPLE_MESSAGE_SEND);
   drain (a, p, "end");
-  g_assert_cmpuint (count_exact (a, "sneaked in"), ==, 1);
-  g_assert_cmpuint (count_exact (a, "plugin stale 0"), ==, 1);
+  g_assert_cmpuint (harness_count_exact (a, "sneaked in"), ==, 1);
+  g_assert_cmpuint (harness_count_exact (a, "plugin stale 0"), ==, 1);
   g_assert_cmpuint (peer_count (p, "plugin stale 0"), ==, 1);
-  g_assert_cmpuint (count_exact (a, "peer stale 0"), ==, 1);
+  g_assert_cmpuint (harness_count_exact (a, "peer stale 0"), ==, 1);
   g_assert_cmpuint (peer_count (p, "peer stale 0"), ==, 1);
   for (guint i = 1; i <= 5; i++)
     {
       g_snprintf (text, sizeof text, "plugin %u", i);
-      g_assert_cmpuint (count_exact (a, text), ==, 1);
+      g_assert_cmpuint (harness_count_exact (a, text), ==, 1);
       g_assert_cmpuint (peer_count (p, text), ==, 1);
       g_snprintf (text, sizeof text, "peer %u", i);
-      g_assert_cmpuint (count_exact (a, text), ==, 1);
+      g_assert_cmpuint (harness_count_exact (a, text), ==, 1);
       g_assert_cmpuint (peer_count (p, text), ==, 1);
     }
   g_assert_cmpuint (harness_count_lines (a, "not sent", PURPLE_MESSAGE_ERROR),
@@ -994,8 +963,8 @@ tampered (const gchar *field)
   g_assert_cmpuint (p->n_warnings, >, 0);
   /* the plugin has finished the history once a live message shows */
   drain (a, p, "live after tamper");
-  g_assert_cmpuint (count_exact (a, "TAMPERED TEXT"), ==, 0);
-  g_assert_cmpuint (count_exact (a, "the victim"), ==, 0);
+  g_assert_cmpuint (harness_count_exact (a, "TAMPERED TEXT"), ==, 0);
+  g_assert_cmpuint (harness_count_exact (a, "the victim"), ==, 0);
   g_assert_cmpuint (harness_count_lines (a, "TAMPERED", 0), ==, 0);
   g_assert_true (purple_account_is_connected (a));
   g_free (value);
@@ -1061,7 +1030,7 @@ test_history_rewritten (void)
   }
   g_assert_true (purple_account_is_connected (a));
   /* what is still there shows, what is gone does not reappear */
-  g_assert_cmpuint (count_exact (a, "kept 1"), >=, 1);
+  g_assert_cmpuint (harness_count_exact (a, "kept 1"), >=, 1);
   g_free (pin_before);
   g_free (cut);
   member_free (m);
@@ -1420,7 +1389,7 @@ served_tampered (const gchar *mode, gboolean expect_warning)
   for (guint i = 0; i < 6; i++)
     {
       gint at = line_index (a, texts[i]);
-      g_assert_cmpuint (count_exact (a, texts[i]), <=, 1);
+      g_assert_cmpuint (harness_count_exact (a, texts[i]), <=, 1);
       if (at >= 0)
         {
           g_assert_cmpint (at, >, prev);
@@ -1429,12 +1398,12 @@ served_tampered (const gchar *mode, gboolean expect_warning)
     }
   /* Nothing is silently missing: a message not shown was warned about. */
   for (guint i = 0; i < 5; i++)
-    if (count_exact (a, texts[i]) == 0)
+    if (harness_count_exact (a, texts[i]) == 0)
       g_assert_cmpuint (harness_count_lines (a, WARNING_MARK,
                                              PURPLE_MESSAGE_ERROR), >, 0);
   if (!expect_warning)   /* reorder: the real chain is recovered */
     for (guint i = 0; i < 5; i++)
-      g_assert_cmpuint (count_exact (a, texts[i]), ==, 1);
+      g_assert_cmpuint (harness_count_exact (a, texts[i]), ==, 1);
   g_assert_true (purple_account_is_connected (a));
   g_free (fault);
   peer_free (p);
@@ -1578,7 +1547,7 @@ test_fault_soak (void)
           gint at;
 
           g_snprintf (text, sizeof text, "p%u-%03u", i, n);
-          g_assert_cmpuint (count_exact (a, text), ==, 1);
+          g_assert_cmpuint (harness_count_exact (a, text), ==, 1);
           at = line_index (a, text);
           g_assert_cmpint (at, >, prev);
           prev = at;

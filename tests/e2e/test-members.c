@@ -145,13 +145,12 @@ typedef struct {
 static void
 space_new (Space *s)
 {
-  guint8 seed[32], root[32];
+  guint8 root[32];
 
   s->key = rdt_signing_key_generate ();
   s->space = rdt_signing_key_get_id (s->key, RDT_ID_SPACE);
-  rdt_signing_key_copy_seed (s->key, seed);
   rdt_random_bytes (root, 32);
-  s->seed_hex = rdt_hex_encode (seed, 32);
+  s->seed_hex = harness_seed_hex (s->key);
   s->root_hex = rdt_hex_encode (root, 32);
 }
 
