@@ -289,6 +289,21 @@ emit_send_done (RdtSession *s, Send *send, const GError *error)
 /* ---- construction ---- */
 
 RdtSession *
+rdt_session_new_for_key (const gchar *server_url, const gchar *space_id,
+                         const RdtSigningKey *key,
+                         const guint8 root[RDT_KEY_LENGTH], GError **error)
+{
+  guint8 seed[RDT_SEED_LENGTH];
+  RdtSession *s;
+
+  g_return_val_if_fail (key != NULL, NULL);
+  rdt_signing_key_copy_seed (key, seed);
+  s = rdt_session_new (server_url, space_id, seed, root, error);
+  rdt_wipe (seed, sizeof seed);
+  return s;
+}
+
+RdtSession *
 rdt_session_new (const gchar *server_url, const gchar *space_id,
                  const guint8 seed[RDT_SEED_LENGTH],
                  const guint8 root[RDT_KEY_LENGTH], GError **error)

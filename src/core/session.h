@@ -123,6 +123,12 @@ RdtSession *rdt_session_new (const gchar *server_url, const gchar *space_id,
                              const guint8 seed[RDT_SEED_LENGTH],
                              const guint8 root[RDT_KEY_LENGTH],
                              GError **error);
+/* The same, for a key the caller already holds (tools, tests). */
+RdtSession *rdt_session_new_for_key (const gchar *server_url,
+                                     const gchar *space_id,
+                                     const RdtSigningKey *key,
+                                     const guint8 root[RDT_KEY_LENGTH],
+                                     GError **error);
 void        rdt_session_free (RdtSession *session);
 void        rdt_session_set_callbacks (RdtSession *session,
                                        const RdtSessionCallbacks *callbacks,

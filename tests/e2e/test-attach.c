@@ -141,15 +141,12 @@ fx_clear (Fx *fx)
 static RdtSession *
 session_for (RdtSigningKey *owner, const guint8 root[RDT_KEY_LENGTH], Fx *fx)
 {
-  guint8 seed[RDT_SEED_LENGTH];
   g_autofree gchar *space = rdt_signing_key_get_id (owner, RDT_ID_SPACE);
   GError *error = NULL;
   RdtSession *s;
 
-  rdt_signing_key_copy_seed (owner, seed);
-  s = rdt_session_new (rdt_test_server_get_url (srv), space, seed, root,
-                       &error);
-  rdt_wipe (seed, sizeof seed);
+  s = rdt_session_new_for_key (rdt_test_server_get_url (srv), space, owner,
+                               root, &error);
   g_assert_no_error (error);
   rdt_session_set_callbacks (s, &callbacks, fx);
   rdt_session_set_poll_intervals (s, 200, 100);
@@ -594,13 +591,11 @@ space_join (Space *sp)
 static void
 space_peer_start (Space *sp)
 {
-  guint8 seed[RDT_SEED_LENGTH], root[RDT_KEY_LENGTH] = { 0 };
+  guint8 root[RDT_KEY_LENGTH] = { 0 };
   GError *error = NULL;
 
-  rdt_signing_key_copy_seed (sp->member, seed);
-  sp->peer = rdt_session_new (rdt_test_server_get_url (srv), sp->space_id,
-                              seed, root, &error);
-  rdt_wipe (seed, sizeof seed);
+  sp->peer = rdt_session_new_for_key (rdt_test_server_get_url (srv),
+                                      sp->space_id, sp->member, root, &error);
   g_assert_no_error (error);
   rdt_session_set_callbacks (sp->peer, &peer_callbacks, sp);
   rdt_session_set_poll_intervals (sp->peer, 200, 100);

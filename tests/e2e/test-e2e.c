@@ -302,13 +302,11 @@ static Peer *
 peer_new (Owner *o, Member *m, const gchar *topic)
 {
   Peer *p = g_new0 (Peer, 1);
-  guint8 seed[RDT_SEED_LENGTH], root[RDT_KEY_LENGTH] = { 0 };
+  guint8 root[RDT_KEY_LENGTH] = { 0 };
   GError *error = NULL;
 
-  rdt_signing_key_copy_seed (m->key, seed);
-  p->session = rdt_session_new (rdt_test_server_get_url (server), o->space_id,
-                                seed, root, &error);
-  rdt_wipe (seed, sizeof seed);
+  p->session = rdt_session_new_for_key (rdt_test_server_get_url (server),
+                                        o->space_id, m->key, root, &error);
   g_assert_no_error (error);
   p->msgs = g_ptr_array_new_with_free_func (peer_msg_free);
   rdt_session_set_callbacks (p->session, &peer_callbacks, p);

@@ -194,17 +194,12 @@ fx_clear (Fx *fx)
 static RdtSession *
 new_session (const gchar *url, RdtSigningKey *space_key, GError **error)
 {
-  guint8 seed[RDT_SEED_LENGTH], root[RDT_KEY_LENGTH];
-  g_autoptr (RdtSigningKey) member = rdt_signing_key_generate ();
+  guint8 root[RDT_KEY_LENGTH];
   g_autofree gchar *space = rdt_signing_key_get_id (space_key, RDT_ID_SPACE);
-  RdtSession *s;
 
-  rdt_signing_key_copy_seed (space_key, seed);   /* the owner is a member */
   memset (root, 7, sizeof root);
-  s = rdt_session_new (url, space, seed, root, error);
-  rdt_wipe (seed, sizeof seed);
-  (void) member;
-  return s;
+  /* the owner is a member */
+  return rdt_session_new_for_key (url, space, space_key, root, error);
 }
 
 /* A port that refuses connections: bind, read the port, close. */
@@ -753,15 +748,13 @@ static RdtSession *
 fake_session (Fake *f, RdtSigningKey *space_key, RdtSigningKey *member,
               Fx *fx)
 {
-  guint8 seed[RDT_SEED_LENGTH], root[RDT_KEY_LENGTH];
+  guint8 root[RDT_KEY_LENGTH];
   g_autofree gchar *space = rdt_signing_key_get_id (space_key, RDT_ID_SPACE);
   GError *error = NULL;
   RdtSession *s;
 
-  rdt_signing_key_copy_seed (member, seed);
   memset (root, 3, sizeof root);
-  s = rdt_session_new (f->url, space, seed, root, &error);
-  rdt_wipe (seed, sizeof seed);
+  s = rdt_session_new_for_key (f->url, space, member, root, &error);
   g_assert_no_error (error);
   rdt_session_set_callbacks (s, &callbacks, fx);
   rdt_session_set_use_stream (s, FALSE);
@@ -1429,15 +1422,12 @@ static RdtSession *
 server_session (RdtSigningKey *space_key, RdtSigningKey *member,
                 const guint8 root[RDT_KEY_LENGTH], Fx *fx)
 {
-  guint8 seed[RDT_SEED_LENGTH];
   g_autofree gchar *space = rdt_signing_key_get_id (space_key, RDT_ID_SPACE);
   GError *error = NULL;
   RdtSession *s;
 
-  rdt_signing_key_copy_seed (member, seed);
-  s = rdt_session_new (rdt_test_server_get_url (srv), space, seed, root,
-                       &error);
-  rdt_wipe (seed, sizeof seed);
+  s = rdt_session_new_for_key (rdt_test_server_get_url (srv), space, member,
+                               root, &error);
   g_assert_no_error (error);
   rdt_session_set_callbacks (s, &callbacks, fx);
   rdt_session_set_poll_intervals (s, 200, 100);
