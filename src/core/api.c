@@ -865,8 +865,7 @@ call_send (GTask *task)
         }
       bearer = g_strconcat ("Bearer ", api->token, NULL);
       soup_message_headers_replace (headers, "Authorization", bearer);
-      rdt_wipe (bearer, strlen (bearer));
-      g_free (bearer);
+      rdt_secret_string_free (bearer);
       c->token_serial = api->token_serial;
     }
   if (c->body != NULL)

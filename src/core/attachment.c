@@ -189,8 +189,7 @@ rdt_attachment_to_json (const RdtAttachment *att, gsize *len_out)
       json_builder_add_int_value (b, att->height);
     }
   json_builder_end_object (b);
-  rdt_wipe (dek_hex, strlen (dek_hex));
-  g_free (dek_hex);
+  rdt_secret_string_free (dek_hex);
 
   root = json_builder_get_root (b);
   json_generator_set_root (gen, root);

@@ -113,6 +113,15 @@ rdt_wipe (gpointer buf, gsize len)
 }
 
 void
+rdt_secret_string_free (gpointer str)
+{
+  if (str == NULL)
+    return;
+  rdt_wipe (str, strlen (str));
+  g_free (str);
+}
+
+void
 rdt_random_bytes (guint8 *buf, gsize len)
 {
   g_return_if_fail (buf != NULL || len == 0);

@@ -28,6 +28,9 @@ gpointer rdt_secret_alloc (gsize len);
 void     rdt_secret_free (gpointer secret);
 /* Wipe a plain buffer (sodium_memzero). */
 void     rdt_wipe (gpointer buf, gsize len);
+/* g_free() for a string that held a secret (key text, invitation):
+ * wiped first. NULL is fine; usable as a GDestroyNotify. */
+void     rdt_secret_string_free (gpointer str);
 
 /* Parse 32 bytes of key material as the CLI accepts it: 64 hex chars, or
  * 43/44 chars of standard or URL-safe base64, padded or not. Surrounding

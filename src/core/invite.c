@@ -80,11 +80,9 @@ rdt_invite_encode (const gchar *server_url, const gchar *space_id,
   node = json_builder_get_root (b);
   json = json_to_string (node, FALSE);
   payload = rdt_base64url_encode ((const guint8 *) json, strlen (json));
-  rdt_wipe (json, strlen (json));
-  g_free (json);
+  rdt_secret_string_free (json);
   out = g_strconcat (RDT_INVITE_PREFIX, payload, NULL);
-  rdt_wipe (payload, strlen (payload));
-  g_free (payload);
+  rdt_secret_string_free (payload);
   /* json-glib's node still holds the encoded keys: wipe them too. */
   {
     JsonObject *o = json_node_get_object (node);
@@ -96,8 +94,7 @@ rdt_invite_encode (const gchar *server_url, const gchar *space_id,
   }
   if (strlen (out) > RDT_INVITE_MAX_LENGTH)
     {
-      rdt_wipe (out, strlen (out));
-      g_free (out);
+      rdt_secret_string_free (out);
       g_set_error (error, RDT_ERROR, RDT_ERROR_TOO_LARGE,
                    _("The invitation would be too long"));
       return NULL;
@@ -228,8 +225,7 @@ rdt_invite_parse (const gchar *text, GError **error)
   }
   rdt_wipe (json, json_len);
   g_free (json);
-  rdt_wipe (copy, strlen (copy));
-  g_free (copy);
+  rdt_secret_string_free (copy);
   return g_steal_pointer (&inv);
 
 too_long:
@@ -239,9 +235,7 @@ out:
   if (json)
     rdt_wipe (json, json_len);
   g_free (json);
-  if (copy)
-    rdt_wipe (copy, strlen (copy));
-  g_free (copy);
+  rdt_secret_string_free (copy);
   return NULL;
 }
 

@@ -91,18 +91,6 @@ rdt_membership_add_member_finish (RdtApi *api, GAsyncResult *result,
 /* ---- invitations ---- */
 
 static void
-wipe_string (gpointer p)
-{
-  gchar *s = p;
-
-  if (s != NULL)
-    {
-      rdt_wipe (s, strlen (s));
-      g_free (s);
-    }
-}
-
-static void
 on_invite_written (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   GTask *task = user_data;
@@ -116,7 +104,7 @@ on_invite_written (GObject *source, GAsyncResult *result, gpointer user_data)
     }
   /* the invitation string, kept as task data until now */
   g_task_return_pointer (task, g_strdup (g_task_get_task_data (task)),
-                         wipe_string);
+                         rdt_secret_string_free);
   g_object_unref (task);
 }
 
@@ -144,7 +132,7 @@ rdt_membership_invite_async (RdtApi *api, const gchar *server_url,
       g_object_unref (task);
       return;
     }
-  g_task_set_task_data (task, text, wipe_string);
+  g_task_set_task_data (task, text, rdt_secret_string_free);
 
   /* Spec 8.4, working scheme: the tool may create user entries and their
    * rights, a few times only. */

@@ -136,16 +136,6 @@ static GHashTable *joins;   /* gc -> Join, while an invitation is redeemed */
 
 static void login_as_member (PurpleAccount *account);
 
-static void
-free_secret_string (gchar *s)
-{
-  if (s != NULL)
-    {
-      rdt_wipe (s, strlen (s));
-      g_free (s);
-    }
-}
-
 /* The pasted invitation becomes the account's settings: a fresh member
  * key as password, the space, server and root from the invitation. */
 static gboolean
@@ -180,9 +170,9 @@ adopt_invitation (PurpleAccount *account, const gchar *text, GError **error)
   purple_account_set_string (account, PENDING_INVITATION, g_strstrip (pending));
   purple_account_set_password (account, seed_hex);
   purple_account_set_remember_password (account, TRUE);
-  free_secret_string (pending);
-  free_secret_string (seed_hex);
-  free_secret_string (root_hex);
+  rdt_secret_string_free (pending);
+  rdt_secret_string_free (seed_hex);
+  rdt_secret_string_free (root_hex);
   return TRUE;
 }
 
@@ -284,10 +274,10 @@ rdt_login (PurpleAccount *account)
           purple_connection_error_reason (gc, PURPLE_CONNECTION_ERROR_INVALID_SETTINGS, m);
           g_free (m);
           g_clear_error (&error);
-          free_secret_string (text);
+          rdt_secret_string_free (text);
           return;
         }
-      free_secret_string (text);
+      rdt_secret_string_free (text);
     }
   else if (password == NULL || *password == '\0')
     {
@@ -302,7 +292,7 @@ rdt_login (PurpleAccount *account)
       rdt_wipe (seed, sizeof seed);
       purple_account_set_password (account, hex);
       purple_account_set_remember_password (account, TRUE);
-      free_secret_string (hex);
+      rdt_secret_string_free (hex);
     }
 
   pending = purple_account_get_string (account, PENDING_INVITATION, NULL);

@@ -24,16 +24,6 @@
 #include "members.h"
 #include "rdt-purple.h"
 
-/* g_free() for strings that held secrets. */
-static void
-free_secret_string (gchar *s)
-{
-  if (s == NULL)
-    return;
-  rdt_wipe (s, strlen (s));
-  g_free (s);
-}
-
 static PurpleConnection *
 action_gc (PurplePluginAction *action)
 {
@@ -106,8 +96,8 @@ export_confirmed (gpointer user_data, int choice)
       purple_notify_error (gc, _("Export credentials"),
                            _("The account's key settings are not valid."),
                            NULL);
-      free_secret_string (seed_hex);
-      free_secret_string (root_hex);
+      rdt_secret_string_free (seed_hex);
+      rdt_secret_string_free (root_hex);
       return;
     }
   server = g_markup_escape_text (purple_account_get_string (account, "server",
@@ -120,9 +110,9 @@ export_confirmed (gpointer user_data, int choice)
       server, rdt_session_get_space_id (rc->session), seed_hex, root_hex);
   purple_notify_formatted (gc, _("Export credentials"),
                            _("Account credentials"), NULL, text, NULL, NULL);
-  free_secret_string (text);
-  free_secret_string (seed_hex);
-  free_secret_string (root_hex);
+  rdt_secret_string_free (text);
+  rdt_secret_string_free (seed_hex);
+  rdt_secret_string_free (root_hex);
   g_free (server);
 }
 
@@ -206,8 +196,8 @@ new_space_confirmed (gpointer user_data, int choice)
   purple_account_set_password (account, seed_hex);
   purple_account_set_string (account, "symmetric_root", root_hex);
   purple_timeout_add (0, reconnect_idle, new_username);
-  free_secret_string (seed_hex);
-  free_secret_string (root_hex);
+  rdt_secret_string_free (seed_hex);
+  rdt_secret_string_free (root_hex);
   g_free (space_id);
   g_free (local);
 }

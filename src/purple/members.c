@@ -681,11 +681,7 @@ on_invited (GObject *source, GAsyncResult *result, gpointer user_data)
   op->invite_done (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
                        ? NULL : op->m->rc,
                    text, error, op->user_data);
-  if (text != NULL)
-    {
-      rdt_wipe (text, strlen (text));
-      g_free (text);
-    }
+  rdt_secret_string_free (text);
   g_free (op);
 }
 
@@ -734,8 +730,7 @@ rdt_members_show_invitation (RdtConn *rc, const gchar *invitation)
 
   purple_notify_formatted (rc->gc, _("Invitation"), _("Invitation created"),
                            NULL, body, NULL, NULL);
-  rdt_wipe (body, strlen (body));
-  g_free (body);
+  rdt_secret_string_free (body);
 }
 
 /* ---- prpl: public alias = our display name ---- */
