@@ -125,10 +125,11 @@ looks_like_id (const gchar *name)
   return rdt_id_decode (name, &t, raw, NULL);
 }
 
+/* name: the member's display name or NULL; name_counts: how many
+ * members carry each name. */
 static gchar *
-compute_nick (Members *m, const gchar *uid, GHashTable *name_counts)
+compute_nick (const gchar *uid, const gchar *name, GHashTable *name_counts)
 {
-  g_autofree gchar *name = rdt_state_get_display_name (m->state, uid);
   g_autofree gchar *shortid = rdt_id_short (uid);
 
   if (name == NULL)
@@ -136,7 +137,7 @@ compute_nick (Members *m, const gchar *uid, GHashTable *name_counts)
   if (looks_like_id (name) ||
       GPOINTER_TO_UINT (g_hash_table_lookup (name_counts, name)) > 1)
     return g_strdup_printf ("%s (%s)", name, shortid);
-  return g_steal_pointer (&name);
+  return g_strdup (name);
 }
 
 gchar *
@@ -303,8 +304,9 @@ static void
 apply_state (Members *m)
 {
   g_autoptr (GPtrArray) members = rdt_state_list_members (m->state);
-  g_autoptr (GHashTable) counts = g_hash_table_new_full (g_str_hash, g_str_equal,
-                                                         g_free, NULL);
+  /* each profile decrypted once: names[i] is members[i]'s, or NULL */
+  g_autoptr (GPtrArray) names = g_ptr_array_new_full (members->len, g_free);
+  g_autoptr (GHashTable) counts = g_hash_table_new (g_str_hash, g_str_equal);
   GHashTable *old = m->nicks;
   const gchar *self = rdt_session_get_member_id (m->rc->session);
 
@@ -312,15 +314,16 @@ apply_state (Members *m)
     {
       gchar *name = rdt_state_get_display_name (m->state, members->pdata[i]);
 
+      g_ptr_array_add (names, name);
       if (name != NULL)
-        g_hash_table_replace (counts, name, GUINT_TO_POINTER (
+        g_hash_table_insert (counts, name, GUINT_TO_POINTER (
             GPOINTER_TO_UINT (g_hash_table_lookup (counts, name)) + 1));
     }
   m->nicks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_hash_table_remove_all (m->by_nick);
   for (guint i = 0; i < members->len; i++)
     {
-      gchar *nick = compute_nick (m, members->pdata[i], counts);
+      gchar *nick = compute_nick (members->pdata[i], names->pdata[i], counts);
 
       g_hash_table_insert (m->nicks, g_strdup (members->pdata[i]), nick);
       g_hash_table_insert (m->by_nick, g_strdup (nick),

@@ -525,6 +525,23 @@ test_actions (void)
   harness_account_connect (dan);
   harness_wait (harness_account_connected, dan, 30, "dan to log in");
 
+  /* Dan takes the owner's name: neither may pass for the other, both
+   * get their short id added */
+  {
+    g_autofree gchar *owner_uid = rdt_signing_key_get_id (s.key, RDT_ID_USER);
+    g_autofree gchar *owner_short = rdt_id_short (owner_uid);
+    g_autofree gchar *dan_nick = g_strdup_printf ("Orla (%s)", shortid);
+    g_autofree gchar *owner_nick = g_strdup_printf ("Orla (%s)", owner_short);
+
+    alias_result = 0;
+    purple_account_set_public_alias (dan, "Orla", alias_ok, alias_failed);
+    harness_wait (alias_done, &alias_result, 30, "dan's alias to be written");
+    wait_user (ochat, dan_nick, "dan as Orla with his short id");
+    wait_user (ochat, owner_nick, "the owner as Orla with hers");
+    g_assert_false (purple_conv_chat_find_user (ochat, "Orla"));
+    g_assert_cmpstr (purple_conv_chat_get_nick (ochat), ==, owner_nick);
+  }
+
   /* Invite someone... then, from dan's account, Join another space with an
    * invitation...: a new account for the space (here: the same space, so
    * dan's local name gets another one) */
