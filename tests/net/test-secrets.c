@@ -16,6 +16,10 @@
 #include "id.h"
 #include "session.h"
 #include "api.h"
+#include "invite.h"
+#include "membership.h"
+#include "state.h"
+#include "statesync.h"
 #include "testserver.h"
 
 static RdtTestServer *srv;
@@ -233,6 +237,75 @@ test_session_logs_no_secret (void)
   rdt_wipe (topic_key, sizeof topic_key);
 }
 
+/* Membership (issue #5): creating and redeeming an invitation and reading
+ * the state move the tool seed, the invitation string and the new member's
+ * key around; none of them may reach the log either. */
+static void
+got_result (GObject *source, GAsyncResult *result, gpointer data)
+{
+  *(GAsyncResult **) data = g_object_ref (result);
+}
+
+static void
+test_membership_logs_no_secret (void)
+{
+  g_autoptr (RdtSigningKey) owner = rdt_signing_key_generate ();
+  g_autoptr (RdtSigningKey) invitee = rdt_signing_key_generate ();
+  g_autofree gchar *space = rdt_signing_key_get_id (owner, RDT_ID_SPACE);
+  g_autofree gchar *invitee_uid = rdt_signing_key_get_id (invitee, RDT_ID_USER);
+  guint8 root[RDT_KEY_LENGTH], seed[RDT_SEED_LENGTH];
+  g_autoptr (RdtApi) api = NULL;
+  g_autoptr (RdtInvite) invite = NULL;
+  g_autoptr (RdtSpaceKeys) keys = NULL;
+  g_autoptr (RdtState) state = NULL;
+  g_autofree gchar *text = NULL;
+  GAsyncResult *result = NULL;
+  GError *error = NULL;
+
+  rdt_random_bytes (root, sizeof root);
+  keys = rdt_space_keys_new (root, space);
+  g_string_truncate (captured, 0);
+  api = rdt_api_new (rdt_test_server_get_url (srv), space, owner, RDT_ID_USER,
+                     &error);
+  g_assert_no_error (error);
+
+  rdt_membership_invite_async (api, rdt_test_server_get_url (srv), root, NULL,
+                               got_result, &result);
+  WAIT_FOR (result != NULL);
+  text = rdt_membership_invite_finish (api, result, &error);
+  g_clear_object (&result);
+  g_assert_no_error (error);
+  invite = rdt_invite_parse (text, &error);
+  g_assert_no_error (error);
+  rdt_membership_redeem_async (invite, invitee, NULL, got_result, &result);
+  WAIT_FOR (result != NULL);
+  g_assert_true (rdt_membership_redeem_finish (result, &error));
+  g_clear_object (&result);
+  g_assert_no_error (error);
+  state = rdt_state_new (space, keys->state_key);
+  rdt_state_sync_async (state, api, NULL, got_result, &result);
+  WAIT_FOR (result != NULL);
+  g_assert_true (rdt_state_sync_finish (state, result, NULL, NULL, &error));
+  g_clear_object (&result);
+  g_assert_true (rdt_state_is_member (state, invitee_uid));
+
+  g_assert_cmpuint (captured->len, >, 200);
+  g_assert_nonnull (strstr (captured->str, "api: "));
+  if (strstr (captured->str, text) != NULL ||
+      strstr (captured->str, text + strlen (RDT_INVITE_PREFIX)) != NULL)
+    g_error ("the invitation string appears in the debug log");
+  assert_absent (invite->tool_seed, RDT_SEED_LENGTH, "the invitation's tool seed");
+  rdt_signing_key_copy_seed (invitee, seed);
+  assert_absent (seed, sizeof seed, "the invitee's seed");
+  rdt_signing_key_copy_seed (owner, seed);
+  assert_absent (seed, sizeof seed, "the owner's seed");
+  assert_absent (root, sizeof root, "the symmetric root");
+  assert_absent (keys->state_key, RDT_KEY_LENGTH, "the state key");
+  rdt_wipe (seed, sizeof seed);
+  rdt_wipe (root, sizeof root);
+  rdt_wipe (text, strlen (text));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -247,6 +320,7 @@ main (int argc, char **argv)
   srv = rdt_test_server_start (NULL);
   g_test_add_func ("/secrets/search-works", test_search_works);
   g_test_add_func ("/secrets/session", test_session_logs_no_secret);
+  g_test_add_func ("/secrets/membership", test_membership_logs_no_secret);
   ret = g_test_run ();
   rdt_test_server_stop (srv);
   g_string_free (captured, TRUE);
