@@ -1083,6 +1083,11 @@ topic_finish_open (RdtSession *s, Topic *t)
     }
   if (!TOPIC_GONE (s, t))
     topic_kick_send (s, t);
+  if (!TOPIC_GONE (s, t) && t->poll_again)
+    {
+      t->poll_again = FALSE;
+      session_poll_topic (s, t);
+    }
   topic_unref (t);
   session_unref (s);
 }
@@ -1341,8 +1346,18 @@ static void
 session_poll_topic (RdtSession *s, Topic *t)
 {
   gint64 from;
-  if (!t->opened || s->state != RDT_SESSION_CONNECTED)
+  if (s->state != RDT_SESSION_CONNECTED)
     return;
+  if (!t->opened)
+    {
+      /* The history is still loading. A catch-up asked for now (the
+       * stream opened meanwhile) runs once it is in: a message posted
+       * between the history answer and the stream going live would
+       * otherwise wait for the next safety poll. */
+      if (t->opening)
+        t->poll_again = TRUE;
+      return;
+    }
   if (t->polling)
     {
       t->poll_again = TRUE;
