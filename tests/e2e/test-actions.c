@@ -2,15 +2,15 @@
  * through the plugin's PurplePluginInfo.actions, inside libpurple, against
  * the test server (suite e2e).
  *
- * The harness records only notify_message; this program installs its own
- * notify ops (message + formatted) and request ops that record each
- * purple_request_action prompt and leave it pending, so a test decides
- * which choice to take, and can check what was shown before it did. */
+ * The harness records every window; prompts.c leaves each
+ * purple_request_action prompt open, so a test decides which choice to
+ * take, and can check what was shown before it did. */
 #include "config.h"
 
 #include <string.h>
 
 #include "harness.h"
+#include "prompts.h"
 #include "crypto.h"
 #include "encoding.h"
 #include "id.h"
@@ -21,175 +21,32 @@
 
 static RdtTestServer *server;
 
-/* ---- recording UI ops ---- */
-
-typedef struct {
-  gchar *title;
-  gchar *primary;
-  gchar *text;        /* secondary or formatted body */
-} Shown;
-
-static GPtrArray *shown;   /* of Shown, every notify */
-
-typedef struct {
-  gchar *title;
-  gchar *primary;
-  gchar *secondary;
-  gint default_action;
-  gpointer user_data;
-  GPtrArray *labels;   /* of gchar* */
-  GPtrArray *cbs;      /* of PurpleRequestActionCb */
-  gboolean open;
-} Prompt;
-
-static Prompt *pending;    /* the last prompt, until answered or closed */
-
-static void
-shown_free (gpointer p)
-{
-  Shown *s = p;
-
-  g_free (s->title);
-  g_free (s->primary);
-  g_free (s->text);
-  g_free (s);
-}
-
-static void *
-record_notify (const char *title, const char *primary, const char *text)
-{
-  Shown *s = g_new0 (Shown, 1);
-
-  s->title = g_strdup (title);
-  s->primary = g_strdup (primary);
-  s->text = g_strdup (text);
-  g_ptr_array_add (shown, s);
-  return NULL;
-}
-
-static void *
-notify_message (PurpleNotifyMsgType type, const char *title,
-                const char *primary, const char *secondary)
-{
-  return record_notify (title, primary, secondary);
-}
-
-static void *
-notify_formatted (const char *title, const char *primary,
-                  const char *secondary, const char *text)
-{
-  return record_notify (title, primary, text);
-}
-
-static PurpleNotifyUiOps notify_ops = {
-  .notify_message = notify_message,
-  .notify_formatted = notify_formatted,
-};
-
-static void
-prompt_free (Prompt *p)
-{
-  if (p == NULL)
-    return;
-  g_free (p->title);
-  g_free (p->primary);
-  g_free (p->secondary);
-  g_ptr_array_free (p->labels, TRUE);
-  g_ptr_array_free (p->cbs, TRUE);
-  g_free (p);
-}
-
-static void *
-request_action (const char *title, const char *primary, const char *secondary,
-                int default_action, PurpleAccount *account, const char *who,
-                PurpleConversation *conv, void *user_data, size_t action_count,
-                va_list actions)
-{
-  Prompt *p = g_new0 (Prompt, 1);
-
-  g_assert_null (pending);   /* one prompt at a time in these tests */
-  p->title = g_strdup (title);
-  p->primary = g_strdup (primary);
-  p->secondary = g_strdup (secondary);
-  p->default_action = default_action;
-  p->user_data = user_data;
-  p->labels = g_ptr_array_new_with_free_func (g_free);
-  p->cbs = g_ptr_array_new ();
-  p->open = TRUE;
-  for (size_t i = 0; i < action_count; i++)
-    {
-      g_ptr_array_add (p->labels, g_strdup (va_arg (actions, const char *)));
-      g_ptr_array_add (p->cbs, va_arg (actions, gpointer));
-    }
-  pending = p;
-  return p;
-}
-
-static void
-close_request (PurpleRequestType type, void *ui_handle)
-{
-  Prompt *p = ui_handle;
-
-  /* answered prompts were taken off `pending` before purple closes them */
-  if (p == pending)
-    pending = NULL;
-  prompt_free (p);
-}
-
-static PurpleRequestUiOps request_ops = {
-  .request_action = request_action,
-  .close_request = close_request,
-};
-
-/* Answers the pending prompt with the choice whose label contains `label`,
- * as a UI would: callback, then close. */
-static void
-answer (const gchar *label)
-{
-  Prompt *p = pending;
-  gint choice = -1;
-
-  g_assert_nonnull (p);
-  for (guint i = 0; i < p->labels->len; i++)
-    {
-      /* labels carry mnemonics: "C_reate" */
-      gchar **parts = g_strsplit (p->labels->pdata[i], "_", -1);
-      gchar *plain = g_strjoinv ("", parts);
-
-      if (strstr (plain, label) != NULL)
-        choice = (gint) i;
-      g_free (plain);
-      g_strfreev (parts);
-    }
-  g_assert_cmpint (choice, >=, 0);
-  pending = NULL;
-  ((PurpleRequestActionCb) p->cbs->pdata[choice]) (p->user_data, choice);
-  purple_request_close (PURPLE_REQUEST_ACTION, p);
-}
-
-static const gchar *
-label_of_default (Prompt *p)
-{
-  g_assert_cmpint (p->default_action, >=, 0);
-  g_assert_cmpint (p->default_action, <, (gint) p->labels->len);
-  return p->labels->pdata[p->default_action];
-}
-
-/* How many notifies so far contain `needle` in their body. */
+/* How many windows so far show `needle` in their primary text or body. */
 static guint
 shown_count (const gchar *needle)
 {
+  GPtrArray *shown = harness_notifies ();
   guint n = 0;
 
-  for (guint i = 0; i < shown->len; i++)
+  for (guint i = 0; i < harness_notifies ()->len; i++)
     {
-      Shown *s = shown->pdata[i];
+      HarnessNotify *s = shown->pdata[i];
 
       if ((s->text && strstr (s->text, needle)) ||
           (s->primary && strstr (s->primary, needle)))
         n++;
     }
   return n;
+}
+
+/* The body of the newest window. */
+static const gchar *
+last_shown (void)
+{
+  GPtrArray *shown = harness_notifies ();
+
+  g_assert_cmpuint (harness_notifies ()->len, >, 0);
+  return ((HarnessNotify *) shown->pdata[shown->len - 1])->text;
 }
 
 /* ---- accounts ---- */
@@ -244,37 +101,6 @@ account_done (PurpleAccount *a)
     purple_account_disconnect (a);
 }
 
-/* Runs the plugin action whose label contains `label`, as a UI menu would
- * (context = the connection). */
-static void
-run_action (PurpleAccount *a, const gchar *label)
-{
-  PurpleConnection *gc = purple_account_get_connection (a);
-  PurplePlugin *plugin = purple_find_prpl ("prpl-reeeductio");
-  GList *actions, *l;
-  gboolean found = FALSE;
-
-  g_assert_nonnull (gc);
-  g_assert_nonnull (plugin);
-  g_assert_nonnull (plugin->info->actions);
-  actions = plugin->info->actions (plugin, gc);
-  for (l = actions; l != NULL; l = l->next)
-    {
-      PurplePluginAction *act = l->data;
-
-      if (!found && strstr (act->label, label) != NULL)
-        {
-          act->plugin = plugin;
-          act->context = gc;
-          act->callback (act);
-          found = TRUE;
-        }
-      purple_plugin_action_free (act);
-    }
-  g_list_free (actions);
-  g_assert_true (found);
-}
-
 /* ---- tests ---- */
 
 static void
@@ -297,20 +123,20 @@ test_show_member_id (void)
 {
   Owner *o = owner_new ();
   PurpleAccount *a = login (o, "alice", ZERO_KEY);
-  guint before = shown->len;
-  Shown *s;
+  guint before = harness_notifies ()->len;
+  const gchar *text;
 
-  run_action (a, "member ID");
-  g_assert_cmpuint (shown->len, ==, before + 1);
-  s = shown->pdata[shown->len - 1];
-  g_test_message ("shown: %s", s->text);
+  harness_run_action (a, "member ID");
+  g_assert_cmpuint (harness_notifies ()->len, ==, before + 1);
+  text = last_shown ();
+  g_test_message ("shown: %s", text);
   /* the owner logs in with the space key: its U id is that key's */
-  g_assert_nonnull (strstr (s->text, o->uid));
-  g_assert_nonnull (strstr (s->text, o->space_id));
-  g_assert_nonnull (strstr (s->text, "admin"));
+  g_assert_nonnull (strstr (text, o->uid));
+  g_assert_nonnull (strstr (text, o->space_id));
+  g_assert_nonnull (strstr (text, "admin"));
   /* public ids only, never the seed */
-  g_assert_null (strstr (s->text, o->seed_hex));
-  g_assert_null (pending);
+  g_assert_null (strstr (text, o->seed_hex));
+  g_assert_null (harness_prompt ());
   account_done (a);
   owner_free (o);
 }
@@ -321,29 +147,29 @@ test_export (void)
   Owner *o = owner_new ();
   const gchar *root = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
   PurpleAccount *a = login (o, "alice", root);
-  guint before = shown->len;
-  Shown *s;
+  guint before = harness_notifies ()->len;
+  const gchar *text;
 
   /* asked first, nothing shown; cancel shows nothing */
-  run_action (a, "Export");
-  g_assert_nonnull (pending);
-  g_assert_nonnull (strstr (pending->secondary, "private key"));
-  g_assert_nonnull (strstr (label_of_default (pending), "Cancel"));
-  g_assert_cmpuint (shown->len, ==, before);
-  answer ("Cancel");
-  g_assert_cmpuint (shown->len, ==, before);
+  harness_run_action (a, "Export");
+  g_assert_nonnull (harness_prompt ());
+  g_assert_nonnull (strstr (harness_prompt ()->secondary, "private key"));
+  g_assert_nonnull (strstr (harness_prompt_default_label (), "Cancel"));
+  g_assert_cmpuint (harness_notifies ()->len, ==, before);
+  harness_answer_action ("Cancel");
+  g_assert_cmpuint (harness_notifies ()->len, ==, before);
   g_assert_cmpuint (shown_count (o->seed_hex), ==, 0);
 
   /* confirmed: everything needed to set the account up elsewhere */
-  run_action (a, "Export");
-  g_assert_cmpuint (shown->len, ==, before);
-  answer ("Show");
-  g_assert_cmpuint (shown->len, ==, before + 1);
-  s = shown->pdata[shown->len - 1];
-  g_assert_nonnull (strstr (s->text, o->seed_hex));
-  g_assert_nonnull (strstr (s->text, root));
-  g_assert_nonnull (strstr (s->text, o->space_id));
-  g_assert_nonnull (strstr (s->text, rdt_test_server_get_url (server)));
+  harness_run_action (a, "Export");
+  g_assert_cmpuint (harness_notifies ()->len, ==, before);
+  harness_answer_action ("Show");
+  g_assert_cmpuint (harness_notifies ()->len, ==, before + 1);
+  text = last_shown ();
+  g_assert_nonnull (strstr (text, o->seed_hex));
+  g_assert_nonnull (strstr (text, root));
+  g_assert_nonnull (strstr (text, o->space_id));
+  g_assert_nonnull (strstr (text, rdt_test_server_get_url (server)));
   account_done (a);
   owner_free (o);
 }
@@ -377,16 +203,16 @@ test_create_space (void)
   PurpleConversation *conv;
 
   /* cancel changes nothing */
-  run_action (a, "new space");
-  g_assert_nonnull (pending);
-  g_assert_nonnull (strstr (label_of_default (pending), "Cancel"));
-  answer ("Cancel");
+  harness_run_action (a, "new space");
+  g_assert_nonnull (harness_prompt ());
+  g_assert_nonnull (strstr (harness_prompt_default_label (), "Cancel"));
+  harness_answer_action ("Cancel");
   g_assert_cmpstr (purple_account_get_username (a), ==, old_user);
   g_assert_cmpstr (purple_account_get_password (a), ==, o->seed_hex);
 
-  run_action (a, "new space");
-  g_assert_nonnull (pending);
-  answer ("Create");
+  harness_run_action (a, "new space");
+  g_assert_nonnull (harness_prompt ());
+  harness_answer_action ("Create");
   harness_wait (switched_and_connected, &w, 30,
                 "reconnect as owner of the new space");
 
@@ -412,10 +238,10 @@ test_create_space (void)
 
   /* we are the space key's user: the owner */
   owner_uid = rdt_id_convert (space, RDT_ID_USER);
-  before = shown->len;
-  run_action (a, "member ID");
-  g_assert_cmpuint (shown->len, ==, before + 1);
-  g_assert_nonnull (strstr (((Shown *) shown->pdata[before])->text, owner_uid));
+  before = harness_notifies ()->len;
+  harness_run_action (a, "member ID");
+  g_assert_cmpuint (harness_notifies ()->len, ==, before + 1);
+  g_assert_nonnull (strstr (last_shown (), owner_uid));
 
   /* and can write in a topic of the new space: echoed once */
   c = g_hash_table_new (g_str_hash, g_str_equal);
@@ -450,10 +276,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   rdt_crypto_init ();
   harness_init ();
-  /* after harness_init: ours replace the harness's notify ops */
-  shown = g_ptr_array_new_with_free_func (shown_free);
-  purple_notify_set_ui_ops (&notify_ops);
-  purple_request_set_ui_ops (&request_ops);
+  harness_prompts_install ();
   server = rdt_test_server_start (NULL);
 
   g_test_add_func ("/actions/list", test_list);
@@ -463,6 +286,5 @@ main (int argc, char **argv)
   ret = g_test_run ();
   rdt_test_server_stop (server);
   purple_core_quit ();
-  g_ptr_array_free (shown, TRUE);
   return ret;
 }

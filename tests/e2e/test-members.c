@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "prompts.h"
 #include "crypto.h"
 #include "encoding.h"
 #include "id.h"
@@ -50,88 +51,6 @@ static gboolean
 shown_has (gpointer needle)
 {
   return shown_find (needle) != NULL;
-}
-
-/* ---- request ops: an input prompt is answered by the test ---- */
-
-typedef struct {
-  gchar *title;
-  GCallback ok_cb, cancel_cb;
-  void *user_data;
-  gboolean masked;
-} Input;
-
-static Input *input;   /* the open input prompt, if any */
-
-static void *
-request_input (const char *title, const char *primary, const char *secondary,
-               const char *default_value, gboolean multiline, gboolean masked,
-               gchar *hint, const char *ok_text, GCallback ok_cb,
-               const char *cancel_text, GCallback cancel_cb,
-               PurpleAccount *account, const char *who,
-               PurpleConversation *conv, void *user_data)
-{
-  Input *in = g_new0 (Input, 1);
-
-  g_assert_null (input);
-  in->title = g_strdup (title);
-  in->ok_cb = ok_cb;
-  in->cancel_cb = cancel_cb;
-  in->user_data = user_data;
-  in->masked = masked;
-  input = in;
-  return in;
-}
-
-static void
-close_request (PurpleRequestType type, void *handle)
-{
-  Input *in = handle;
-
-  if (in == input)
-    input = NULL;
-  g_free (in->title);
-  g_free (in);
-}
-
-static PurpleRequestUiOps request_ops = {
-  .request_input = request_input,
-  .close_request = close_request,
-};
-
-/* Answers the open prompt with text (OK), as a UI would. */
-static void
-answer_input (const gchar *text)
-{
-  Input *in = input;
-
-  g_assert_nonnull (in);
-  input = NULL;
-  ((PurpleRequestInputCb) in->ok_cb) (in->user_data, text);
-  purple_request_close (PURPLE_REQUEST_INPUT, in);
-}
-
-static void
-run_action (PurpleAccount *a, const gchar *label)
-{
-  PurplePlugin *plugin = purple_find_prpl ("prpl-reeeductio");
-  GList *actions = plugin->info->actions (plugin, NULL);
-  gboolean ran = FALSE;
-
-  for (GList *l = actions; l; l = l->next)
-    {
-      PurplePluginAction *act = l->data;
-
-      if (strstr (act->label, label) && !ran)
-        {
-          act->plugin = plugin;
-          act->context = purple_account_get_connection (a);
-          act->callback (act);
-          ran = TRUE;
-        }
-    }
-  g_list_free_full (actions, (GDestroyNotify) purple_plugin_action_free);
-  g_assert_true (ran);
 }
 
 /* ---- helpers ---- */
@@ -495,15 +414,15 @@ test_actions (void)
   ochat = harness_join (owner, TOPIC);
 
   /* Set display name... */
-  run_action (owner, "Set display name");
-  g_assert_nonnull (input);
-  answer_input ("Orla");
+  harness_run_action (owner, "Set display name");
+  g_assert_nonnull (harness_prompt ());
+  harness_answer_input ("Orla");
   wait_user (ochat, "Orla", "the owner's name from the action");
 
   /* Add a member by ID...: a bad id is refused with help, a good one works */
   before = harness_notifies ()->len;
-  run_action (owner, "Add a member by ID");
-  answer_input ("not-an-id");
+  harness_run_action (owner, "Add a member by ID");
+  harness_answer_input ("not-an-id");
   g_assert_cmpuint (harness_notifies ()->len, ==, before + 1);
   g_assert_nonnull (strstr (((HarnessNotify *) harness_notifies ()->pdata[before])->primary,
                             "not a member ID"));
@@ -517,8 +436,8 @@ test_actions (void)
     dan_uid = rdt_signing_key_get_id (k, RDT_ID_USER);
   }
   rdt_wipe (seed, 32);
-  run_action (owner, "Add a member by ID");
-  answer_input (dan_uid);
+  harness_run_action (owner, "Add a member by ID");
+  harness_answer_input (dan_uid);
   harness_wait (shown_has, "Done.", 30, "the member to be added");
   shortid = rdt_id_short (dan_uid);
   wait_user (ochat, shortid, "dan in the user list");
@@ -546,18 +465,18 @@ test_actions (void)
    * invitation...: a new account for the space (here: the same space, so
    * dan's local name gets another one) */
   notify_mark = harness_notifies ()->len;   /* only windows from here on */
-  run_action (owner, "Invite someone");
+  harness_run_action (owner, "Invite someone");
   harness_wait (shown_has, "rdt-invite:1:", 30, "the invitation window");
   invitation = take_invitation ();
-  run_action (dan, "Join another space");
-  g_assert_nonnull (input);
-  g_assert_true (input->masked);            /* it is a secret */
-  answer_input (invitation);
+  harness_run_action (dan, "Join another space");
+  g_assert_nonnull (harness_prompt ());
+  g_assert_true (harness_prompt ()->masked);            /* it is a secret */
+  harness_answer_input (invitation);
   /* same space, same local name: refused, nothing made */
   harness_wait (shown_has, "already have an account", 5, "the duplicate refusal");
   purple_account_set_username (dan, "dan2@elsewhere");
-  run_action (dan, "Join another space");
-  answer_input (invitation);
+  harness_run_action (dan, "Join another space");
+  harness_answer_input (invitation);
   joined_user = g_strconcat ("dan2@", s.space, NULL);
   joined = purple_accounts_find (joined_user, "prpl-reeeductio");
   g_assert_nonnull (joined);
@@ -710,7 +629,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   rdt_crypto_init ();
   harness_init ();
-  purple_request_set_ui_ops (&request_ops);
+  harness_prompts_install ();
   server = rdt_test_server_start (NULL);
 
   g_test_add_func ("/members/invitation-names-topics", test_invitation_names_topics);

@@ -1,0 +1,179 @@
+/* prompts.c - see prompts.h. */
+#include "config.h"
+
+#include <string.h>
+
+#include "prompts.h"
+
+typedef struct {
+  HarnessPrompt pub;
+  GPtrArray *cbs;           /* action: PurpleRequestActionCb per label */
+  GCallback ok_cb;          /* input */
+  gpointer user_data;
+} Prompt;
+
+static Prompt *open_prompt;
+
+static Prompt *
+prompt_new (PurpleRequestType type, const char *title, const char *primary,
+            const char *secondary, void *user_data)
+{
+  Prompt *p = g_new0 (Prompt, 1);
+
+  g_assert_null (open_prompt);   /* one prompt at a time in these tests */
+  p->pub.type = type;
+  p->pub.title = g_strdup (title);
+  p->pub.primary = g_strdup (primary);
+  p->pub.secondary = g_strdup (secondary);
+  p->pub.labels = g_ptr_array_new_with_free_func (g_free);
+  p->cbs = g_ptr_array_new ();
+  p->user_data = user_data;
+  open_prompt = p;
+  return p;
+}
+
+static void *
+request_input (const char *title, const char *primary, const char *secondary,
+               const char *default_value, gboolean multiline, gboolean masked,
+               gchar *hint, const char *ok_text, GCallback ok_cb,
+               const char *cancel_text, GCallback cancel_cb,
+               PurpleAccount *account, const char *who,
+               PurpleConversation *conv, void *user_data)
+{
+  Prompt *p = prompt_new (PURPLE_REQUEST_INPUT, title, primary, secondary,
+                          user_data);
+
+  p->pub.masked = masked;
+  p->ok_cb = ok_cb;
+  return p;
+}
+
+static void *
+request_action (const char *title, const char *primary, const char *secondary,
+                int default_action, PurpleAccount *account, const char *who,
+                PurpleConversation *conv, void *user_data, size_t action_count,
+                va_list actions)
+{
+  Prompt *p = prompt_new (PURPLE_REQUEST_ACTION, title, primary, secondary,
+                          user_data);
+
+  p->pub.default_action = default_action;
+  for (size_t i = 0; i < action_count; i++)
+    {
+      /* labels carry mnemonics: "C_reate" */
+      gchar **parts = g_strsplit (va_arg (actions, const char *), "_", -1);
+
+      g_ptr_array_add (p->pub.labels, g_strjoinv ("", parts));
+      g_strfreev (parts);
+      g_ptr_array_add (p->cbs, va_arg (actions, gpointer));
+    }
+  return p;
+}
+
+static void
+close_request (PurpleRequestType type, void *ui_handle)
+{
+  Prompt *p = ui_handle;
+
+  /* answered prompts were taken off open_prompt before purple closes them */
+  if (p == open_prompt)
+    open_prompt = NULL;
+  g_free (p->pub.title);
+  g_free (p->pub.primary);
+  g_free (p->pub.secondary);
+  g_ptr_array_free (p->pub.labels, TRUE);
+  g_ptr_array_free (p->cbs, TRUE);
+  g_free (p);
+}
+
+static PurpleRequestUiOps request_ops = {
+  .request_input = request_input,
+  .request_action = request_action,
+  .close_request = close_request,
+};
+
+void
+harness_prompts_install (void)
+{
+  purple_request_set_ui_ops (&request_ops);
+}
+
+HarnessPrompt *
+harness_prompt (void)
+{
+  return open_prompt ? &open_prompt->pub : NULL;
+}
+
+/* Takes the open prompt, which must be of type. */
+static Prompt *
+take (PurpleRequestType type)
+{
+  Prompt *p = open_prompt;
+
+  g_assert_nonnull (p);
+  g_assert_cmpint (p->pub.type, ==, type);
+  open_prompt = NULL;
+  return p;
+}
+
+void
+harness_answer_action (const gchar *label)
+{
+  Prompt *p = take (PURPLE_REQUEST_ACTION);
+  gint choice = -1;
+
+  for (guint i = 0; i < p->pub.labels->len; i++)
+    if (strstr (p->pub.labels->pdata[i], label) != NULL)
+      choice = (gint) i;
+  g_assert_cmpint (choice, >=, 0);
+  ((PurpleRequestActionCb) p->cbs->pdata[choice]) (p->user_data, choice);
+  purple_request_close (PURPLE_REQUEST_ACTION, p);
+}
+
+void
+harness_answer_input (const gchar *text)
+{
+  Prompt *p = take (PURPLE_REQUEST_INPUT);
+
+  ((PurpleRequestInputCb) p->ok_cb) (p->user_data, text);
+  purple_request_close (PURPLE_REQUEST_INPUT, p);
+}
+
+const gchar *
+harness_prompt_default_label (void)
+{
+  HarnessPrompt *p = harness_prompt ();
+
+  g_assert_nonnull (p);
+  g_assert_cmpint (p->default_action, >=, 0);
+  g_assert_cmpint (p->default_action, <, (gint) p->labels->len);
+  return p->labels->pdata[p->default_action];
+}
+
+void
+harness_run_action (PurpleAccount *a, const gchar *label)
+{
+  PurpleConnection *gc = purple_account_get_connection (a);
+  PurplePlugin *plugin = purple_find_prpl ("prpl-reeeductio");
+  GList *actions;
+  gboolean found = FALSE;
+
+  g_assert_nonnull (gc);
+  g_assert_nonnull (plugin);
+  g_assert_nonnull (plugin->info->actions);
+  actions = plugin->info->actions (plugin, gc);
+  for (GList *l = actions; l != NULL; l = l->next)
+    {
+      PurplePluginAction *act = l->data;
+
+      if (!found && strstr (act->label, label) != NULL)
+        {
+          act->plugin = plugin;
+          act->context = gc;
+          act->callback (act);
+          found = TRUE;
+        }
+    }
+  g_list_free_full (actions, (GDestroyNotify) purple_plugin_action_free);
+  g_assert_true (found);
+}

@@ -1,0 +1,29 @@
+/* prompts.h - request UI ops for e2e tests that play the user: every
+ * purple_request_input / purple_request_action prompt stays open until the
+ * test answers it, so a test can check what was asked before it decides,
+ * and run the plugin's account actions as a menu would. */
+#pragma once
+
+#include <purple.h>
+
+typedef struct {
+  PurpleRequestType type;   /* PURPLE_REQUEST_INPUT or _ACTION */
+  gchar *title, *primary, *secondary;
+  gboolean masked;          /* input: a secret */
+  gint default_action;      /* action: index into labels */
+  GPtrArray *labels;        /* action: choice labels, mnemonics removed */
+} HarnessPrompt;
+
+/* Installs the request ops (after harness_init). */
+void           harness_prompts_install (void);
+/* The open prompt, or NULL (one at a time: a second one fails the test). */
+HarnessPrompt *harness_prompt (void);
+/* Answers the open action prompt with the choice whose label contains
+ * label, as a UI would: callback, then close. */
+void           harness_answer_action (const gchar *label);
+/* Answers the open input prompt with text (OK). */
+void           harness_answer_input (const gchar *text);
+/* The label of the open action prompt's default choice. */
+const gchar   *harness_prompt_default_label (void);
+/* Runs the plugin action of a's connection whose label contains label. */
+void           harness_run_action (PurpleAccount *a, const gchar *label);
