@@ -160,7 +160,8 @@ decode_object (const gchar *data, JsonParser **parser_out)
   *parser_out = NULL;
   if (!data || !*data || strlen (data) > RDT_MAX_DATA_CHARS)
     return NULL;
-  bytes = rdt_base64_decode (data, -1, &len, NULL);
+  /* json.loads(b64decode(data)) on the real server: lenient base64 */
+  bytes = rdt_base64_decode_lenient (data, -1, &len, NULL);
   if (!bytes || len == 0 || len > MAX_JSON_BYTES)
     return NULL;
   if (!rdt_json_check_text ((const gchar *) bytes, len, NULL))

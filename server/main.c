@@ -452,7 +452,8 @@ handle_verify (SoupServerMessage *msg, Space *sp)
       reply_detail (msg, 400, d);
       goto out;
     }
-  sigbytes = rdt_base64_decode (sig, RDT_SIGNATURE_LENGTH, NULL, NULL);
+  /* lenient, as Python decodes it */
+  sigbytes = rdt_base64_decode_lenient (sig, RDT_SIGNATURE_LENGTH, NULL, NULL);
   if (!sigbytes ||
       !rdt_ed25519_verify (sigbytes, (const guint8 *) chal, strlen (chal), pkbytes))
     {
@@ -645,7 +646,9 @@ handle_post_message (SoupServerMessage *msg, const gchar *space_id,
     gsize slen = 0;
     RdtIdType t;
     g_autoptr(GError) e = NULL;
-    sigbytes = rdt_base64_decode (sig, -1, &slen, &e);
+    /* Python's lenient b64decode, as the real server: junk characters are
+     * dropped and the signature is stored as sent (spec 4.3 step 9). */
+    sigbytes = rdt_base64_decode_lenient (sig, -1, &slen, &e);
     if (!sigbytes)
       {
         reply_detail (msg, 401, "Incorrect padding");

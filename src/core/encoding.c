@@ -175,6 +175,63 @@ rdt_base64_decode (const gchar *text, gssize expected_len, gsize *out_len,
                            "base64", error);
 }
 
+guint8 *
+rdt_base64_decode_lenient (const gchar *text, gssize expected_len,
+                           gsize *out_len, GError **error)
+{
+  g_autoptr (GString) clean = NULL;
+  guint quad = 0, pads = 0;
+  gboolean padded = FALSE;
+  const gchar *p;
+
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (out_len)
+    *out_len = 0;
+  if (text == NULL)
+    {
+      g_set_error_literal (error, RDT_ERROR, RDT_ERROR_BAD_BASE64,
+                           _("Invalid base64: missing value"));
+      return NULL;
+    }
+  /* Python's b64decode(validate=False), which the server runs: only the
+   * characters of the alphabet count, and a padding that completes a
+   * quantum ends the input. What is left is canonical-length base64 for
+   * GLib; its unused low bits are ignored, as Python ignores them. */
+  clean = g_string_sized_new (strlen (text) + 3);
+  for (p = text; *p && !padded; p++)
+    {
+      if ((guchar) *p >= 0x80)
+        {
+          /* Python refuses a str with non-ASCII characters outright. */
+          g_set_error_literal (error, RDT_ERROR, RDT_ERROR_BAD_BASE64,
+                               _("Invalid base64: non-ASCII character"));
+          return NULL;
+        }
+      if (*p == '=')
+        {
+          if (quad >= 2 && quad + ++pads >= 4)
+            padded = TRUE;
+          continue;
+        }
+      if (b64_value (*p) < 0)
+        continue;
+      pads = 0;
+      g_string_append_c (clean, *p);
+      quad = (quad + 1) % 4;
+    }
+  if (quad == 1 || (quad != 0 && !padded))
+    {
+      g_set_error_literal (error, RDT_ERROR, RDT_ERROR_BAD_BASE64,
+                           _("Invalid base64: incorrect padding"));
+      return NULL;
+    }
+  while (clean->len % 4 != 0)
+    g_string_append_c (clean, '=');
+  return decode_validated (clean->str, clean->len / 4 * 3 - (4 - quad) % 4,
+                           expected_len, out_len, "base64", error);
+}
+
 gchar *
 rdt_base64url_encode (const guint8 *data, gsize len)
 {

@@ -18,6 +18,16 @@ gchar  *rdt_base64_encode (const guint8 *data, gsize len);
 guint8 *rdt_base64_decode (const gchar *text, gssize expected_len,
                            gsize *out_len, GError **error);
 
+/* Lenient, exactly as the server decodes a message signature (spec 4.3
+ * step 9, Python's b64decode): characters outside the standard alphabet
+ * are dropped, decoding stops at the padding that completes a quantum,
+ * unused bits are ignored; a dangling quantum or a non-ASCII character is
+ * an error. Only for values that nothing hashes and whose bytes are then
+ * verified (a signature): a member can post any such spelling, and the
+ * server stores it as sent. */
+guint8 *rdt_base64_decode_lenient (const gchar *text, gssize expected_len,
+                                   gsize *out_len, GError **error);
+
 /* URL-safe alphabet, no padding (typed ids). */
 gchar  *rdt_base64url_encode (const guint8 *data, gsize len);
 guint8 *rdt_base64url_decode (const gchar *text, gssize expected_len,

@@ -13,6 +13,9 @@ G_BEGIN_DECLS
 
 /* Maximum length of the base64 `data` string the server accepts (422 above). */
 #define RDT_MAX_DATA_CHARS 102400
+/* The server bounds no signature length; a page of 1000 such messages
+ * still fits the answer limit. */
+#define RDT_MAX_SIGNATURE_CHARS 4096
 /* Largest plaintext that still fits once encrypted and base64-encoded. */
 #define RDT_MAX_PLAINTEXT  76772
 /* Most messages one list answer may hold (the server's own limit is 1000;
@@ -41,8 +44,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (RdtMessage, rdt_message_unref)
 
 /* Strict parse of one Message object: all eight fields required with the
  * right JSON types (prev_hash string or null), ids valid and typed,
- * signature base64 of 64 bytes, data valid standard base64 (may be ""),
- * data <= RDT_MAX_DATA_CHARS, server_timestamp a non-negative integer.
+ * data <= RDT_MAX_DATA_CHARS characters, signature <=
+ * RDT_MAX_SIGNATURE_CHARS, server_timestamp a non-negative integer. The
+ * contents of data and signature are what a member posted, which the
+ * server does not check (data) or decodes leniently (signature): they are
+ * checked per message, by rdt_message_verify() and rdt_payload_decrypt(),
+ * so one odd message never makes a page unreadable.
  * Errors are RDT_ERROR_MALFORMED / _INVALID_ID / _BAD_BASE64 / _TOO_LARGE
  * with a message naming the field. */
 RdtMessage *rdt_message_new_from_json (JsonNode *node, GError **error);

@@ -259,6 +259,67 @@ test_hex (void)
   g_clear_error (&error);
 }
 
+/* The server's lenient decoding (Python's base64.b64decode, as the real
+ * server calls it for signatures). Expected values were produced by
+ * CPython 3.11 itself; NULL = Python raised binascii.Error. */
+static void
+test_base64_lenient (void)
+{
+  static const struct { const gchar *in, *hex; } cases[] = {
+    { "QUJD", "414243" },
+    { "QUI=", "4142" },
+    { "QQ==", "41" },
+    { "QR==", "41" },                 /* unused bits ignored */
+    { "QUJD\nREVG", "414243444546" }, /* junk dropped */
+    { "QU JD", "414243" },
+    { "QU-_JD", "414243" },           /* URL-safe characters are junk */
+    { "=QUJD", "414243" },            /* a pad that completes nothing */
+    { "QUJD=", "414243" },
+    { "QUI=QUJD", "4142" },           /* a completing pad ends the input */
+    { "QUJDQQ==x!", "41424341" },
+    { "QQ=Q=", "4104" },
+    { "QUJ=D", "4142" },
+    { "YW Jj ZA = =", "61626364" },
+    { "", "" },
+    { "====", "" },
+    { "QUJ", NULL },                  /* "Incorrect padding" */
+    { "QQ", NULL },
+    { "Q", NULL },                    /* one more than a multiple of 4 */
+    { "Q===", NULL },
+    { "QQ=Q", NULL },
+    { "Q=Q=", NULL },
+    { "QUJD\u00e9", NULL },           /* Python refuses non-ASCII str */
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree guint8 *out = NULL;
+      g_autofree gchar *hex = NULL;
+      gsize len = 99;
+
+      out = rdt_base64_decode_lenient (cases[i].in, -1, &len, &error);
+      if (cases[i].hex == NULL)
+        {
+          g_assert_null (out);
+          g_assert_error (error, RDT_ERROR, RDT_ERROR_BAD_BASE64);
+          continue;
+        }
+      g_assert_no_error (error);
+      g_assert_nonnull (out);
+      hex = rdt_hex_encode (out, len);
+      g_assert_cmpstr (hex, ==, cases[i].hex);
+    }
+
+  /* expected_len is enforced */
+  {
+    g_autoptr(GError) error = NULL;
+
+    g_assert_null (rdt_base64_decode_lenient ("QU JD", 2, NULL, &error));
+    g_assert_error (error, RDT_ERROR, RDT_ERROR_BAD_BASE64);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -268,6 +329,7 @@ main (int argc, char **argv)
   g_test_add_func ("/encoding/base64/alphabets", test_alphabets);
   g_test_add_func ("/encoding/base64/appendix-a", test_appendix_a);
   g_test_add_func ("/encoding/base64/bad", test_base64_bad);
+  g_test_add_func ("/encoding/base64/lenient", test_base64_lenient);
   g_test_add_func ("/encoding/base64url/bad", test_base64url_bad);
   g_test_add_func ("/encoding/base64/roundtrip", test_roundtrip);
   g_test_add_func ("/encoding/hex", test_hex);

@@ -29,6 +29,8 @@
 #include "message.h"
 #include "session.h"
 #include "membership.h"
+#include "state.h"
+#include "statesync.h"
 #include "testserver.h"
 #endif
 
@@ -1561,6 +1563,158 @@ test_fault_soak (void)
   owner_free (o);
 }
 
+/* ---- what members may post: odd data and signature spellings ---- */
+
+static gboolean
+flag_due (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+flag_is_set (gpointer data)
+{
+  return *(gboolean *) data;
+}
+
+/* Posts data as m to TOPIC on prev, its signature spelled with junk the
+ * server drops if junk_sig; paces 3 ms after (spec 4.6). */
+static void
+post_spelled (RdtApi *api, Owner *o, Member *m, gchar **prev,
+              const gchar *data, gboolean junk_sig)
+{
+  g_autoptr (RdtMessage) msg = rdt_message_new_signed (o->space_id, TOPIC,
+      "chat.text", *prev, data, m->uid, m->key);
+  HarnessAsync w = { NULL };
+  GError *error = NULL;
+  gboolean due = FALSE;
+
+  if (junk_sig)
+    {
+      gchar *sig = g_strdup_printf ("%.10s \n*%s", msg->signature,
+                                    msg->signature + 10);
+
+      g_free (msg->signature);
+      msg->signature = sig;
+    }
+  rdt_api_post_message_async (api, msg, NULL, harness_async_cb, &w);
+  harness_wait (harness_async_done, &w, 30, "a post");
+  if (rdt_api_post_message_finish (api, w.result, &error) < 0)
+    g_error ("post refused: %s", error->message);
+  g_object_unref (w.result);
+  g_free (*prev);
+  *prev = g_strdup (msg->message_hash);
+  g_timeout_add (3, flag_due, &due);
+  harness_wait (flag_is_set, &due, 5, "the pause between posts");
+}
+
+static gchar *
+encrypt_text (const guint8 key[RDT_KEY_LENGTH], const gchar *text)
+{
+  return rdt_payload_encrypt (key, (const guint8 *) text, strlen (text));
+}
+
+typedef struct {
+  PurpleConvChat *chat;
+  const gchar *name;
+} ChatUser;
+
+static gboolean
+chat_has_user (gpointer data)
+{
+  ChatUser *c = data;
+
+  return purple_conv_chat_find_user (c->chat, c->name);
+}
+
+/* The server never decodes data and decodes signatures leniently (spec
+ * 4.1, 4.3): a member can post data that is not base64, and a signature
+ * with junk in it that the server stores as sent. One such message must
+ * not make the topic (or the state) unreadable: the odd data is one
+ * "could not be decrypted" warning, the odd signature verifies, and
+ * everything around them is shown, in the backlog and live. */
+static void
+test_member_spellings (void)
+{
+  static const gchar * const allowed[] = { "before", "junk-sig", "middle",
+                                           "live-junk", "live-after", NULL };
+  Owner *o = owner_new ();
+  Member *m = member_new (o);
+  guint8 root[RDT_KEY_LENGTH] = { 0 }, key[RDT_KEY_LENGTH];
+  g_autoptr (RdtSpaceKeys) keys = rdt_space_keys_new (root, o->space_id);
+  g_autoptr (RdtState) state = NULL;
+  GError *error = NULL;
+  RdtApi *api;
+  gchar *prev = NULL;
+  PurpleAccount *a;
+  PurpleConvChat *chat;
+  g_autofree gchar *d1 = NULL, *d2 = NULL, *d3 = NULL, *d4 = NULL, *d5 = NULL;
+
+  rdt_space_keys_topic_key (keys, TOPIC, key);
+  api = rdt_api_new (rdt_test_server_get_url (server), o->space_id, m->key,
+                     RDT_ID_USER, &error);
+  g_assert_no_error (error);
+  d1 = encrypt_text (key, "before");
+  d2 = encrypt_text (key, "junk-sig");
+  d3 = encrypt_text (key, "middle");
+  post_spelled (api, o, m, &prev, d1, FALSE);
+  post_spelled (api, o, m, &prev, "not base64!", FALSE);
+  post_spelled (api, o, m, &prev, d2, TRUE);
+  post_spelled (api, o, m, &prev, d3, FALSE);
+
+  a = login (o, "owner");
+  chat = harness_join (a, TOPIC);
+  harness_wait_line (a, "middle", 0);
+  g_assert_cmpuint (harness_count_exact (a, "before"), ==, 1);
+  g_assert_cmpuint (harness_count_exact (a, "junk-sig"), ==, 1);
+  g_assert_cmpuint (harness_count_lines (a, "could not be decrypted",
+                                         PURPLE_MESSAGE_ERROR), ==, 1);
+
+  /* live, over the stream */
+  d4 = encrypt_text (key, "live-junk");
+  d5 = encrypt_text (key, "live-after");
+  post_spelled (api, o, m, &prev, "\u00e9\u00e9 also not base64", FALSE);
+  post_spelled (api, o, m, &prev, d4, TRUE);
+  post_spelled (api, o, m, &prev, d5, FALSE);
+  harness_wait_line (a, "live-after", 0);
+  g_assert_cmpuint (harness_count_exact (a, "live-junk"), ==, 1);
+  g_assert_cmpuint (harness_count_lines (a, "could not be decrypted",
+                                         PURPLE_MESSAGE_ERROR), ==, 2);
+
+  /* the state: a profile whose data is not base64, then a real one */
+  state = rdt_state_new (o->space_id, keys->state_key);
+  {
+    g_autofree gchar *path = g_strconcat ("profiles/", m->uid, NULL);
+    g_autofree gchar *name = rdt_state_encode_profile (state, "Zed", &error);
+    const gchar *paths[] = { path, path };
+    const gchar *datas[] = { "not base64!", name };
+    HarnessAsync w = { NULL };
+    ChatUser c = { chat, "Zed" };
+
+    g_assert_no_error (error);
+    rdt_state_write_async (api, paths, datas, 2, NULL, harness_async_cb, &w);
+    harness_wait (harness_async_done, &w, 30, "the profile writes");
+    g_assert_true (rdt_state_write_finish (api, w.result, &error));
+    g_assert_no_error (error);
+    g_object_unref (w.result);
+    harness_wait (chat_has_user, &c, 30, "the member's name from the state");
+  }
+
+  /* nothing reported as broken, nothing odd shown */
+  g_assert_cmpuint (harness_count_lines (a, "do not link", 0), ==, 0);
+  g_assert_cmpuint (harness_count_lines (a, "could not read", 0), ==, 0);
+  g_assert_cmpuint (harness_count_lines (a, "Bad answer", 0), ==, 0);
+  g_assert_cmpuint (count_unexpected (a, allowed), ==, 0);
+
+  rdt_wipe (key, sizeof key);
+  g_free (prev);
+  g_object_unref (api);
+  account_done (a);
+  member_free (m);
+  owner_free (o);
+}
+
 #endif
 
 int
@@ -1596,6 +1750,7 @@ main (int argc, char **argv)
   g_test_add_func ("/e2e/served/insert", test_served_insert);
   g_test_add_func ("/e2e/served/reorder", test_served_reorder);
   g_test_add_func ("/e2e/served/drop", test_served_drop);
+  g_test_add_func ("/e2e/member-spellings", test_member_spellings);
   /* long: run by the `faults` test, skipped by `e2e` (see meson.build) */
   g_test_add_func ("/faults/soak", test_fault_soak);
 #endif

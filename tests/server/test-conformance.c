@@ -88,6 +88,65 @@ test_data_too_large (void)
   g_free (big);
 }
 
+/* Spec 4.1, 4.3 step 9: data is never decoded, the signature is decoded
+ * leniently (Python's b64decode) and both are stored as sent. */
+static void
+test_member_spellings (void)
+{
+  g_autoptr (Space) s = space_new ();
+  g_autoptr (RdtMessage) odd = NULL;
+  g_autoptr (RdtMessage) junk = NULL;
+  g_autoptr (RdtMessage) padless = NULL;
+  g_autoptr (RdtMessage) urlsafe = NULL;
+  g_autoptr (Answer) r1 = NULL, r2 = NULL, r3 = NULL, r4 = NULL, got = NULL;
+  g_autofree gchar *path = NULL;
+  gchar *sig;
+
+  odd = rdt_message_new_signed (s->space, "general", "chat.text", NULL,
+                                "not base64 \u00e9!", s->uid, s->key);
+  r1 = post_on (srv, s, s->token, odd);
+  g_assert_cmpuint (r1->status, ==, 201);
+  pace (r1);
+
+  junk = new_msg (s, "general", odd->message_hash, "second");
+  sig = g_strdup_printf ("%.10s \n*%s", junk->signature, junk->signature + 10);
+  g_free (junk->signature);
+  junk->signature = sig;
+  r2 = post_on (srv, s, s->token, junk);
+  g_assert_cmpuint (r2->status, ==, 201);
+  pace (r2);
+
+  padless = new_msg (s, "general", junk->message_hash, "third");
+  padless->signature[strlen (padless->signature) - 2] = '\0';
+  r3 = post_on (srv, s, s->token, padless);
+  assert_answer (r3, 401, "Incorrect padding");
+
+  urlsafe = new_msg (s, "general", junk->message_hash, "third");
+  g_strdelimit (urlsafe->signature, "+", '-');
+  g_strdelimit (urlsafe->signature, "/", '_');
+  if (strcmp (urlsafe->signature, padless->signature) != 0)
+    {
+      r4 = post_on (srv, s, s->token, urlsafe);
+      /* '-' and '_' dropped: either too few bytes or wrong ones */
+      g_assert_true (r4->status == 400 || r4->status == 401);
+    }
+
+  path = g_strdup_printf ("/spaces/%s/topics/general/messages", s->space);
+  got = request ("GET", path, s->token, NULL);
+  g_assert_cmpuint (got->status, ==, 200);
+  {
+    JsonArray *arr = json_object_get_array_member (
+        json_node_get_object (got->json), "messages");
+
+    g_assert_cmpuint (json_array_get_length (arr), ==, 2);
+    g_assert_cmpstr (json_object_get_string_member (
+        json_array_get_object_element (arr, 0), "data"), ==, odd->data);
+    g_assert_cmpstr (json_object_get_string_member (
+        json_array_get_object_element (arr, 1), "signature"), ==,
+        junk->signature);
+  }
+}
+
 /* Spec 4.4: limit 1..1000, outside gives 422. */
 static void
 test_limit_range (void)
@@ -473,6 +532,7 @@ main (int argc, char **argv)
   g_test_add_func ("/conformance/token-space-mismatch", test_token_space_mismatch);
   g_test_add_func ("/conformance/token-expiry", test_token_expiry);
   g_test_add_func ("/conformance/data-too-large", test_data_too_large);
+  g_test_add_func ("/conformance/member-spellings", test_member_spellings);
   g_test_add_func ("/conformance/limit-range", test_limit_range);
   g_test_add_func ("/conformance/get-by-hash", test_get_by_hash);
   g_test_add_func ("/conformance/ws-bad-token", test_ws_bad_token);
