@@ -578,6 +578,7 @@ typedef struct {
   gpointer      progress_data;
   goffset       sent;          /* body bytes written in this attempt */
   gulong        wrote_id;      /* "wrote-body-data" handler on msg */
+  gboolean      too_large;     /* failed: the answer exceeded max_size */
 } Call;
 
 static void
@@ -735,6 +736,7 @@ call_on_read (GObject *source, GAsyncResult *result, gpointer user_data)
       if (c->status >= 200 && c->status < 300)
         {
           call_abort_body (c);
+          c->too_large = TRUE;
           g_task_return_new_error (task, RDT_API_ERROR,
                                    RDT_API_ERROR_BAD_RESPONSE,
                                    _("server answer too large"));
@@ -795,6 +797,7 @@ call_on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
       if (clen < 0 || (guint64) clen > c->max_size)
         {
           call_abort_body (c);
+          c->too_large = clen >= 0;
           g_task_return_new_error (task, RDT_API_ERROR,
                                    RDT_API_ERROR_BAD_RESPONSE,
                                    _("server answer too large"));
@@ -1256,9 +1259,30 @@ check_id (GTask *task, const gchar *id, RdtIdType type)
 /* ------------------------------------------------------------------ */
 /* GET messages */
 
+/* A page of 1000 messages can be far over the answer limit: members may
+ * post up to 102,400 characters of data each (spec 4.3), about 100 MB a
+ * page. An answer over the limit is asked for again with a tenth of the
+ * limit, down to one message; the caller pages on with has_more, as it
+ * would anyway, so a topic of large messages stays readable. */
+#define MESSAGES_SHRINK 10
+
 typedef struct {
+  gchar   *topic_id;
+  gint64   from, to;
+  guint    limit;
   gboolean has_more;
 } ListResult;
+
+static void
+list_result_free (gpointer p)
+{
+  ListResult *lr = p;
+
+  g_free (lr->topic_id);
+  g_free (lr);
+}
+
+static void messages_start (GTask *task);
 
 static void
 on_messages (GObject *source, GAsyncResult *result, gpointer user_data)
@@ -1266,12 +1290,22 @@ on_messages (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GTask) task = user_data;
   g_autoptr (GError) error = NULL;
   g_autoptr (GBytes) body = NULL;
+  ListResult *lr = g_task_get_task_data (task);
+  Call *c = g_task_get_task_data (G_TASK (result));
   GPtrArray *list;
   gboolean has_more = FALSE;
   gsize len;
   const gchar *data;
 
   body = call_finish (RDT_API (source), result, &error);
+  if (body == NULL && c->too_large && lr->limit > 1)
+    {
+      lr->limit = MAX (lr->limit / MESSAGES_SHRINK, 1);
+      g_debug ("GET %s: answer over the limit, asking for %u messages",
+               lr->topic_id, lr->limit);
+      messages_start (g_steal_pointer (&task));
+      return;
+    }
   if (body == NULL)
     {
       g_task_return_error (task, g_steal_pointer (&error));
@@ -1287,8 +1321,35 @@ on_messages (GObject *source, GAsyncResult *result, gpointer user_data)
       g_task_return_error (task, out);
       return;
     }
-  ((ListResult *) g_task_get_task_data (task))->has_more = has_more;
+  lr->has_more = has_more;
   g_task_return_pointer (task, list, (GDestroyNotify) g_ptr_array_unref);
+}
+
+static void
+messages_start (GTask *task)
+{
+  RdtApi *api = g_task_get_source_object (task);
+  ListResult *lr = g_task_get_task_data (task);
+  GString *path = g_string_new (NULL);
+  gchar sep = '?';
+  Call *c;
+
+  g_string_printf (path, "/spaces/%s/topics/%s/messages", api->space_id,
+                   lr->topic_id);
+  if (lr->from >= 0)
+    {
+      g_string_append_printf (path, "%cfrom=%" G_GINT64_FORMAT, sep,
+                              lr->from);
+      sep = '&';
+    }
+  if (lr->to >= 0)
+    {
+      g_string_append_printf (path, "%cto=%" G_GINT64_FORMAT, sep, lr->to);
+      sep = '&';
+    }
+  g_string_append_printf (path, "%climit=%u", sep, lr->limit);
+  c = call_new (CALL_PLAIN, "GET", g_string_free (path, FALSE));
+  call_start (api, c, g_task_get_cancellable (task), on_messages, task);
 }
 
 void
@@ -1297,15 +1358,14 @@ rdt_api_get_messages_async (RdtApi *api, const gchar *topic_id, gint64 from,
                             GAsyncReadyCallback callback, gpointer user_data)
 {
   g_autoptr (GTask) task = NULL;
-  GString *path;
-  gchar sep = '?';
-  Call *c;
+  ListResult *lr;
 
   g_return_if_fail (RDT_IS_API (api));
   g_return_if_fail (topic_id != NULL);
   task = g_task_new (api, cancellable, callback, user_data);
   g_task_set_source_tag (task, rdt_api_get_messages_async);
-  g_task_set_task_data (task, g_new0 (ListResult, 1), g_free);
+  lr = g_new0 (ListResult, 1);
+  g_task_set_task_data (task, lr, list_result_free);
   if (!check_topic (task, topic_id))
     return;
   if (limit < 1 || limit > 1000)
@@ -1314,22 +1374,11 @@ rdt_api_get_messages_async (RdtApi *api, const gchar *topic_id, gint64 from,
                                _("limit must be 1..1000"));
       return;
     }
-  path = g_string_new (NULL);
-  g_string_printf (path, "/spaces/%s/topics/%s/messages", api->space_id,
-                   topic_id);
-  if (from >= 0)
-    {
-      g_string_append_printf (path, "%cfrom=%" G_GINT64_FORMAT, sep, from);
-      sep = '&';
-    }
-  if (to >= 0)
-    {
-      g_string_append_printf (path, "%cto=%" G_GINT64_FORMAT, sep, to);
-      sep = '&';
-    }
-  g_string_append_printf (path, "%climit=%u", sep, limit);
-  c = call_new (CALL_PLAIN, "GET", g_string_free (path, FALSE));
-  call_start (api, c, cancellable, on_messages, g_steal_pointer (&task));
+  lr->topic_id = g_strdup (topic_id);
+  lr->from = from;
+  lr->to = to;
+  lr->limit = limit;
+  messages_start (g_steal_pointer (&task));
 }
 
 GPtrArray *

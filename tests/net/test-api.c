@@ -1327,6 +1327,56 @@ test_server_auth (void)
   g_assert_error (error, RDT_API_ERROR, RDT_API_ERROR_NOT_MEMBER);
 }
 
+/* Members may post 102,400 characters of data per message (spec 4.3), so
+ * a page of 1000 can be far over the client's answer limit: the api asks
+ * again for fewer and the caller pages on with has_more. 170 such
+ * messages make about 17.5 MB, over the 16 MB limit. */
+static void
+test_server_large_page (void)
+{
+  RdtTestServer *srv = get_server ();
+  RdtSigningKey *key = NULL;
+  g_autoptr (RdtApi) api = fresh_space_api (srv, &key);
+  g_autoptr (GError) error = NULL;
+  const gchar *me = rdt_api_get_member_id (api);
+  const gchar *space = rdt_api_get_space_id (api);
+  g_autofree gchar *big = g_strnfill (RDT_MAX_DATA_CHARS, 'A');
+  g_autofree gchar *prev = NULL;
+  guint n = 170, got = 0, pages = 0;
+  gint64 ts = 0, from = 0;
+  gboolean has_more = TRUE;
+
+  g_assert_cmpuint ((gsize) n * RDT_MAX_DATA_CHARS, >,
+                    RDT_API_MAX_JSON_RESPONSE);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr (RdtMessage) m = NULL;
+
+      wait_until_ms (ts + 2);
+      m = rdt_message_new_signed (space, "big", "chat.text", prev, big, me,
+                                  key);
+      ts = do_post (api, m, &error);
+      g_assert_no_error (error);
+      g_free (prev);
+      prev = g_strdup (m->message_hash);
+    }
+  while (has_more)
+    {
+      g_autoptr (GPtrArray) list = do_get_messages (api, "big", from, -1,
+                                                    1000, &has_more, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpuint (list->len, >, 0);
+      g_assert_cmpuint (list->len, <, n);   /* never all at once */
+      got += list->len;
+      pages++;
+      from = ((RdtMessage *) list->pdata[list->len - 1])->server_timestamp + 1;
+    }
+  g_assert_cmpuint (got, ==, n);
+  g_assert_cmpuint (pages, >=, 2);
+  rdt_signing_key_free (key);
+}
+
 static void
 test_server_messages (void)
 {
@@ -1652,6 +1702,7 @@ main (int argc, char **argv)
 #ifdef RDT_HAVE_TESTSERVER
   g_test_add_func ("/api/server/auth", test_server_auth);
   g_test_add_func ("/api/server/messages", test_server_messages);
+  g_test_add_func ("/api/server/large-page", test_server_large_page);
   g_test_add_func ("/api/server/blobs", test_server_blobs);
   g_test_add_func ("/api/server/blob-progress", test_server_blob_progress);
   g_test_add_func ("/api/server/blob-progress-cancel",
