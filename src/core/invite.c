@@ -129,6 +129,8 @@ get_key (JsonObject *o, const gchar *name, GError **error)
   raw = rdt_base64url_decode (text, 32, &len, NULL);
   if (raw == NULL || len != 32)
     {
+      if (raw != NULL)
+        rdt_wipe (raw, len);   /* the wrong length may still be key bytes */
       g_free (raw);
       g_set_error (error, RDT_ERROR, RDT_ERROR_INVALID_KEY,
                    _("The invitation's \"%s\" key is not 32 bytes of "
@@ -141,6 +143,33 @@ get_key (JsonObject *o, const gchar *name, GError **error)
   rdt_wipe (raw, 32);
   g_free (raw);
   return secret;
+}
+
+/* json-glib keeps its own copy of every string value: wipe the base64 of
+ * the two keys before the parser frees them, on every path. (Its scanner
+ * also frees a token copy of each string while parsing, which no json-glib
+ * API lets us wipe; only a parser of our own would avoid that.) */
+static void
+wipe_parsed_keys (JsonParser *parser)
+{
+  static const gchar *const keys[] = { "root", "tool" };
+  JsonNode *root = parser ? json_parser_get_root (parser) : NULL;
+  JsonObject *o;
+
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    return;
+  o = json_node_get_object (root);
+  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+    {
+      JsonNode *n = json_object_get_member (o, keys[i]);
+      gchar *k;
+
+      if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) ||
+          json_node_get_value_type (n) != G_TYPE_STRING)
+        continue;
+      k = (gchar *) json_node_get_string (n);
+      rdt_wipe (k, strlen (k));
+    }
 }
 
 RdtInvite *
@@ -215,14 +244,7 @@ rdt_invite_parse (const gchar *text, GError **error)
       || (inv->tool_seed = get_key (o, "tool", error)) == NULL)
     goto out;
 
-  /* Wipe the base64 copies of the keys the parser still holds. */
-  {
-    gchar *k;
-    k = (gchar *) json_object_get_string_member (o, "root");
-    rdt_wipe (k, strlen (k));
-    k = (gchar *) json_object_get_string_member (o, "tool");
-    rdt_wipe (k, strlen (k));
-  }
+  wipe_parsed_keys (parser);
   rdt_wipe (json, json_len);
   g_free (json);
   rdt_secret_string_free (copy);
@@ -232,6 +254,7 @@ too_long:
   g_set_error (error, RDT_ERROR, RDT_ERROR_TOO_LARGE,
                _("The invitation is too long"));
 out:
+  wipe_parsed_keys (parser);
   if (json)
     rdt_wipe (json, json_len);
   g_free (json);
