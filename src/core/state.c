@@ -29,6 +29,7 @@ struct _RdtState {
   guint8 *state_key;        /* secret memory */
   RdtChain *chain;
   GHashTable *entries;      /* path -> Entry */
+  GHashTable *tool_uses;    /* T id -> GUINT: its state writes so far */
   gint64 newest_ts;
   guint serial;
 };
@@ -61,6 +62,8 @@ rdt_state_new (const gchar *space_id, const guint8 state_key[RDT_KEY_LENGTH])
   state->chain = rdt_chain_new (space_id, STATE_TOPIC);
   state->entries = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                           entry_free);
+  state->tool_uses = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                            NULL);
   state->newest_ts = -1;
   return state;
 }
@@ -73,6 +76,7 @@ rdt_state_free (RdtState *state)
   rdt_secret_free (state->state_key);
   rdt_chain_free (state->chain);
   g_hash_table_destroy (state->entries);
+  g_hash_table_destroy (state->tool_uses);
   g_free (state->space_id);
   g_free (state);
 }
@@ -118,25 +122,132 @@ entry_exists (RdtState *state, const gchar *prefix, const gchar *id)
   return g_hash_table_contains (state->entries, path);
 }
 
+/* The JSON object in a plain (not encrypted) base64 entry, or NULL. */
+static JsonObject *
+plain_object (const gchar *data)
+{
+  g_autofree guint8 *raw = NULL;
+  g_autoptr (JsonParser) parser = NULL;
+  JsonNode *root;
+  gsize len = 0;
+
+  if (data == NULL || data[0] == '\0')
+    return NULL;
+  raw = rdt_base64_decode (data, -1, &len, NULL);
+  if (raw == NULL || !rdt_json_check_text ((const gchar *) raw, len, NULL))
+    return NULL;
+  parser = json_parser_new ();
+  if (!json_parser_load_from_data (parser, (const gchar *) raw, (gssize) len,
+                                   NULL))
+    return NULL;
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    return NULL;
+  return json_object_ref (json_node_get_object (root));
+}
+
+/* Is the tool's auth/tools/{T} entry a live definition? As the server's
+ * tool check (spec 4.3 step 6): it must exist, not be blanked and decode as
+ * a JSON object; *use_limit is its integer "use_limit", or -1 if none. */
+static gboolean
+tool_definition (RdtState *state, const gchar *tool_id, gint64 *use_limit)
+{
+  g_autofree gchar *path = g_strconcat ("auth/tools/", tool_id, NULL);
+  Entry *e = g_hash_table_lookup (state->entries, path);
+  g_autoptr (JsonObject) o = e ? plain_object (e->data) : NULL;
+  JsonNode *lim;
+
+  *use_limit = -1;
+  if (o == NULL)
+    return FALSE;
+  lim = json_object_get_member (o, "use_limit");
+  if (lim != NULL && JSON_NODE_HOLDS_VALUE (lim) &&
+      json_node_get_value_type (lim) == G_TYPE_INT64)
+    *use_limit = json_node_get_int (lim);
+  return TRUE;
+}
+
+/* A state path segment the server accepts (spec 8.5: [A-Za-z0-9._-]+). */
+static gboolean
+segment_ok (const gchar *s)
+{
+  if (s == NULL || *s == '\0')
+    return FALSE;
+  for (; *s; s++)
+    if (!g_ascii_isalnum (*s) && *s != '.' && *s != '_' && *s != '-')
+      return FALSE;
+  return TRUE;
+}
+
+/* The writes an invitation tool makes (spec 8.4, both schemes):
+ * auth/users/{U}, auth/users/{U}/rights/{cap} (the working scheme this
+ * plugin uses) and auth/users/{U}/roles/user (the SDK's). */
+static gboolean
+tool_path_ok (const gchar *path)
+{
+  g_auto (GStrv) p = g_strsplit (path, "/", -1);
+  guint n = g_strv_length (p);
+
+  if (n < 3 || !g_str_equal (p[0], "auth") || !g_str_equal (p[1], "users") ||
+      !rdt_id_is_valid (p[2], RDT_ID_USER))
+    return FALSE;
+  if (n == 3)
+    return TRUE;
+  return n == 5 && ((g_str_equal (p[3], "rights") && segment_ok (p[4])) ||
+                    (g_str_equal (p[3], "roles") && g_str_equal (p[4], "user")));
+}
+
 /* Why a linked, verified entry may not count; NULL if it may. Mirrors the
- * server's write-time chain of trust (spec 8.3, 8.5). */
+ * server's write-time chain of trust (spec 8.3, 8.5). *tool_use is set when
+ * the write is one the server would have counted against the signing
+ * tool's use_limit (spec 8.4), whether or not we accept its path. */
 static gchar *
-check_signer (RdtState *state, const RdtMessage *msg)
+check_signer (RdtState *state, const RdtMessage *msg, gboolean *tool_use)
 {
   RdtIdType type;
   guint8 raw[RDT_ID_RAW_LENGTH];
   g_auto (GStrv) parts = NULL;
 
+  *tool_use = FALSE;
   if (strlen (msg->type) > MAX_PATH_LENGTH)
     return g_strdup (_("state path too long"));
   if (!rdt_state_is_owner (state, msg->sender))
     {
       if (!rdt_id_decode (msg->sender, &type, raw, NULL) ||
-          !((type == RDT_ID_USER && entry_exists (state, "auth/users/", msg->sender)) ||
-            (type == RDT_ID_TOOL && entry_exists (state, "auth/tools/", msg->sender))))
+          (type != RDT_ID_USER && type != RDT_ID_TOOL) ||
+          (type == RDT_ID_USER && !entry_exists (state, "auth/users/", msg->sender)))
         return g_strdup_printf (_("state entry %s is signed by %s, who is not "
                                   "a member of the space"),
                                 msg->type, msg->sender);
+      if (type == RDT_ID_TOOL)
+        {
+          gint64 limit;
+          guint uses = GPOINTER_TO_UINT (g_hash_table_lookup (state->tool_uses,
+                                                              msg->sender));
+
+          /* A blanked (revoked) tool can still log in, but the server
+           * refuses all its posts (spec 8.3). */
+          if (!tool_definition (state, msg->sender, &limit))
+            return g_strdup_printf (_("state entry %s is signed by the tool "
+                                      "%s, which is not (or no longer) "
+                                      "defined in the space"),
+                                    msg->type, msg->sender);
+          if (limit >= 0 && (gint64) uses >= limit)
+            return g_strdup_printf (_("state entry %s is signed by the tool "
+                                      "%s, which has used up its %"
+                                      G_GINT64_FORMAT " writes"),
+                                    msg->type, msg->sender, limit);
+          *tool_use = TRUE;
+          if (!tool_path_ok (msg->type))
+            return g_strdup_printf (_("the tool %s may not write %s"),
+                                    msg->sender, msg->type);
+          /* Invitation tools hold "create" rights only. */
+          if (msg->data[0] == '\0' ||
+              g_hash_table_contains (state->entries, msg->type))
+            return g_strdup_printf (_("the tool %s may only create %s, not "
+                                      "change or delete it"),
+                                    msg->sender, msg->type);
+        }
     }
   /* A profile speaks for its member: only they (or the owner) write it. */
   parts = split_path (msg->type, 2);
@@ -160,9 +271,14 @@ path_counts_for_serial (const gchar *path)
 static gboolean
 apply (RdtState *state, RdtMessage *msg, GPtrArray *rejected)
 {
-  g_autofree gchar *why = check_signer (state, msg);
+  gboolean tool_use;
+  g_autofree gchar *why = check_signer (state, msg, &tool_use);
   Entry *e;
 
+  if (tool_use)
+    g_hash_table_replace (state->tool_uses, g_strdup (msg->sender),
+        GUINT_TO_POINTER (GPOINTER_TO_UINT (
+            g_hash_table_lookup (state->tool_uses, msg->sender)) + 1));
   if (why != NULL)
     {
       if (rejected != NULL)
@@ -323,25 +439,11 @@ rdt_state_list_capabilities (RdtState *state, const gchar *id)
   while (g_hash_table_iter_next (&iter, &key, &value))
     {
       Entry *e = value;
-      g_autofree guint8 *raw = NULL;
-      g_autoptr (JsonParser) parser = NULL;
-      JsonNode *root;
-      JsonObject *o;
-      gsize len = 0;
+      g_autoptr (JsonObject) o = NULL;
 
-      if (!g_str_has_prefix (key, prefix) || e->data[0] == '\0')
+      if (!g_str_has_prefix (key, prefix) ||
+          (o = plain_object (e->data)) == NULL)
         continue;
-      raw = rdt_base64_decode (e->data, -1, &len, NULL);
-      if (raw == NULL || !rdt_json_check_text ((const gchar *) raw, len, NULL))
-        continue;
-      parser = json_parser_new ();
-      if (!json_parser_load_from_data (parser, (const gchar *) raw,
-                                       (gssize) len, NULL))
-        continue;
-      root = json_parser_get_root (parser);
-      if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-        continue;
-      o = json_node_get_object (root);
       if (!json_object_has_member (o, "op") || !json_object_has_member (o, "path") ||
           json_node_get_value_type (json_object_get_member (o, "op")) != G_TYPE_STRING ||
           json_node_get_value_type (json_object_get_member (o, "path")) != G_TYPE_STRING)

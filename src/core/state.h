@@ -7,9 +7,13 @@
  * Every message is verified (hash, signature) and linked into the state
  * topic's chain before it counts. On top of what the server checks, an
  * entry is applied only if its signer is the owner or was already a member
- * (or, for tools, a tool) when it was written; a profile only if written by
- * its member or the owner. So a hostile server can hide entries but cannot
- * make up members or names.
+ * when it was written; a profile only if written by its member or the
+ * owner. A tool T (an invitation) counts only while auth/tools/{T} is a
+ * non-blank JSON object, for at most its "use_limit" writes, and only to
+ * create (never change or blank) auth/users/{U}, auth/users/{U}/rights/{cap}
+ * or auth/users/{U}/roles/user. So a hostile server can hide entries but
+ * cannot make up members or names, nor let a spent or revoked invitation
+ * add members. docs/conventions.md ("Trust in the state") is the reference.
  */
 #pragma once
 

@@ -269,6 +269,173 @@ test_removed_and_tools (Fixture *f, gconstpointer data)
   g_assert_cmpstr (members->pdata[1], ==, c);
 }
 
+/* A tool's writes as the server allows them (spec 8.3, 8.4): revoked (blank)
+ * or unreadable definitions count for nothing. */
+static void
+test_tool_revoked (Fixture *f, gconstpointer data)
+{
+  g_autoptr (RdtSigningKey) tool = rdt_signing_key_generate ();
+  g_autoptr (RdtSigningKey) junk = rdt_signing_key_generate ();
+  g_autoptr (RdtSigningKey) carol = rdt_signing_key_generate ();
+  g_autoptr (RdtSigningKey) dave = rdt_signing_key_generate ();
+  g_autofree gchar *c = rdt_signing_key_get_id (carol, RDT_ID_USER);
+  g_autofree gchar *d = rdt_signing_key_get_id (dave, RDT_ID_USER);
+  g_autofree gchar *t = rdt_signing_key_get_id (tool, RDT_ID_TOOL);
+  g_autofree gchar *j = rdt_signing_key_get_id (junk, RDT_ID_TOOL);
+  g_autofree gchar *tpath = g_strconcat ("auth/tools/", t, NULL);
+  g_autofree gchar *jpath = g_strconcat ("auth/tools/", j, NULL);
+  g_autofree gchar *tdata = rdt_state_encode_tool_entry (t, 4);
+  g_autofree gchar *cpath = user_path (carol);
+  g_autofree gchar *cdata = rdt_state_encode_user_entry (c);
+  g_autofree gchar *dpath = user_path (dave);
+  g_autofree gchar *ddata = rdt_state_encode_user_entry (d);
+  g_autofree gchar *notjson = rdt_base64_encode ((const guint8 *) "tool", 4);
+  g_autoptr (GPtrArray) rejected = NULL;
+
+  add (f, f->owner, FALSE, tpath, tdata);
+  add (f, f->owner, FALSE, tpath, "");           /* invitation revoked */
+  add (f, tool, TRUE, cpath, cdata);
+  add (f, f->owner, FALSE, jpath, notjson);      /* not a definition */
+  add (f, junk, TRUE, dpath, ddata);
+  rejected = g_ptr_array_new_with_free_func ((GDestroyNotify) rdt_chain_rejection_free);
+  g_assert_cmpuint (ingest_all (f, rejected), ==, 3);
+  g_assert_cmpuint (rejected->len, ==, 2);
+  g_assert_false (rdt_state_is_member (f->state, c));
+  g_assert_false (rdt_state_is_member (f->state, d));
+  g_assert_null (rdt_state_lookup (f->state, cpath));
+  g_assert_null (rdt_state_lookup (f->state, dpath));
+  g_assert_nonnull (strstr (((RdtChainRejection *) rejected->pdata[0])->error->message, t));
+}
+
+/* An invitation tool only creates a member's entries: its own path set,
+ * nothing else, and never changes or blanks what exists. */
+static void
+test_tool_paths (Fixture *f, gconstpointer data)
+{
+  g_autoptr (RdtSigningKey) alice = rdt_signing_key_generate ();
+  g_autoptr (RdtSigningKey) tool = rdt_signing_key_generate ();
+  g_autoptr (RdtSigningKey) carol = rdt_signing_key_generate ();
+  g_autofree gchar *a = rdt_signing_key_get_id (alice, RDT_ID_USER);
+  g_autofree gchar *c = rdt_signing_key_get_id (carol, RDT_ID_USER);
+  g_autofree gchar *t = rdt_signing_key_get_id (tool, RDT_ID_TOOL);
+  g_autofree gchar *tpath = g_strconcat ("auth/tools/", t, NULL);
+  /* no use_limit: the SDK's invitation (spec 8.4) */
+  g_autofree gchar *tdata = NULL;
+  g_autofree gchar *apath = user_path (alice);
+  g_autofree gchar *cpath = user_path (carol);
+  g_autofree gchar *cdata = rdt_state_encode_user_entry (c);
+  g_autofree gchar *chat = rdt_state_encode_capability ("write", "topics/{any}/messages");
+  g_autofree gchar *admin = rdt_state_encode_capability ("write", "state/{...}");
+  g_autofree gchar *cchat = g_strconcat (cpath, "/rights/chat", NULL);
+  g_autofree gchar *crole = g_strconcat (cpath, "/roles/user", NULL);
+  g_autofree gchar *cadmin_role = g_strconcat (cpath, "/roles/admin", NULL);
+  g_autofree gchar *tright = g_strconcat (tpath, "/rights/more", NULL);
+  g_autofree gchar *roledata = NULL;
+  g_autofree gchar *pname = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *meta = rdt_state_encode_topic_metadata (f->state, "general",
+                                                            "Tool's name", &error);
+  g_autofree gchar *profile_path = g_strconcat ("profiles/", c, NULL);
+  g_autofree gchar *profile = rdt_state_encode_profile (f->state, "Carol", &error);
+  g_autoptr (GPtrArray) rejected = NULL, caps = NULL;
+  g_autofree gchar *other = NULL;
+
+  {
+    g_autofree gchar *json = g_strdup_printf ("{\"tool_id\":\"%s\"}", t);
+    g_autofree gchar *role = g_strdup_printf ("{\"user_id\":\"%s\",\"role_id\":\"user\"}", c);
+
+    tdata = rdt_base64_encode ((const guint8 *) json, strlen (json));
+    roledata = rdt_base64_encode ((const guint8 *) role, strlen (role));
+  }
+  g_assert_no_error (error);
+  add_member (f, f->owner, alice);
+  add (f, f->owner, FALSE, tpath, tdata);
+  /* accepted: the member entries of both invitation schemes */
+  add (f, tool, TRUE, cpath, cdata);
+  add (f, tool, TRUE, cchat, chat);
+  add (f, tool, TRUE, crole, roledata);
+  /* refused: anything else */
+  add (f, tool, TRUE, cpath, cdata);                 /* modify */
+  add (f, tool, TRUE, cchat, admin);                 /* modify a right */
+  add (f, tool, TRUE, apath, "");                    /* remove alice */
+  add (f, tool, TRUE, cadmin_role, roledata);        /* another role */
+  add (f, tool, TRUE, tright, admin);                /* its own rights */
+  add (f, tool, TRUE, "topics/general/metadata", meta);
+  add (f, tool, TRUE, profile_path, profile);
+  add (f, tool, TRUE, "auth/users/not-an-id", cdata);
+  add (f, tool, TRUE, "auth/users/not-an-id/rights/chat", chat);
+  add (f, tool, TRUE, "auth/roles/user/rights/chat", chat);
+  other = g_strconcat (cpath, "/rights/bad!", NULL);
+  add (f, tool, TRUE, other, chat);
+
+  rejected = g_ptr_array_new_with_free_func ((GDestroyNotify) rdt_chain_rejection_free);
+  g_assert_cmpuint (ingest_all (f, rejected), ==, 5);
+  g_assert_cmpuint (rejected->len, ==, f->log->len - 5);
+  g_assert_true (rdt_state_is_member (f->state, a));
+  g_assert_true (rdt_state_is_member (f->state, c));
+  caps = rdt_state_list_capabilities (f->state, c);
+  g_assert_cmpuint (caps->len, ==, 1);
+  g_assert_cmpstr (caps->pdata[0], ==, "write topics/{any}/messages");
+  g_assert_null (rdt_state_get_topic_name (f->state, "general"));
+  pname = rdt_state_get_display_name (f->state, c);
+  g_assert_null (pname);
+  g_assert_null (rdt_state_lookup (f->state, cadmin_role));
+  g_assert_null (rdt_state_lookup (f->state, tright));
+}
+
+/* The tool's use_limit caps its writes: every write the server accepted
+ * from it counts, also one we ignore for its path. */
+static void
+test_tool_use_limit (Fixture *f, gconstpointer data)
+{
+  g_autoptr (RdtSigningKey) tool = rdt_signing_key_generate ();
+  g_autoptr (RdtSigningKey) carol = rdt_signing_key_generate ();
+  g_autoptr (RdtSigningKey) dave = rdt_signing_key_generate ();
+  g_autofree gchar *c = rdt_signing_key_get_id (carol, RDT_ID_USER);
+  g_autofree gchar *d = rdt_signing_key_get_id (dave, RDT_ID_USER);
+  g_autofree gchar *t = rdt_signing_key_get_id (tool, RDT_ID_TOOL);
+  g_autofree gchar *tpath = g_strconcat ("auth/tools/", t, NULL);
+  g_autofree gchar *tdata = rdt_state_encode_tool_entry (t, 4);
+  g_autofree gchar *cpath = user_path (carol);
+  g_autofree gchar *cdata = rdt_state_encode_user_entry (c);
+  g_autofree gchar *dpath = user_path (dave);
+  g_autofree gchar *ddata = rdt_state_encode_user_entry (d);
+  g_autofree gchar *chat = rdt_state_encode_capability ("write", "topics/{any}/messages");
+  g_autofree gchar *cchat = g_strconcat (cpath, "/rights/chat", NULL);
+  g_autofree gchar *cprof = g_strconcat (cpath, "/rights/profile", NULL);
+  g_autofree gchar *dchat = g_strconcat (dpath, "/rights/chat", NULL);
+  g_autoptr (GPtrArray) rejected = NULL;
+
+  add (f, f->owner, FALSE, tpath, tdata);
+  add (f, tool, TRUE, cpath, cdata);                 /* 1 */
+  add (f, tool, TRUE, "profiles/x", chat);           /* 2: counted, ignored */
+  add (f, tool, TRUE, cchat, chat);                  /* 3 */
+  add (f, tool, TRUE, cprof, chat);                  /* 4 */
+  add (f, tool, TRUE, dpath, ddata);                 /* 5: over the limit */
+  add (f, tool, TRUE, dchat, chat);
+  rejected = g_ptr_array_new_with_free_func ((GDestroyNotify) rdt_chain_rejection_free);
+  g_assert_cmpuint (ingest_all (f, rejected), ==, 4);
+  g_assert_cmpuint (rejected->len, ==, 3);
+  g_assert_true (rdt_state_is_member (f->state, c));
+  g_assert_false (rdt_state_is_member (f->state, d));
+  g_assert_null (rdt_state_lookup (f->state, dchat));
+  g_assert_nonnull (strstr (((RdtChainRejection *) rejected->pdata[1])->error->message,
+                            "used up"));
+
+  /* the same in two ingests (incremental sync): the count carries over */
+  {
+    g_autoptr (RdtState) again = rdt_state_new (f->space, f->keys->state_key);
+    g_autoptr (GPtrArray) first = g_ptr_array_new ();
+    g_autoptr (GPtrArray) rest = g_ptr_array_new ();
+
+    for (guint i = 0; i < f->log->len; i++)
+      g_ptr_array_add (i < 3 ? first : rest, f->log->pdata[i]);
+    g_assert_cmpuint (rdt_state_ingest (again, first, NULL), ==, 2);
+    g_assert_cmpuint (rdt_state_ingest (again, rest, NULL), ==, 2);
+    g_assert_false (rdt_state_is_member (again, d));
+  }
+}
+
 /* Metadata pasted under another topic's path does not name that topic;
  * undecryptable values (another space's key) give no name, no crash. */
 static void
@@ -358,6 +525,9 @@ main (int argc, char **argv)
   ADD ("/state/not-allowed", test_not_allowed);
   ADD ("/state/needs-genesis", test_needs_genesis);
   ADD ("/state/removed-and-tools", test_removed_and_tools);
+  ADD ("/state/tool-revoked", test_tool_revoked);
+  ADD ("/state/tool-paths", test_tool_paths);
+  ADD ("/state/tool-use-limit", test_tool_use_limit);
   ADD ("/state/metadata-checks", test_metadata_checks);
   g_test_add_func ("/state/clean-name", test_clean_name);
   g_test_add_func ("/state/plain-encoders", test_plain_encoders);
