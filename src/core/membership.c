@@ -5,15 +5,27 @@
 
 #include <glib.h>
 #include <glib/gi18n-lib.h>
+#include <json-glib/json-glib.h>
 
 #include "crypto.h"
+#include "encoding.h"
 #include "error.h"
 #include "id.h"
 #include "membership.h"
+#include "message.h"
 #include "state.h"
 #include "statesync.h"
 
 #define N_MEMBER_WRITES 4
+
+/* The capabilities of a chat member (docs/conventions.md, "Members"). */
+static const struct {
+  const gchar *id, *op, *path;
+} member_rights[N_MEMBER_WRITES - 1] = {
+  { "chat", "write", "topics/{any}/messages" },
+  { "profile", "write", "state/profiles/{self}" },
+  { "topics", "write", "state/topics/{any}/metadata" },
+};
 
 /* The writes that make user_id a chat member: entry, then capabilities. */
 static void
@@ -22,12 +34,13 @@ member_writes (const gchar *user_id, gchar *paths[N_MEMBER_WRITES],
 {
   paths[0] = g_strconcat ("auth/users/", user_id, NULL);
   datas[0] = rdt_state_encode_user_entry (user_id);
-  paths[1] = g_strconcat (paths[0], "/rights/chat", NULL);
-  datas[1] = rdt_state_encode_capability ("write", "topics/{any}/messages");
-  paths[2] = g_strconcat (paths[0], "/rights/profile", NULL);
-  datas[2] = rdt_state_encode_capability ("write", "state/profiles/{self}");
-  paths[3] = g_strconcat (paths[0], "/rights/topics", NULL);
-  datas[3] = rdt_state_encode_capability ("write", "state/topics/{any}/metadata");
+  for (guint i = 1; i < N_MEMBER_WRITES; i++)
+    {
+      paths[i] = g_strconcat (paths[0], "/rights/", member_rights[i - 1].id,
+                              NULL);
+      datas[i] = rdt_state_encode_capability (member_rights[i - 1].op,
+                                              member_rights[i - 1].path);
+    }
 }
 
 static void
@@ -157,6 +170,132 @@ rdt_membership_invite_finish (RdtApi *api, GAsyncResult *result,
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
+/* ---- redeeming an invitation ---- */
+
+typedef struct {
+  RdtApi *api;            /* as the tool */
+  RdtState *state;
+  gchar *uid;
+  gchar *paths[N_MEMBER_WRITES], *datas[N_MEMBER_WRITES];
+} Redeem;
+
+static void
+redeem_free (gpointer p)
+{
+  Redeem *r = p;
+
+  g_clear_object (&r->api);
+  rdt_state_free (r->state);
+  g_free (r->uid);
+  free_writes (r->paths, r->datas, N_MEMBER_WRITES);
+  g_free (r);
+}
+
+/* The JSON object of a plain base64 state value, or NULL. */
+static JsonObject *
+plain_object (const gchar *data)
+{
+  g_autofree guint8 *raw = NULL;
+  g_autoptr (JsonParser) parser = NULL;
+  JsonNode *root;
+  gsize len = 0;
+
+  raw = rdt_base64_decode (data, -1, &len, NULL);
+  if (raw == NULL || len == 0 ||
+      !rdt_json_check_text ((const gchar *) raw, len, NULL))
+    return NULL;
+  parser = json_parser_new ();
+  if (!json_parser_load_from_data (parser, (const gchar *) raw, (gssize) len,
+                                   NULL))
+    return NULL;
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    return NULL;
+  return json_object_ref (json_node_get_object (root));
+}
+
+static gboolean
+has_string (JsonObject *o, const gchar *member, const gchar *value)
+{
+  JsonNode *n = json_object_get_member (o, member);
+
+  return n != NULL && JSON_NODE_HOLDS_VALUE (n) &&
+         json_node_get_value_type (n) == G_TYPE_STRING &&
+         g_strcmp0 (json_node_get_string (n), value) == 0;
+}
+
+/* Does an existing entry already say what write i would? By meaning, not
+ * bytes: the server ignores extra fields (spec 8.1, 8.3), and another
+ * client may have encoded the same value differently. */
+static gboolean
+entry_holds (Redeem *r, guint i, const gchar *data)
+{
+  g_autoptr (JsonObject) o = plain_object (data);
+
+  if (o == NULL)
+    return FALSE;
+  if (i == 0)
+    return has_string (o, "user_id", r->uid);
+  return has_string (o, "op", member_rights[i - 1].op) &&
+         has_string (o, "path", member_rights[i - 1].path);
+}
+
+static void
+on_redeem_synced (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GTask *task = user_data;
+  Redeem *r = g_task_get_task_data (task);
+  const gchar *paths[N_MEMBER_WRITES], *datas[N_MEMBER_WRITES];
+  GError *error = NULL;
+  guint n = 0;
+
+  if (!rdt_state_sync_finish (r->state, result, NULL, NULL, &error))
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_prefix_error (&error, _("Could not read the space's state: "));
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  /* A previous attempt may have stored some entries before its answer
+   * was lost: write only what is missing. The tool may only create, so
+   * writing an existing path again would be refused (403), and its
+   * use_limit has room for the missing writes only. */
+  for (guint i = 0; i < N_MEMBER_WRITES; i++)
+    {
+      const RdtStateEntry *e = rdt_state_lookup (r->state, r->paths[i]);
+
+      if (e == NULL)
+        {
+          paths[n] = r->paths[i];
+          datas[n] = r->datas[i];
+          n++;
+        }
+      else if (!entry_holds (r, i, e->data))
+        {
+          g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                                   e->data[0] == '\0'
+                                   ? _("The space has removed %s; this "
+                                       "invitation cannot add it again. Ask "
+                                       "for a new invitation.")
+                                   : _("The space already has another value "
+                                       "at %s, which this invitation cannot "
+                                       "change. Ask for a new invitation."),
+                                   r->paths[i]);
+          g_object_unref (task);
+          return;
+        }
+    }
+  if (n == 0)
+    {
+      g_task_return_boolean (task, TRUE);   /* done by an earlier attempt */
+      g_object_unref (task);
+      return;
+    }
+  rdt_state_write_async (r->api, paths, datas, n,
+                         g_task_get_cancellable (task), on_written, task);
+}
+
 void
 rdt_membership_redeem_async (const RdtInvite *invite,
                              const RdtSigningKey *user_key,
@@ -165,26 +304,27 @@ rdt_membership_redeem_async (const RdtInvite *invite,
 {
   GTask *task = g_task_new (NULL, cancellable, callback, user_data);
   g_autoptr (RdtSigningKey) tool = rdt_signing_key_new_from_seed (invite->tool_seed);
-  g_autofree gchar *uid = rdt_signing_key_get_id (user_key, RDT_ID_USER);
-  g_autoptr (RdtApi) api = NULL;
-  gchar *paths[N_MEMBER_WRITES], *datas[N_MEMBER_WRITES];
+  g_autoptr (RdtSpaceKeys) keys = NULL;
+  Redeem *r = g_new0 (Redeem, 1);
   GError *error = NULL;
 
   g_task_set_source_tag (task, rdt_membership_redeem_async);
-  api = rdt_api_new (invite->server_url, invite->space_id, tool, RDT_ID_TOOL,
-                     &error);
-  if (api == NULL)
+  g_task_set_task_data (task, r, redeem_free);
+  r->api = rdt_api_new (invite->server_url, invite->space_id, tool,
+                        RDT_ID_TOOL, &error);
+  if (r->api == NULL)
     {
       g_task_return_error (task, error);
       g_object_unref (task);
       return;
     }
-  /* The api logs in as the tool on its first request (spec 8.4 step 2). */
-  member_writes (uid, paths, datas);
-  rdt_state_write_async (api, (const gchar *const *) paths,
-                         (const gchar *const *) datas, N_MEMBER_WRITES,
-                         cancellable, on_written, task);
-  free_writes (paths, datas, N_MEMBER_WRITES);
+  keys = rdt_space_keys_new (invite->root, invite->space_id);
+  r->state = rdt_state_new (invite->space_id, keys->state_key);
+  r->uid = rdt_signing_key_get_id (user_key, RDT_ID_USER);
+  member_writes (r->uid, r->paths, r->datas);
+  /* The api logs in as the tool on its first request (spec 8.4 step 2);
+   * a tool may read the state log like any member (spec 8.4). */
+  rdt_state_sync_async (r->state, r->api, cancellable, on_redeem_synced, task);
 }
 
 gboolean
@@ -192,4 +332,15 @@ rdt_membership_redeem_finish (GAsyncResult *result, GError **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+gboolean
+rdt_membership_error_is_temporary (const GError *error)
+{
+  /* A garbled answer to a write leaves open whether it was stored: as a
+   * lost answer, the next (resuming) attempt finds out. */
+  return g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_NETWORK) ||
+         g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_BAD_RESPONSE) ||
+         g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_SERVER) ||
+         g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_CONFLICT);
 }

@@ -42,12 +42,37 @@ gchar   *rdt_membership_invite_finish (RdtApi *api, GAsyncResult *result,
                                        GError **error);
 
 /* As the invitee: authenticate as the invitation's tool and make
- * user_key's U id a member. The seed in `invite` is not kept. */
+ * user_key's U id a member. The seed in `invite` is not kept.
+ *
+ * Resumable: it first reads the state log as the tool and writes only the
+ * four entries that are missing, so a retry after a lost answer or a
+ * failure half-way finishes the job within the tool's use_limit (and
+ * succeeds at once if everything is there).
+ *
+ * Errors, for the caller to decide whether to keep the invitation:
+ * - try again later (rdt_membership_error_is_temporary() is TRUE):
+ *   RDT_API_ERROR_NETWORK (no answer), RDT_API_ERROR_BAD_RESPONSE (an
+ *   answer cut off or garbled: the write may have landed),
+ *   RDT_API_ERROR_SERVER (5xx), RDT_API_ERROR_CONFLICT (other state
+ *   writes kept winning the race); a later redemption picks up where this
+ *   one stopped;
+ * - G_IO_ERROR_CANCELLED;
+ * - anything else is final for this invitation: among others
+ *   G_IO_ERROR_EXISTS (one of the member's entries exists with another
+ *   value, or was blanked, and the tool may not change it),
+ *   RDT_API_ERROR_UNAUTHORIZED (the tool is spent: use limit, or revoked),
+ *   RDT_API_ERROR_FORBIDDEN, RDT_API_ERROR_NOT_MEMBER (the tool is
+ *   unknown), RDT_ERROR_* (the server's state log is not valid). */
 void     rdt_membership_redeem_async  (const RdtInvite *invite,
                                        const RdtSigningKey *user_key,
                                        GCancellable *cancellable,
                                        GAsyncReadyCallback callback,
                                        gpointer user_data);
 gboolean rdt_membership_redeem_finish (GAsyncResult *result, GError **error);
+
+/* TRUE for the "try again later" errors of the calls above (see
+ * rdt_membership_redeem_async); FALSE for NULL, cancellation and final
+ * refusals. */
+gboolean rdt_membership_error_is_temporary (const GError *error);
 
 G_END_DECLS

@@ -13,9 +13,19 @@
 
 #define STATE_TOPIC "state"
 #define PAGE_LIMIT 1000
-/* 10 million entries: far beyond any real space; bounds a server that
- * keeps answering has_more. */
-#define MAX_PAGES 10000
+/* One sync reads at most this many state messages (some 25,000 members'
+ * worth; pages may be smaller than PAGE_LIMIT when their messages are
+ * large, see api.h); a longer log is read on by the next sync, which
+ * resumes where this one stopped. Bounds a server that keeps answering
+ * has_more. */
+#define MAX_SYNC_MESSAGES 100000
+/* A sync gives up after this many rejected messages (failed verification
+ * or not allowed). An honest log has next to none (an entry the server
+ * allows and we do not); a hostile server could otherwise chain pages of
+ * self-signed junk onto the log, each moving the head and the paging
+ * timestamp, and keep us verifying and storing it. (Duplicates, the
+ * inclusive page boundary, cost nothing and do not count.) */
+#define MAX_REJECTED (2 * PAGE_LIMIT)
 #define MAX_CONFLICTS 8
 /* Successive writes at least this far apart (spec 4.6 timestamp ties). */
 #define WRITE_PACE_MS 3
@@ -25,7 +35,7 @@
 typedef struct {
   RdtState *state;     /* borrowed; not touched once cancelled */
   RdtApi *api;
-  guint pages;
+  guint received;      /* messages in all pages */
   guint n_rejected;
   gchar *first_rejection;
 } Sync;
@@ -64,6 +74,7 @@ on_sync_page (GObject *source, GAsyncResult *result, gpointer user_data)
   before = rdt_state_get_newest_timestamp (s->state);
   rejected = g_ptr_array_new_with_free_func ((GDestroyNotify) rdt_chain_rejection_free);
   rdt_state_ingest (s->state, page, rejected);
+  s->received += page->len;
   s->n_rejected += rejected->len;
   if (rejected->len > 0 && s->first_rejection == NULL)
     {
@@ -79,12 +90,30 @@ on_sync_page (GObject *source, GAsyncResult *result, gpointer user_data)
     }
   /* Paging by time needs the newest timestamp to move; a full page of one
    * millisecond (or of messages that do not link) cannot be paged. */
-  if (rdt_state_get_newest_timestamp (s->state) <= before ||
-      ++s->pages >= MAX_PAGES)
+  if (rdt_state_get_newest_timestamp (s->state) <= before)
     {
       g_task_return_new_error (task, RDT_ERROR, RDT_ERROR_CHAIN, "%s",
                                _("the state log cannot be paged: the server "
                                  "keeps sending messages that do not link"));
+      g_object_unref (task);
+      return;
+    }
+  if (s->n_rejected > MAX_REJECTED)
+    {
+      g_task_return_new_error (task, RDT_ERROR, RDT_ERROR_CHAIN,
+                               _("stopped reading the state log: the server "
+                                 "sent %u entries that are not valid or not "
+                                 "allowed (%s)"),
+                               s->n_rejected, s->first_rejection);
+      g_object_unref (task);
+      return;
+    }
+  if (s->received >= MAX_SYNC_MESSAGES)
+    {
+      g_task_return_new_error (task, RDT_ERROR, RDT_ERROR_TOO_LARGE,
+                               _("the state log is longer than %u entries; "
+                                 "the rest is read later"),
+                               MAX_SYNC_MESSAGES);
       g_object_unref (task);
       return;
     }
@@ -310,6 +339,168 @@ rdt_state_write_async (RdtApi *api, const gchar *const *paths,
 
 gboolean
 rdt_state_write_finish (RdtApi *api, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, api), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* ---- create-only write ---- */
+
+typedef struct {
+  RdtState *state;        /* borrowed; not touched once cancelled */
+  RdtApi *api;
+  gchar *path, *data;
+  guint conflicts;
+  RdtMessage *msg;        /* in flight */
+  guint timer;
+} Create;
+
+static void
+create_free (gpointer p)
+{
+  Create *c = p;
+
+  if (c->timer)
+    g_source_remove (c->timer);
+  g_object_unref (c->api);
+  g_free (c->path);
+  g_free (c->data);
+  g_clear_pointer (&c->msg, rdt_message_unref);
+  g_free (c);
+}
+
+static void
+create_fail (GTask *task, GError *error)
+{
+  Create *c = g_task_get_task_data (task);
+
+  if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) &&
+      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_EXISTS))
+    g_prefix_error (&error, _("Could not write %s: "), c->path);
+  g_task_return_error (task, error);
+  g_object_unref (task);
+}
+
+static void
+on_created (GObject *source, GAsyncResult *result, gpointer user_data);
+
+/* Posts the entry chained on the state's verified head, unless the state
+ * has the path: then the server's compare-and-swap on that head makes
+ * "absent" exact (nobody wrote it in between, or we get 409). */
+static void
+create_post (GTask *task)
+{
+  Create *c = g_task_get_task_data (task);
+
+  if (rdt_state_lookup (c->state, c->path) != NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                               _("%s has been written already"), c->path);
+      g_object_unref (task);
+      return;
+    }
+  c->msg = rdt_message_new_signed (rdt_api_get_space_id (c->api), STATE_TOPIC,
+                                   c->path, rdt_state_get_head (c->state),
+                                   c->data, rdt_api_get_member_id (c->api),
+                                   rdt_api_get_signing_key (c->api));
+  rdt_api_post_message_async (c->api, c->msg, g_task_get_cancellable (task),
+                              on_created, task);
+}
+
+static void
+on_create_synced (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GTask *task = user_data;
+  GError *error = NULL;
+
+  /* state is not touched by the finish function */
+  if (!rdt_state_sync_finish (NULL, result, NULL, NULL, &error))
+    {
+      create_fail (task, error);
+      return;
+    }
+  if (g_task_return_error_if_cancelled (task))
+    {
+      g_object_unref (task);
+      return;
+    }
+  create_post (task);
+}
+
+static gboolean
+on_create_timer (gpointer user_data)
+{
+  GTask *task = user_data;
+  Create *c = g_task_get_task_data (task);
+
+  c->timer = 0;
+  if (g_task_return_error_if_cancelled (task))
+    {
+      g_object_unref (task);
+      return G_SOURCE_REMOVE;
+    }
+  /* Someone wrote state meanwhile: read what, then decide again. */
+  rdt_state_sync_async (c->state, c->api, g_task_get_cancellable (task),
+                        on_create_synced, task);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_created (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GTask *task = user_data;
+  Create *c = g_task_get_task_data (task);
+  GError *error = NULL;
+  gint64 ts = rdt_api_post_message_finish (c->api, result, &error);
+
+  if (ts < 0)
+    {
+      g_clear_pointer (&c->msg, rdt_message_unref);
+      if (g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_CONFLICT) &&
+          ++c->conflicts < MAX_CONFLICTS)
+        {
+          g_clear_error (&error);
+          c->timer = g_timeout_add ((guint) g_random_int_range (5, 60),
+                                    on_create_timer, task);
+          return;
+        }
+      create_fail (task, error);
+      return;
+    }
+  if (!g_task_return_error_if_cancelled (task))
+    {
+      g_autoptr (GPtrArray) mine = g_ptr_array_new ();
+
+      /* Our own entry, as the server stored it: the state moves on to it
+       * (the head for the next write) without another read. */
+      c->msg->server_timestamp = ts;
+      g_ptr_array_add (mine, c->msg);
+      rdt_state_ingest (c->state, mine, NULL);
+      g_task_return_boolean (task, TRUE);
+    }
+  g_object_unref (task);
+}
+
+void
+rdt_state_create_async (RdtState *state, RdtApi *api, const gchar *path,
+                        const gchar *data, GCancellable *cancellable,
+                        GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *task = g_task_new (api, cancellable, callback, user_data);
+  Create *c = g_new0 (Create, 1);
+
+  g_return_if_fail (state != NULL && path != NULL && data != NULL);
+  c->state = state;
+  c->api = g_object_ref (api);
+  c->path = g_strdup (path);
+  c->data = g_strdup (data);
+  g_task_set_source_tag (task, rdt_state_create_async);
+  g_task_set_task_data (task, c, create_free);
+  create_post (task);
+}
+
+gboolean
+rdt_state_create_finish (RdtApi *api, GAsyncResult *result, GError **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, api), FALSE);
   return g_task_propagate_boolean (G_TASK (result), error);
