@@ -73,6 +73,27 @@ rdt_attachment_is_image (const RdtAttachment *att)
   return g_strv_contains (inline_types, att->content_type);
 }
 
+/* Characters a name must not carry even where they are valid text: bidi
+ * overrides and isolates (U+202A..U+202E, U+2066..U+2069: "evil" U+202E
+ * "gpj.exe" shows as "evilexe.jpg"), zero-width and other format
+ * characters (Cf), line and paragraph separators, and the controls. */
+static gboolean
+unsafe_in_name (gunichar c)
+{
+  switch (g_unichar_type (c))
+    {
+    case G_UNICODE_CONTROL:
+    case G_UNICODE_FORMAT:
+    case G_UNICODE_LINE_SEPARATOR:
+    case G_UNICODE_PARAGRAPH_SEPARATOR:
+    case G_UNICODE_SURROGATE:
+      return TRUE;
+    default:
+      return c == ':' || c == '*' || c == '?' || c == '"' || c == '<'
+             || c == '>' || c == '|';
+    }
+}
+
 gchar *
 rdt_attachment_sanitize_filename (const gchar *name)
 {
@@ -99,8 +120,7 @@ rdt_attachment_sanitize_filename (const gchar *name)
       /* No leading dots: no hidden files, no "..". */
       if (out->len == 0 && (c == '.' || g_unichar_isspace (c)))
         continue;
-      if (g_unichar_iscntrl (c) || c == ':' || c == '*' || c == '?'
-          || c == '"' || c == '<' || c == '>' || c == '|')
+      if (unsafe_in_name (c))
         c = '_';
       if (out->len + g_unichar_to_utf8 (c, NULL) > RDT_ATTACHMENT_MAX_FILENAME)
         break;
@@ -157,21 +177,25 @@ rdt_attachment_guess_content_type (const gchar *filename,
 gchar *
 rdt_attachment_to_json (const RdtAttachment *att, gsize *len_out)
 {
+  static const gchar hexdigits[] = "0123456789abcdef";
+  static const gchar dek_member[] = "{\"dek\":\"";
   g_autoptr (JsonBuilder) b = json_builder_new ();
   g_autoptr (JsonGenerator) gen = json_generator_new ();
   g_autoptr (JsonNode) root = NULL;
-  gchar *dek_hex;
+  g_autofree gchar *rest = NULL;
+  gsize rest_len, len, at;
   gchar *json;
 
   g_return_val_if_fail (att != NULL && att->blob_id != NULL
                         && att->dek != NULL, NULL);
 
-  dek_hex = rdt_hex_encode (att->dek, RDT_KEY_LENGTH);
+  /* json-glib never sees the DEK: its builder nodes and generator buffers
+   * are freed without wiping. Everything else is built by json-glib (it
+   * escapes the file name); the DEK is spliced in below, into the one
+   * buffer the caller wipes. */
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "blob_id");
   json_builder_add_string_value (b, att->blob_id);
-  json_builder_set_member_name (b, "dek");
-  json_builder_add_string_value (b, dek_hex);
   json_builder_set_member_name (b, "filename");
   json_builder_add_string_value (b, att->filename != NULL
                                     ? att->filename : "attachment");
@@ -189,13 +213,31 @@ rdt_attachment_to_json (const RdtAttachment *att, gsize *len_out)
       json_builder_add_int_value (b, att->height);
     }
   json_builder_end_object (b);
-  rdt_secret_string_free (dek_hex);
 
   root = json_builder_get_root (b);
   json_generator_set_root (gen, root);
-  json = json_generator_to_data (gen, len_out);
-  /* The builder's copy of the DEK string dies with root; json is the
-   * caller's to send and wipe. */
+  rest = json_generator_to_data (gen, &rest_len);
+  /* "{...}" with at least blob_id in it: drop the '{', keep the rest. */
+  g_assert (rest_len > 2 && rest[0] == '{');
+
+  /* {"dek":"<64 hex>",  +  "blob_id":...} */
+  len = (sizeof dek_member - 1) + 2 * RDT_KEY_LENGTH + 2 + (rest_len - 1);
+  json = g_malloc (len + 1);
+  at = sizeof dek_member - 1;
+  memcpy (json, dek_member, at);
+  for (gsize i = 0; i < RDT_KEY_LENGTH; i++)
+    {
+      json[at++] = hexdigits[att->dek[i] >> 4];
+      json[at++] = hexdigits[att->dek[i] & 0x0f];
+    }
+  json[at++] = '"';
+  json[at++] = ',';
+  memcpy (json + at, rest + 1, rest_len - 1);
+  at += rest_len - 1;
+  json[at] = '\0';
+  g_assert (at == len);
+  if (len_out != NULL)
+    *len_out = len;
   return json;
 }
 
@@ -249,47 +291,13 @@ get_string_member (JsonObject *obj, const gchar *name, const gchar **out,
   return TRUE;
 }
 
-RdtAttachment *
-rdt_attachment_parse (const guint8 *payload, gsize len, GError **error)
+/* The fields of a descriptor object; NULL with error set. */
+static RdtAttachment *
+parse_object (JsonObject *obj, GError **error)
 {
-  g_autoptr (JsonParser) parser = NULL;
   g_autoptr (RdtAttachment) att = NULL;
-  g_autoptr (GError) local = NULL;
-  JsonNode *root;
-  JsonObject *obj;
   const gchar *blob_id, *dek, *filename, *ct;
   guint64 size, width, height;
-
-  if (payload == NULL || len == 0 || len > RDT_ATTACHMENT_MAX_DESCRIPTOR)
-    {
-      g_set_error (error, RDT_ERROR, RDT_ERROR_MALFORMED,
-                   _("Attachment descriptor is empty or too large (%zu "
-                     "bytes)"), len);
-      return NULL;
-    }
-  if (!g_utf8_validate ((const gchar *) payload, len, NULL))
-    {
-      g_set_error_literal (error, RDT_ERROR, RDT_ERROR_MALFORMED,
-                           _("Attachment descriptor is not UTF-8"));
-      return NULL;
-    }
-
-  parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, (const gchar *) payload, len,
-                                   &local))
-    {
-      g_set_error (error, RDT_ERROR, RDT_ERROR_MALFORMED,
-                   _("Attachment descriptor is not JSON: %s"), local->message);
-      return NULL;
-    }
-  root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    {
-      g_set_error_literal (error, RDT_ERROR, RDT_ERROR_MALFORMED,
-                           _("Attachment descriptor is not a JSON object"));
-      return NULL;
-    }
-  obj = json_node_get_object (root);
 
   if (!get_string_member (obj, "blob_id", &blob_id, error)
       || !get_string_member (obj, "dek", &dek, error)
@@ -331,6 +339,67 @@ rdt_attachment_parse (const guint8 *payload, gsize len, GError **error)
   return g_steal_pointer (&att);
 }
 
+/* The parser's copy of the DEK string is freed with the parser, unwiped;
+ * wipe it in place first. (json-glib's scanner also had the token in a
+ * buffer of its own while parsing: that copy is out of reach.) */
+static void
+wipe_string_member (JsonObject *obj, const gchar *name)
+{
+  JsonNode *n = json_object_get_member (obj, name);
+  gchar *str;
+
+  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n)
+      || json_node_get_value_type (n) != G_TYPE_STRING)
+    return;
+  str = (gchar *) json_node_get_string (n);
+  if (str != NULL)
+    rdt_wipe (str, strlen (str));
+}
+
+RdtAttachment *
+rdt_attachment_parse (const guint8 *payload, gsize len, GError **error)
+{
+  g_autoptr (JsonParser) parser = NULL;
+  g_autoptr (GError) local = NULL;
+  RdtAttachment *att;
+  JsonNode *root;
+  JsonObject *obj;
+
+  if (payload == NULL || len == 0 || len > RDT_ATTACHMENT_MAX_DESCRIPTOR)
+    {
+      g_set_error (error, RDT_ERROR, RDT_ERROR_MALFORMED,
+                   _("Attachment descriptor is empty or too large (%zu "
+                     "bytes)"), len);
+      return NULL;
+    }
+  if (!g_utf8_validate ((const gchar *) payload, len, NULL))
+    {
+      g_set_error_literal (error, RDT_ERROR, RDT_ERROR_MALFORMED,
+                           _("Attachment descriptor is not UTF-8"));
+      return NULL;
+    }
+
+  parser = json_parser_new ();
+  if (!json_parser_load_from_data (parser, (const gchar *) payload, len,
+                                   &local))
+    {
+      g_set_error (error, RDT_ERROR, RDT_ERROR_MALFORMED,
+                   _("Attachment descriptor is not JSON: %s"), local->message);
+      return NULL;
+    }
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_set_error_literal (error, RDT_ERROR, RDT_ERROR_MALFORMED,
+                           _("Attachment descriptor is not a JSON object"));
+      return NULL;
+    }
+  obj = json_node_get_object (root);
+  att = parse_object (obj, error);
+  wipe_string_member (obj, "dek");
+  return att;
+}
+
 GBytes *
 rdt_attachment_encrypt (const guint8 *plaintext, gsize len,
                         guint64 max_plaintext, RdtAttachment **att_out,
@@ -370,7 +439,6 @@ GBytes *
 rdt_attachment_decrypt (const RdtAttachment *att, GBytes *blob,
                         GError **error)
 {
-  guint8 want[32], got[RDT_SHA256_LENGTH];
   const guint8 *data;
   gsize len;
   GBytes *plain;
@@ -378,19 +446,11 @@ rdt_attachment_decrypt (const RdtAttachment *att, GBytes *blob,
   g_return_val_if_fail (att != NULL && att->dek != NULL && blob != NULL,
                         NULL);
 
-  if (!rdt_id_decode_typed (att->blob_id, RDT_ID_BLOB, want, error))
-    return NULL;
+  /* That the bytes hash to att->blob_id was checked once, by the download
+   * (rdt_api_get_blob_async, in a worker thread): hashing up to 100 MB
+   * again here would only double the time. The GCM tag below still
+   * refuses any byte changed since the sender encrypted it. */
   data = g_bytes_get_data (blob, &len);
-  /* Neither the server nor the SDKs check this (spec 10); we do, before
-   * spending time on AES. */
-  rdt_sha256 (data, len, got);
-  if (memcmp (want, got, sizeof got) != 0)
-    {
-      g_set_error_literal (error, RDT_ERROR, RDT_ERROR_HASH_MISMATCH,
-                           _("The downloaded file does not match its id: it "
-                             "was altered on the server or in transit"));
-      return NULL;
-    }
   plain = rdt_aes_gcm_decrypt (att->dek, data, len, error);
   if (plain == NULL)
     return NULL;
@@ -404,6 +464,205 @@ rdt_attachment_decrypt (const RdtAttachment *att, GBytes *blob,
       return NULL;
     }
   return plain;
+}
+
+/* ---- image sniffing ---- */
+
+static guint32
+be16 (const guint8 *p)
+{
+  return ((guint32) p[0] << 8) | p[1];
+}
+
+static guint32
+be32 (const guint8 *p)
+{
+  return ((guint32) p[0] << 24) | ((guint32) p[1] << 16)
+         | ((guint32) p[2] << 8) | p[3];
+}
+
+static guint32
+le16 (const guint8 *p)
+{
+  return ((guint32) p[1] << 8) | p[0];
+}
+
+static guint32
+le24 (const guint8 *p)
+{
+  return ((guint32) p[2] << 16) | ((guint32) p[1] << 8) | p[0];
+}
+
+static guint32
+le32 (const guint8 *p)
+{
+  return ((guint32) p[3] << 24) | ((guint32) p[2] << 16)
+         | ((guint32) p[1] << 8) | p[0];
+}
+
+/* JPEG: walk the marker segments up to the first start-of-frame, which
+ * holds the dimensions. FALSE if the stream ends (or the scan starts)
+ * before one. */
+static gboolean
+jpeg_size (const guint8 *d, gsize len, guint32 *w, guint32 *h)
+{
+  gsize i = 2;
+
+  while (i + 1 < len)
+    {
+      guint8 m;
+      guint32 seg;
+
+      if (d[i] != 0xff)
+        return FALSE;
+      while (i < len && d[i] == 0xff)   /* fill bytes */
+        i++;
+      if (i >= len)
+        return FALSE;
+      m = d[i++];
+      if (m == 0x01 || (m >= 0xd0 && m <= 0xd7))
+        continue;                       /* no length */
+      if (m == 0xd8 || m == 0xd9 || m == 0xda)
+        return FALSE;                   /* SOI again, EOI, scan: no SOF */
+      if (i + 2 > len)
+        return FALSE;
+      seg = be16 (d + i);
+      if (seg < 2 || i + seg > len)
+        return FALSE;
+      /* SOF0..SOF15 except DHT (c4), JPG (c8) and DAC (cc) */
+      if (m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc)
+        {
+          if (seg < 7)
+            return FALSE;
+          *h = be16 (d + i + 3);
+          *w = be16 (d + i + 5);
+          return TRUE;
+        }
+      i += seg;
+    }
+  return FALSE;
+}
+
+const gchar *
+rdt_attachment_sniff_image (const guint8 *d, gsize len,
+                            guint32 *width, guint32 *height)
+{
+  static const guint8 png_sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n',
+                                     0x1a, '\n' };
+  guint32 w = 0, h = 0;
+  const gchar *type = NULL;
+
+  if (d == NULL)
+    len = 0;
+  if (len >= 24 && memcmp (d, png_sig, 8) == 0
+      && memcmp (d + 12, "IHDR", 4) == 0)
+    {
+      type = "image/png";
+      w = be32 (d + 16);
+      h = be32 (d + 20);
+    }
+  else if (len >= 4 && d[0] == 0xff && d[1] == 0xd8 && d[2] == 0xff)
+    {
+      if (jpeg_size (d, len, &w, &h))
+        type = "image/jpeg";
+    }
+  else if (len >= 10 && (memcmp (d, "GIF87a", 6) == 0
+                         || memcmp (d, "GIF89a", 6) == 0))
+    {
+      type = "image/gif";
+      w = le16 (d + 6);
+      h = le16 (d + 8);
+    }
+  else if (len >= 16 && memcmp (d, "RIFF", 4) == 0
+           && memcmp (d + 8, "WEBP", 4) == 0)
+    {
+      if (len >= 30 && memcmp (d + 12, "VP8 ", 4) == 0
+          && d[23] == 0x9d && d[24] == 0x01 && d[25] == 0x2a)
+        {
+          type = "image/webp";
+          w = le16 (d + 26) & 0x3fff;
+          h = le16 (d + 28) & 0x3fff;
+        }
+      else if (len >= 25 && memcmp (d + 12, "VP8L", 4) == 0
+               && d[20] == 0x2f)
+        {
+          guint32 bits = le32 (d + 21);
+
+          type = "image/webp";
+          w = (bits & 0x3fff) + 1;
+          h = ((bits >> 14) & 0x3fff) + 1;
+        }
+      else if (len >= 30 && memcmp (d + 12, "VP8X", 4) == 0)
+        {
+          type = "image/webp";
+          w = le24 (d + 24) + 1;
+          h = le24 (d + 27) + 1;
+        }
+    }
+  else if (len >= 26 && d[0] == 'B' && d[1] == 'M')
+    {
+      guint32 dib = le32 (d + 14);
+
+      if (dib == 12)
+        {
+          type = "image/bmp";
+          w = le16 (d + 18);
+          h = le16 (d + 20);
+        }
+      else if (dib >= 40)
+        {
+          gint32 sw = (gint32) le32 (d + 18);
+          gint32 sh = (gint32) le32 (d + 22);
+
+          /* a negative height is a top-down bitmap */
+          if (sw > 0 && sh != 0 && sh != G_MININT32)
+            {
+              type = "image/bmp";
+              w = (guint32) sw;
+              h = (guint32) ABS (sh);
+            }
+        }
+    }
+
+  if (type == NULL)
+    return NULL;
+  if (width != NULL)
+    *width = w;
+  if (height != NULL)
+    *height = h;
+  return type;
+}
+
+gboolean
+rdt_attachment_check_image (const guint8 *data, gsize len,
+                            const gchar *content_type, GError **error)
+{
+  guint32 w = 0, h = 0;
+  const gchar *found = rdt_attachment_sniff_image (data, len, &w, &h);
+
+  if (found == NULL)
+    {
+      g_set_error_literal (error, RDT_ERROR, RDT_ERROR_MALFORMED,
+                           _("it is not a PNG, JPEG, GIF, WebP or BMP "
+                             "image"));
+      return FALSE;
+    }
+  if (g_strcmp0 (found, content_type) != 0)
+    {
+      g_set_error (error, RDT_ERROR, RDT_ERROR_MALFORMED,
+                   _("it was announced as %s but is %s"),
+                   content_type != NULL ? content_type : "?", found);
+      return FALSE;
+    }
+  if (w == 0 || h == 0 || w > MAX_DIMENSION || h > MAX_DIMENSION
+      || (guint64) w * h > RDT_ATTACHMENT_MAX_IMAGE_PIXELS)
+    {
+      g_set_error (error, RDT_ERROR, RDT_ERROR_MALFORMED,
+                   _("its size of %u × %u pixels is not plausible"),
+                   (guint) w, (guint) h);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /* ---- worker-thread variants ---- */

@@ -904,7 +904,20 @@ deliver_ready (RdtSession *s, Topic *t, gboolean backlog)
         if (s->cb.message)
           s->cb.message (s, &msg, s->cb_data);
         g_free (text);
-        g_bytes_unref (plain);
+        if (g_strcmp0 (m->type, "file.upload") == 0
+            || g_strcmp0 (m->type, "chat.image") == 0)
+          {
+            /* An attachment descriptor holds its file's key in clear text
+             * (attachment.h): wipe our copy (no copy is made when nobody
+             * else holds one). */
+            gsize plen;
+            guint8 *pdata = g_bytes_unref_to_data (plain, &plen);
+
+            rdt_wipe (pdata, plen);
+            g_free (pdata);
+          }
+        else
+          g_bytes_unref (plain);
       }
     }
   g_ptr_array_unref (ready);

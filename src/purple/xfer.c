@@ -8,14 +8,26 @@
  * whole file is in memory once as plaintext and once as ciphertext; the
  * plaintext is dropped as soon as it is encrypted.
  *
- * Receiving: every attachment gets a numbered line "/fetch N <path>";
- * images within the local limit are also downloaded, checked (SHA-256 of
- * the bytes against the blob id, then the GCM tag) and shown inline
- * through the purple image store. Other files that another member sends
- * live (not our own, not history) are also offered as a libpurple incoming
- * transfer; accepting it runs the very steps /fetch runs. The "/fetch N"
- * line stays, for clients without a transfer UI. Anything that fails a
- * check is never shown or saved: a warning says so.
+ * Receiving: every attachment gets a numbered line "/fetch N <path>".
+ * Nothing from the server is trusted: the blob must hash to its id (the
+ * api checks, in a worker thread), then pass the GCM tag (worker thread),
+ * before anything is shown or written; a warning says when it does not.
+ *
+ * Images are downloaded and shown inline by themselves, so what a member
+ * can make us download is bounded: only images up to INLINE_MAX_BYTES
+ * (bigger ones are treated like files), at most INLINE_RUNNING_MAX
+ * downloads at once, the rest queued (the newest INLINE_QUEUED_MAX: a long
+ * history or a flood only gets its latest images shown), one download per
+ * blob however many descriptors name it, and the last few shown images
+ * kept for repeats. The decrypted bytes must be the image format the
+ * sender declared (magic bytes) with sane dimensions before the UI's image
+ * loader sees them.
+ *
+ * Other files that another member sends live (not our own, not history)
+ * are also offered as a libpurple incoming transfer, at most
+ * OFFERS_OPEN_MAX questions at a time (beyond, the line says so); accepting
+ * it runs the very steps /fetch runs. The "/fetch N" line stays, for
+ * clients without a transfer UI.
  *
  * Operations in flight hold the connection's GCancellable, cancelled by
  * rdt_xfer_conn_free(), so a callback never touches a freed RdtConn. An
@@ -45,6 +57,16 @@
 
 /* Received attachments remembered for /fetch, per connection. */
 #define MAX_REMEMBERED 200
+/* Automatic image downloads (see the top): an image bigger than this (or
+ * than the download limit) is only downloaded when asked for. */
+#define INLINE_MAX_BYTES    (5 * 1024 * 1024)
+#define INLINE_RUNNING_MAX  2
+#define INLINE_QUEUED_MAX   8
+#define INLINE_CACHE_MAX    4
+/* Open "X wants to send you F" questions, per connection. */
+#define OFFERS_OPEN_MAX     3
+/* "name (1).ext" .. "name (N).ext" before /fetch gives up. */
+#define UNIQUE_NAME_TRIES   100
 
 typedef struct {
   RdtAttachment *att;
@@ -52,12 +74,42 @@ typedef struct {
   gchar *sender;
 } Received;
 
+/* One descriptor an automatic image download serves. */
+typedef struct {
+  gchar *topic_id;
+  gchar *sender;          /* chat nick */
+  gchar *filename;
+  gboolean own;
+  gboolean backlog;
+  guint number;           /* its /fetch number */
+} ImageTarget;
+
+/* One automatic download of an image blob, for every descriptor of that
+ * blob (same key and size) that comes while it is queued or running. */
+typedef struct {
+  RdtAttachment *att;
+  GPtrArray *targets;     /* ImageTarget* */
+  gboolean registered;    /* in XferState.image_jobs under att->blob_id */
+} ImageJob;
+
+/* An image shown lately, kept in the image store for repeats. */
+typedef struct {
+  RdtAttachment *att;
+  gint img_id;            /* a reference of ours */
+} CachedImage;
+
 typedef struct {
   GCancellable *cancel;
   GPtrArray *received;   /* Received*, index + first_index = /fetch N */
   guint first_index;     /* number of the oldest remembered entry */
   GList *offers;         /* PurpleXfer* offered or running, each with its
                           * Op in xfer->data */
+  guint offers_asking;   /* offers whose question is not answered yet */
+  GQueue image_queue;    /* ImageJob* waiting, oldest first (owned) */
+  GHashTable *image_jobs;   /* blob id -> ImageJob*, queued or running */
+  guint images_running;  /* their ops own the running jobs */
+  guint pump_id;         /* idle that starts queued jobs */
+  GQueue image_cache;    /* CachedImage*, newest first */
 } XferState;
 
 /* One operation in flight. */
@@ -66,15 +118,19 @@ typedef struct {
   GCancellable *cancel;
   gchar *topic_id;
   gchar *path;            /* send: source; fetch: destination */
+  gchar *dir;             /* fetch into a directory: where path is made */
   gchar *filename;
   gchar *sender;
   RdtAttachment *att;
   GBytes *blob;
   guint64 max_size;
-  gboolean inline_image;
-  gboolean own;           /* image sent by us (another device) */
+  ImageJob *job;          /* automatic image download: whom it serves */
   PurpleXfer *xfer;       /* incoming transfer this op serves, or NULL */
+  gboolean asking;        /* offered; the question is not answered yet */
   gboolean started;       /* xfer accepted: a download is in flight */
+  gchar *fail_line;       /* xfer accepted but refused: said from an idle */
+  GOutputStream *out;     /* fetch into a directory: the new file */
+  guint attempt;          /* ... and its number, for "name (n).ext" */
   gint64 t_start;
   guint quarters_said;    /* upload progress lines shown (25% steps) */
 } Op;
@@ -92,6 +148,39 @@ received_free (gpointer data)
   g_free (r);
 }
 
+static void
+image_target_free (gpointer data)
+{
+  ImageTarget *t = data;
+
+  g_free (t->topic_id);
+  g_free (t->sender);
+  g_free (t->filename);
+  g_free (t);
+}
+
+static void
+image_job_free (gpointer data)
+{
+  ImageJob *job = data;
+
+  if (job == NULL)
+    return;
+  rdt_attachment_free (job->att);
+  g_ptr_array_unref (job->targets);
+  g_free (job);
+}
+
+static void
+cached_image_free (gpointer data)
+{
+  CachedImage *c = data;
+
+  purple_imgstore_unref_by_id (c->img_id);
+  rdt_attachment_free (c->att);
+  g_free (c);
+}
+
 static XferState *
 state_of (RdtConn *rc)
 {
@@ -103,13 +192,16 @@ state_of (RdtConn *rc)
       st->cancel = g_cancellable_new ();
       st->received = g_ptr_array_new_with_free_func (received_free);
       st->first_index = 1;
+      g_queue_init (&st->image_queue);
+      g_queue_init (&st->image_cache);
+      st->image_jobs = g_hash_table_new (g_str_hash, g_str_equal);
       rc->transfers = st;
     }
   return st;
 }
 
 static void recv_cancel (PurpleXfer *xfer);
-static void cancel_offer (PurpleXfer *xfer);
+static void end_offer (PurpleXfer *xfer, gboolean asking);
 
 void
 rdt_xfer_conn_free (RdtConn *rc)
@@ -121,11 +213,20 @@ rdt_xfer_conn_free (RdtConn *rc)
   while (st->offers != NULL)
     {
       PurpleXfer *xfer = st->offers->data;
+      Op *op = xfer->data;
+      gboolean asking = op->asking;
 
-      recv_cancel (xfer);   /* detaches its op: no callback reaches rc */
-      st->offers = g_list_remove (st->offers, xfer);
-      cancel_offer (xfer);
+      /* Detaches its op (and takes xfer off st->offers): no callback
+       * reaches rc any more. */
+      recv_cancel (xfer);
+      end_offer (xfer, asking);
     }
+  if (st->pump_id != 0)
+    g_source_remove (st->pump_id);
+  /* Running image jobs belong to their ops, which see the cancellable. */
+  g_queue_clear_full (&st->image_queue, image_job_free);
+  g_hash_table_destroy (st->image_jobs);
+  g_queue_clear_full (&st->image_cache, cached_image_free);
   g_cancellable_cancel (st->cancel);
   g_object_unref (st->cancel);
   g_ptr_array_unref (st->received);
@@ -151,22 +252,38 @@ op_free (Op *op)
   g_object_unref (op->cancel);
   g_free (op->topic_id);
   g_free (op->path);
+  g_free (op->dir);
   g_free (op->filename);
   g_free (op->sender);
+  g_free (op->fail_line);
   rdt_attachment_free (op->att);
+  image_job_free (op->job);
   if (op->blob != NULL)
     g_bytes_unref (op->blob);
+  g_clear_object (&op->out);
   g_free (op);
 }
 
-/* TRUE if the connection is gone (then op is freed). */
+static void image_job_done (Op *op);
+
+/* TRUE if the operation was cancelled (the connection is gone, or the
+ * user cancelled its transfer): then op is freed. */
 static gboolean
 op_dead (Op *op, const GError *error)
 {
-  if (g_cancellable_is_cancelled (op->cancel)
-      || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  if (g_cancellable_is_cancelled (op->cancel))
     {
       op_free (op);
+      return TRUE;
+    }
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      /* Not by our cancellable, so the connection is alive: an image job
+       * still has its place in the queue's bookkeeping. */
+      if (op->job != NULL)
+        image_job_done (op);
+      else
+        op_free (op);
       return TRUE;
     }
   return FALSE;
@@ -191,6 +308,13 @@ local_limit (RdtConn *rc)
     mb = RDT_XFER_DEFAULT_MAX_MB;
   bytes = (guint64) mb * 1024 * 1024;
   return MIN (bytes, RDT_ATTACHMENT_MAX_PLAINTEXT);
+}
+
+/* The biggest image downloaded by itself. */
+static guint64
+inline_limit (RdtConn *rc)
+{
+  return MIN ((guint64) INLINE_MAX_BYTES, local_limit (rc));
 }
 
 PurpleAccountOption *
@@ -438,13 +562,19 @@ op_take_xfer (Op *op)
    * every offer before the state goes. */
   st = op->rc->transfers;
   st->offers = g_list_remove (st->offers, xfer);
+  if (op->asking)
+    {
+      op->asking = FALSE;
+      st->offers_asking--;
+    }
   xfer->data = NULL;
   op->xfer = NULL;
   return xfer;
 }
 
 /* A receive failed: say so in the chat and, for a transfer, in the
- * transfer UI too, then end it. Frees op. */
+ * transfer UI too, then end it. Frees op. Never from inside a callback of
+ * libpurple's transfer dialogs: purple_xfer_cancel_local() closes them. */
 static void
 op_fail (Op *op, const gchar *line)
 {
@@ -460,51 +590,276 @@ op_fail (Op *op, const gchar *line)
   op_free (op);
 }
 
+/* ---- automatic image downloads ---- */
+
+static void start_download (Op *op, guint64 limit);
+
 static void
-show_image (Op *op, GBytes *plain)
+show_image_to (RdtConn *rc, const ImageTarget *t, gint img_id)
 {
-  PurpleConvChat *chat = rdt_chat_for_topic (op->rc, op->topic_id);
-  gsize len;
-  const guint8 *data = g_bytes_get_data (plain, &len);
+  PurpleConvChat *chat = rdt_chat_for_topic (rc, t->topic_id);
   g_autofree gchar *html = NULL;
-  gint img_id;
 
   if (chat == NULL)
     return;
-  /* The image store takes ownership of its copy. */
-  img_id = purple_imgstore_add_with_id (g_memdup2 (data, len), len,
-                                        op->filename);
-  if (img_id == 0)
-    return;
   html = g_strdup_printf ("<img id=\"%d\">", img_id);
   /* Own images under our nick with SEND, as chat.c does for text. */
-  purple_conv_chat_write (chat, op->own ? op->rc->nick : op->sender, html,
-                          (op->own ? PURPLE_MESSAGE_SEND : PURPLE_MESSAGE_RECV)
+  purple_conv_chat_write (chat, t->own ? rc->nick : t->sender, html,
+                          (t->own ? PURPLE_MESSAGE_SEND : PURPLE_MESSAGE_RECV)
                           | PURPLE_MESSAGE_IMAGES | PURPLE_MESSAGE_NO_LOG,
                           time (NULL));
-  purple_imgstore_unref_by_id (img_id);
 }
 
 static void
-fetch_written (GObject *src, GAsyncResult *res, gpointer user_data)
+say_to (RdtConn *rc, const ImageTarget *t, PurpleMessageFlags flags,
+        const gchar *line)
 {
-  Op *op = user_data;
-  g_autoptr (GError) error = NULL;
-  g_autofree gchar *line = NULL;
-  PurpleXfer *xfer;
-  gsize len;
+  rdt_write_system (rdt_chat_for_topic (rc, t->topic_id), line, flags);
+}
 
-  g_file_replace_contents_finish (G_FILE (src), res, NULL, &error);
-  if (op_dead (op, error))
-    return;
-  if (error != NULL)
+/* One download serves a descriptor only if it names the very same
+ * attachment: a descriptor with another key (or size) for a known blob
+ * is checked on its own. */
+static gboolean
+same_attachment (const RdtAttachment *a, const RdtAttachment *b)
+{
+  return g_strcmp0 (a->blob_id, b->blob_id) == 0 && a->size == b->size
+         && memcmp (a->dek, b->dek, RDT_KEY_LENGTH) == 0;
+}
+
+static gboolean pump_images (gpointer data);
+
+static void
+pump_later (RdtConn *rc)
+{
+  XferState *st = rc->transfers;
+
+  if (st->pump_id == 0)
+    st->pump_id = g_idle_add (pump_images, rc);
+}
+
+static void
+image_job_unregister (XferState *st, ImageJob *job)
+{
+  if (job->registered)
+    g_hash_table_remove (st->image_jobs, job->att->blob_id);
+  job->registered = FALSE;
+}
+
+/* A running job is over (its op is done): the next may start. */
+static void
+image_job_done (Op *op)
+{
+  XferState *st = op->rc->transfers;
+
+  image_job_unregister (st, op->job);
+  st->images_running--;
+  pump_later (op->rc);
+  op_free (op);
+}
+
+typedef enum {
+  IMAGE_NOT_DOWNLOADED,
+  IMAGE_NOT_VERIFIED,
+  IMAGE_NOT_AN_IMAGE,
+} ImageFailure;
+
+/* A download or check of an image failed: every descriptor it served
+ * gets the line, with its own name. Frees op. */
+static void
+image_job_fail (Op *op, ImageFailure how, const gchar *message)
+{
+  for (guint i = 0; i < op->job->targets->len; i++)
     {
-      line = g_strdup_printf (_("Could not save “%s”: %s"), op->filename,
-                              error->message);
-      op_fail (op, line);
+      ImageTarget *t = op->job->targets->pdata[i];
+      g_autofree gchar *line = NULL;
+
+      switch (how)
+        {
+        case IMAGE_NOT_DOWNLOADED:
+          line = g_strdup_printf (_("Could not download “%s”: %s"),
+                                  t->filename, message);
+          break;
+        case IMAGE_NOT_VERIFIED:
+          line = g_strdup_printf (_("Attachment “%s” from %s failed "
+                                    "verification and was not shown or "
+                                    "saved: %s"),
+                                  t->filename, t->sender, message);
+          break;
+        case IMAGE_NOT_AN_IMAGE:
+        default:
+          /* Translators: "“photo.png” from Alice is not shown: it was
+           * announced as image/png but is image/gif. Type /fetch 3 <path>
+           * to save it." */
+          line = g_strdup_printf (_("“%s” from %s is not shown: %s. Type "
+                                    "/fetch %u <path> to save it."),
+                                  t->filename, t->sender, message, t->number);
+          break;
+        }
+      say_to (op->rc, t, PURPLE_MESSAGE_ERROR, line);
+    }
+  image_job_done (op);
+}
+
+/* Checked and decrypted: shown to every descriptor, if the bytes are the
+ * image they claim to be. Takes plain. Frees op. */
+static void
+image_job_show (Op *op, GBytes *plain)
+{
+  XferState *st = op->rc->transfers;
+  g_autoptr (GError) error = NULL;
+  CachedImage *cached;
+  gpointer data;
+  gsize len;
+  gint img_id;
+
+  if (!rdt_attachment_check_image (g_bytes_get_data (plain, NULL),
+                                   g_bytes_get_size (plain),
+                                   op->att->content_type, &error))
+    {
+      g_bytes_unref (plain);
+      /* Translators: "“photo.png” from Alice is not shown: it was announced
+       * as image/png but is image/gif. Type /fetch 3 <path> to save it." */
+      image_job_fail (op, IMAGE_NOT_AN_IMAGE, error->message);
       return;
     }
-  xfer = op_take_xfer (op);
+  /* Usually no copy: the plaintext has no other owner by now. */
+  data = g_bytes_unref_to_data (plain, &len);
+  img_id = purple_imgstore_add_with_id (data, len, op->filename);
+  if (img_id == 0)
+    {
+      image_job_done (op);
+      return;
+    }
+  for (guint i = 0; i < op->job->targets->len; i++)
+    show_image_to (op->rc, op->job->targets->pdata[i], img_id);
+  /* Our reference now belongs to the cache. */
+  cached = g_new0 (CachedImage, 1);
+  cached->att = rdt_attachment_copy (op->att);
+  cached->img_id = img_id;
+  g_queue_push_head (&st->image_cache, cached);
+  while (g_queue_get_length (&st->image_cache) > INLINE_CACHE_MAX)
+    cached_image_free (g_queue_pop_tail (&st->image_cache));
+  image_job_done (op);
+}
+
+static void
+start_image_job (RdtConn *rc, ImageJob *job)
+{
+  ImageTarget *first = job->targets->pdata[0];
+  Op *op = op_new (rc, first->topic_id);
+
+  op->filename = g_strdup (first->filename);
+  op->sender = g_strdup (first->sender);
+  op->att = rdt_attachment_copy (job->att);
+  op->job = job;
+  state_of (rc)->images_running++;
+  start_download (op, inline_limit (rc));
+}
+
+static gboolean
+pump_images (gpointer data)
+{
+  RdtConn *rc = data;
+  XferState *st = rc->transfers;
+
+  st->pump_id = 0;
+  while (st->images_running < INLINE_RUNNING_MAX
+         && !g_queue_is_empty (&st->image_queue))
+    start_image_job (rc, g_queue_pop_head (&st->image_queue));
+  return G_SOURCE_REMOVE;
+}
+
+/* The queue is full: the oldest waiting job goes. Its descriptors keep
+ * their /fetch line; live ones are told why no image comes. */
+static void
+drop_oldest_queued (RdtConn *rc)
+{
+  XferState *st = rc->transfers;
+  ImageJob *job = g_queue_pop_head (&st->image_queue);
+
+  image_job_unregister (st, job);
+  for (guint i = 0; i < job->targets->len; i++)
+    {
+      ImageTarget *t = job->targets->pdata[i];
+      g_autofree gchar *line = NULL;
+
+      if (t->backlog)
+        continue;   /* history: only its newest images are shown */
+      line = g_strdup_printf (_("“%s” is not shown: too many images came at "
+                                "once. Type /fetch %u <path> to save it."),
+                              t->filename, t->number);
+      say_to (rc, t, PURPLE_MESSAGE_SYSTEM, line);
+    }
+  image_job_free (job);
+}
+
+/* Show an image descriptor inline: from the cache, by joining the
+ * download of the same attachment, or by queueing a new one. */
+static void
+request_image (RdtConn *rc, const RdtSessionMessage *msg, const gchar *who,
+               RdtAttachment *att, guint number)
+{
+  XferState *st = state_of (rc);
+  ImageTarget *t = g_new0 (ImageTarget, 1);
+  ImageJob *job;
+
+  t->topic_id = g_strdup (msg->topic_id);
+  t->sender = g_strdup (who);
+  t->filename = g_strdup (att->filename);
+  t->own = msg->own;
+  t->backlog = msg->backlog;
+  t->number = number;
+
+  for (GList *l = st->image_cache.head; l != NULL; l = l->next)
+    {
+      CachedImage *c = l->data;
+
+      if (same_attachment (c->att, att))
+        {
+          show_image_to (rc, t, c->img_id);
+          g_queue_unlink (&st->image_cache, l);
+          g_queue_push_head_link (&st->image_cache, l);
+          image_target_free (t);
+          rdt_attachment_free (att);
+          return;
+        }
+    }
+
+  job = g_hash_table_lookup (st->image_jobs, att->blob_id);
+  if (job != NULL && same_attachment (job->att, att))
+    {
+      g_ptr_array_add (job->targets, t);
+      rdt_attachment_free (att);
+      return;
+    }
+
+  job = g_new0 (ImageJob, 1);
+  job->att = att;
+  job->targets = g_ptr_array_new_with_free_func (image_target_free);
+  g_ptr_array_add (job->targets, t);
+  if (!g_hash_table_contains (st->image_jobs, att->blob_id))
+    {
+      g_hash_table_insert (st->image_jobs, att->blob_id, job);
+      job->registered = TRUE;
+    }
+  if (g_queue_get_length (&st->image_queue) >= INLINE_QUEUED_MAX)
+    drop_oldest_queued (rc);
+  g_queue_push_tail (&st->image_queue, job);
+  /* Not at once: a history page comes in one go, and only its newest
+   * images should be fetched. */
+  pump_later (rc);
+}
+
+/* ---- download, check, save ---- */
+
+static void
+fetch_saved (Op *op)
+{
+  g_autofree gchar *line = NULL;
+  PurpleXfer *xfer = op_take_xfer (op);
+  gsize len;
+
   if (xfer != NULL)
     {
       g_bytes_get_data (op->blob, &len);
@@ -516,6 +871,200 @@ fetch_written (GObject *src, GAsyncResult *res, gpointer user_data)
   line = g_strdup_printf (_("Saved “%s” to %s."), op->filename, op->path);
   op_say (op, PURPLE_MESSAGE_SYSTEM, line);
   op_free (op);
+}
+
+static void
+save_failed (Op *op, const GError *error)
+{
+  g_autofree gchar *line = g_strdup_printf (_("Could not save “%s”: %s"),
+                                            op->filename, error->message);
+  op_fail (op, line);
+}
+
+static void
+fetch_replaced (GObject *src, GAsyncResult *res, gpointer user_data)
+{
+  Op *op = user_data;
+  g_autoptr (GError) error = NULL;
+
+  g_file_replace_contents_finish (G_FILE (src), res, NULL, &error);
+  if (op_dead (op, error))
+    return;
+  if (error != NULL)
+    save_failed (op, error);
+  else
+    fetch_saved (op);
+}
+
+/* A file we created but could not fill: closed, then removed, so that no
+ * partial attachment is left behind. */
+static void
+discard_deleted (GObject *src, GAsyncResult *res, gpointer user_data)
+{
+  g_file_delete_finish (G_FILE (src), res, NULL);
+}
+
+static void
+discard_closed (GObject *src, GAsyncResult *res, gpointer user_data)
+{
+  GFile *file = user_data;
+
+  g_output_stream_close_finish (G_OUTPUT_STREAM (src), res, NULL);
+  g_file_delete_async (file, G_PRIORITY_DEFAULT, NULL, discard_deleted, NULL);
+  g_object_unref (file);
+}
+
+static void
+discard_partial (Op *op)
+{
+  GOutputStream *out = g_steal_pointer (&op->out);
+
+  g_output_stream_close_async (out, G_PRIORITY_DEFAULT, NULL, discard_closed,
+                               g_file_new_for_path (op->path));
+  g_object_unref (out);
+}
+
+static void
+fetch_closed (GObject *src, GAsyncResult *res, gpointer user_data)
+{
+  Op *op = user_data;
+  g_autoptr (GError) error = NULL;
+
+  g_output_stream_close_finish (G_OUTPUT_STREAM (src), res, &error);
+  g_clear_object (&op->out);
+  if (error != NULL)
+    {
+      /* closed anyway (GIO closes on error): remove what is there */
+      g_autoptr (GFile) file = g_file_new_for_path (op->path);
+
+      g_file_delete_async (file, G_PRIORITY_DEFAULT, NULL, discard_deleted,
+                           NULL);
+      if (!op_dead (op, error))
+        save_failed (op, error);
+      return;
+    }
+  if (op_dead (op, NULL))
+    return;
+  fetch_saved (op);
+}
+
+static void
+fetch_stream_written (GObject *src, GAsyncResult *res, gpointer user_data)
+{
+  Op *op = user_data;
+  g_autoptr (GError) error = NULL;
+
+  g_output_stream_write_all_finish (G_OUTPUT_STREAM (src), res, NULL, &error);
+  if (error != NULL || g_cancellable_is_cancelled (op->cancel))
+    {
+      discard_partial (op);
+      if (!op_dead (op, error))
+        save_failed (op, error);
+      return;
+    }
+  g_output_stream_close_async (op->out, G_PRIORITY_DEFAULT, op->cancel,
+                               fetch_closed, op);
+}
+
+static void create_next (Op *op);
+
+static void
+fetch_created (GObject *src, GAsyncResult *res, gpointer user_data)
+{
+  Op *op = user_data;
+  g_autoptr (GError) error = NULL;
+  GFileOutputStream *out = g_file_create_finish (G_FILE (src), res, &error);
+  gsize len;
+  const guint8 *data;
+
+  if (g_cancellable_is_cancelled (op->cancel)
+      || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      if (out != NULL)
+        {
+          op->out = G_OUTPUT_STREAM (out);
+          discard_partial (op);
+        }
+      op_free (op);
+      return;
+    }
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_EXISTS)
+      && op->attempt < UNIQUE_NAME_TRIES)
+    {
+      /* Never over a file that is there: the next free number. */
+      op->attempt++;
+      create_next (op);
+      return;
+    }
+  if (error != NULL)
+    {
+      save_failed (op, error);
+      return;
+    }
+  op->out = G_OUTPUT_STREAM (out);
+  data = g_bytes_get_data (op->blob, &len);
+  g_output_stream_write_all_async (op->out, data, len, G_PRIORITY_DEFAULT,
+                                   op->cancel, fetch_stream_written, op);
+}
+
+/* "name.ext", then "name (1).ext", "name (2).ext"... within the length a
+ * file name may have. */
+static gchar *
+numbered_name (const gchar *name, guint n)
+{
+  const gchar *dot = strrchr (name, '.');
+  g_autofree gchar *suffix = NULL;
+  gsize stem, room;
+
+  if (n == 0)
+    return g_strdup (name);
+  if (dot == NULL || dot == name)
+    dot = name + strlen (name);
+  suffix = g_strdup_printf (" (%u)%s", n, dot);
+  stem = dot - name;
+  room = RDT_ATTACHMENT_MAX_FILENAME > strlen (suffix)
+         ? RDT_ATTACHMENT_MAX_FILENAME - strlen (suffix) : 0;
+  while (stem > room)
+    stem = g_utf8_find_prev_char (name, name + stem) - name;
+  return g_strdup_printf ("%.*s%s", (int) stem, name, suffix);
+}
+
+static void
+create_next (Op *op)
+{
+  g_autofree gchar *name = numbered_name (op->filename, op->attempt);
+  g_autoptr (GFile) file = NULL;
+
+  g_free (op->path);
+  op->path = g_build_filename (op->dir, name, NULL);
+  file = g_file_new_for_path (op->path);
+  g_file_create_async (file, G_FILE_CREATE_PRIVATE, G_PRIORITY_DEFAULT,
+                       op->cancel, fetch_created, op);
+}
+
+/* Only verified plaintext ever reaches the destination. The op keeps it
+ * alive until the write is done. */
+static void
+save_plain (Op *op, GBytes *plain)
+{
+  op->blob = g_bytes_ref (plain);
+  if (op->dir != NULL)
+    {
+      /* The name is the sender's: create, never replace. */
+      create_next (op);
+    }
+  else
+    {
+      /* A path the user gave (or chose in the transfer UI, which asks
+       * before overwriting): replaced if it exists. */
+      g_autoptr (GFile) file = g_file_new_for_path (op->path);
+      gsize len;
+      const gchar *data = g_bytes_get_data (plain, &len);
+
+      g_file_replace_contents_async (file, data, len, NULL, FALSE,
+                                     G_FILE_CREATE_PRIVATE, op->cancel,
+                                     fetch_replaced, op);
+    }
 }
 
 static void
@@ -531,30 +1080,21 @@ fetch_decrypted (GObject *src, GAsyncResult *res, gpointer user_data)
     return;
   if (plain == NULL)
     {
+      if (op->job != NULL)
+        {
+          image_job_fail (op, IMAGE_NOT_VERIFIED, error->message);
+          return;
+        }
       line = g_strdup_printf (_("Attachment “%s” from %s failed verification "
                                 "and was not shown or saved: %s"),
                               op->filename, op->sender, error->message);
       op_fail (op, line);
       return;
     }
-  if (op->inline_image)
-    {
-      show_image (op, plain);
-      op_free (op);
-      return;
-    }
-  {
-    g_autoptr (GFile) file = g_file_new_for_path (op->path);
-    gsize len;
-    const gchar *data = g_bytes_get_data (plain, &len);
-
-    /* The op keeps plain alive until the write is done. Only verified
-     * plaintext ever reaches the destination. */
-    op->blob = g_bytes_ref (plain);
-    g_file_replace_contents_async (file, data, len, NULL, FALSE,
-                                   G_FILE_CREATE_PRIVATE, op->cancel,
-                                   fetch_written, op);
-  }
+  if (op->job != NULL)
+    image_job_show (op, g_steal_pointer (&plain));
+  else
+    save_plain (op, plain);
 }
 
 static void
@@ -570,6 +1110,11 @@ fetch_downloaded (GObject *src, GAsyncResult *res, gpointer user_data)
     return;
   if (blob == NULL)
     {
+      if (op->job != NULL)
+        {
+          image_job_fail (op, IMAGE_NOT_DOWNLOADED, error->message);
+          return;
+        }
       line = g_strdup_printf (_("Could not download “%s”: %s"), op->filename,
                               error->message);
       op_fail (op, line);
@@ -606,19 +1151,13 @@ over_limit_line (RdtConn *rc, const RdtAttachment *att)
                             "(account option)."), att->filename, have, lim);
 }
 
+/* Bounded by the announced size when given, else by limit. Never calls
+ * back before it returns: callers check the limit first. */
 static void
-start_download (Op *op)
+start_download (Op *op, guint64 limit)
 {
-  /* Bound the download: the announced size when given, else the limit. */
-  guint64 limit = local_limit (op->rc);
   guint64 want = op->att->size != 0 ? MIN (op->att->size, limit) : limit;
-  g_autofree gchar *line = over_limit_line (op->rc, op->att);
 
-  if (line != NULL)
-    {
-      op_fail (op, line);
-      return;
-    }
   rdt_api_get_blob_async (rdt_session_get_api (op->rc->session),
                           op->att->blob_id, want + 28, op->cancel,
                           fetch_downloaded, op);
@@ -630,7 +1169,44 @@ start_download (Op *op)
  * purple_xfer_request() takes one for the question it asks; the UI's
  * answer gives that one back (accept: after the file is chosen; decline:
  * both). purple_xfer_end() and purple_xfer_cancel_local() give ours back.
- * The Op lives in xfer->data until op_take_xfer(). */
+ * The Op lives in xfer->data until op_take_xfer(); op->asking says the
+ * question (or the file chooser after it) is not answered yet.
+ *
+ * libpurple calls recv_init() from inside the UI's file chooser callback:
+ * nothing there may end the transfer (purple_xfer_cancel_local() closes
+ * that very chooser while Pidgin still uses it), so a refusal is said from
+ * an idle. */
+
+/* The idle that ends a transfer refused in recv_init() (op->fail_line), or
+ * one accepted after its op was gone. */
+static gboolean
+recv_end_idle (gpointer data)
+{
+  PurpleXfer *xfer = data;
+  Op *op = xfer->data;
+
+  /* Cancelled meanwhile (by the user, or the account closing, which
+   * detached op): nothing left to do. */
+  if (!purple_xfer_is_canceled (xfer) && !purple_xfer_is_completed (xfer))
+    {
+      if (op != NULL && op->fail_line != NULL)
+        {
+          g_autofree gchar *line = g_steal_pointer (&op->fail_line);
+          op_fail (op, line);
+        }
+      else if (op == NULL)
+        purple_xfer_cancel_local (xfer);
+    }
+  purple_xfer_unref (xfer);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+recv_end_later (PurpleXfer *xfer)
+{
+  purple_xfer_ref (xfer);
+  g_idle_add (recv_end_idle, xfer);
+}
 
 /* The UI accepted and chose where to save: the /fetch steps. */
 static void
@@ -638,14 +1214,32 @@ recv_init (PurpleXfer *xfer)
 {
   Op *op = xfer->data;
   const gchar *dest = purple_xfer_get_local_filename (xfer);
+  XferState *st;
 
   if (op == NULL)
-    return;
-  if (dest == NULL || *dest == '\0')
     {
-      /* Accepted without a file (purple_xfer_request_accepted(x, NULL)):
-       * nothing to write to. */
-      op_fail (op, _("No file was chosen to save the attachment to."));
+      /* Accepted after the account closed (through a libpurple notice
+       * that outlived it, see end_offer): end it. */
+      recv_end_later (xfer);
+      return;
+    }
+  st = op->rc->transfers;
+  if (op->asking)
+    {
+      op->asking = FALSE;
+      st->offers_asking--;
+    }
+  if (dest == NULL || *dest == '\0')
+    /* Accepted without a file (purple_xfer_request_accepted(x, NULL)):
+     * nothing to write to. */
+    op->fail_line = g_strdup (_("No file was chosen to save the attachment "
+                                "to."));
+  else
+    /* The limit may have changed since the offer. */
+    op->fail_line = over_limit_line (op->rc, op->att);
+  if (op->fail_line != NULL)
+    {
+      recv_end_later (xfer);
       return;
     }
   g_free (op->path);
@@ -654,7 +1248,7 @@ recv_init (PurpleXfer *xfer)
   xfer->start_time = time (NULL);
   purple_xfer_set_bytes_sent (xfer, 0);
   purple_xfer_update_progress (xfer);
-  start_download (op);
+  start_download (op, local_limit (op->rc));
 }
 
 /* Declined before anything started. */
@@ -669,7 +1263,7 @@ recv_denied (PurpleXfer *xfer)
   op_free (op);
 }
 
-/* Cancelled (by the user, a plugin, or cancel_offer). A download in
+/* Cancelled (by the user, a plugin, or the account closing). A download in
  * flight ends in its next callback, which sees the cancellable. */
 static void
 recv_cancel (PurpleXfer *xfer)
@@ -685,25 +1279,67 @@ recv_cancel (PurpleXfer *xfer)
     op_free (op);
 }
 
-/* Account closing: end one offer (already detached from its op),
- * whatever its state. */
-static void
-cancel_offer (PurpleXfer *xfer)
-{
-  PurpleXferStatusType status = purple_xfer_get_status (xfer);
-  /* Still asking: the question's reference is only given back by the
-   * answer, which closing the request below rules out, so give it back
-   * here. */
-  gboolean asking = (status == PURPLE_XFER_STATUS_UNKNOWN
-                     || status == PURPLE_XFER_STATUS_NOT_STARTED)
-                    && xfer->ref >= 2;
+/* libpurple 2 cannot say whether a request is open; its UI ops can: close
+ * the requests of xfer through a copy of them that counts. */
+static guint requests_closed;
+static PurpleRequestUiOps *requests_ui;
 
-  purple_xfer_ref (xfer);
+static void
+count_close_request (PurpleRequestType type, void *ui_handle)
+{
+  requests_closed++;
+  if (requests_ui->close_request != NULL)
+    requests_ui->close_request (type, ui_handle);
+}
+
+/* Close the question or file chooser libpurple shows for xfer; TRUE if
+ * one was open (or the UI has none: then none was ever shown). */
+static gboolean
+close_question (PurpleXfer *xfer)
+{
+  PurpleRequestUiOps *ui = purple_request_get_ui_ops ();
+  PurpleRequestUiOps counting;
+
+  if (ui == NULL)
+    return TRUE;
+  counting = *ui;
+  counting.close_request = count_close_request;
+  requests_ui = ui;
+  requests_closed = 0;
+  purple_request_set_ui_ops (&counting);
   purple_request_close_with_handle (xfer);
-  purple_xfer_cancel_local (xfer);
-  if (asking)
-    purple_xfer_unref (xfer);
-  purple_xfer_unref (xfer);
+  purple_request_set_ui_ops (ui);
+  requests_ui = NULL;
+  return requests_closed > 0;
+}
+
+/* Account closing: end one offer (already detached from its op). asking:
+ * its question was not answered. */
+static void
+end_offer (PurpleXfer *xfer, gboolean asking)
+{
+  if (!asking)
+    {
+      /* accepted: the question's reference went back with the answer */
+      purple_xfer_cancel_local (xfer);
+      return;
+    }
+  if (close_question (xfer))
+    {
+      /* The question's reference comes back only with an answer, which
+       * closing the question rules out: give it back here. */
+      purple_xfer_ref (xfer);
+      purple_xfer_cancel_local (xfer);
+      purple_xfer_unref (xfer);
+      purple_xfer_unref (xfer);
+      return;
+    }
+  /* No dialog open, yet not answered: the file chooser was answered with
+   * a directory libpurple found not writable, and its notice holds the
+   * question's reference; closing the notice opens the chooser again.
+   * That notice cannot be closed from here, so the transfer stays as it
+   * is, detached: its answer reaches recv_init() or recv_denied() without
+   * an op, and libpurple gives both references back then. */
 }
 
 static void
@@ -729,6 +1365,8 @@ offer_xfer (RdtConn *rc, const gchar *topic_id, const gchar *who,
   op->sender = g_strdup (who);
   op->att = att;
   op->xfer = xfer;
+  op->asking = TRUE;
+  st->offers_asking++;
   xfer->data = op;
   st->offers = g_list_prepend (st->offers, xfer);
 
@@ -752,10 +1390,13 @@ rdt_xfer_handle_message (RdtConn *rc, PurpleConvChat *chat,
   g_autofree gchar *who = NULL;
   g_autofree gchar *line = NULL;
   g_autofree gchar *size_str = NULL;
+  g_autofree gchar *over = NULL;
+  const gchar *shown_who;
   Received *r;
   guint number;
   gsize len = 0;
   const guint8 *data;
+  gboolean show_inline, offer, capped = FALSE;
 
   if (msg == NULL || !rdt_attachment_type_is_attachment (msg->type))
     return FALSE;
@@ -784,36 +1425,45 @@ rdt_xfer_handle_message (RdtConn *rc, PurpleConvChat *chat,
     }
   number = st->first_index + st->received->len - 1;
 
+  /* Images small enough are shown; bigger ones are files. Live files
+   * from others are offered too; history would flood the UI with old
+   * offers: /fetch covers those. */
+  show_inline = rdt_attachment_is_image (att)
+                && att->size <= inline_limit (rc);
+  offer = !show_inline && !msg->own && !msg->backlog;
+  if (offer)
+    {
+      over = over_limit_line (rc, att);
+      capped = over == NULL && st->offers_asking >= OFFERS_OPEN_MAX;
+    }
+
+  shown_who = msg->own ? _("You") : who;
   size_str = att->size != 0 ? g_format_size (att->size)
                             : g_strdup (_("unknown size"));
-  line = g_strdup_printf (_("%s sent “%s” (%s, %s). Type /fetch %u <path> "
-                            "to save it."),
-                          msg->own ? _("You") : who, att->filename,
-                          att->content_type, size_str, number);
+  if (capped)
+    line = g_strdup_printf (_("%s sent “%s” (%s, %s). Type /fetch %u <path> "
+                              "to save it. It is not offered as a transfer: "
+                              "%u offers already wait for an answer."),
+                            shown_who, att->filename, att->content_type,
+                            size_str, number, st->offers_asking);
+  else if (rdt_attachment_is_image (att) && !show_inline)
+    line = g_strdup_printf (_("%s sent “%s” (%s, %s), too large to show "
+                              "inline. Type /fetch %u <path> to save it."),
+                            shown_who, att->filename, att->content_type,
+                            size_str, number);
+  else
+    line = g_strdup_printf (_("%s sent “%s” (%s, %s). Type /fetch %u <path> "
+                              "to save it."),
+                            shown_who, att->filename, att->content_type,
+                            size_str, number);
   rdt_write_system (chat, line, PURPLE_MESSAGE_SYSTEM);
 
-  if (rdt_attachment_is_image (att))
-    {
-      Op *op = op_new (rc, msg->topic_id);
-
-      op->filename = g_strdup (att->filename);
-      op->sender = g_strdup (who);
-      op->att = g_steal_pointer (&att);
-      op->inline_image = TRUE;
-      op->own = msg->own;
-      start_download (op);
-    }
-  else if (!msg->own && !msg->backlog)
-    {
-      /* Live files from others become an incoming transfer too; history
-       * would flood the UI with old offers: /fetch covers those. */
-      g_autofree gchar *over = over_limit_line (rc, att);
-
-      if (over != NULL)
-        rdt_write_system (chat, over, PURPLE_MESSAGE_ERROR);
-      else
-        offer_xfer (rc, msg->topic_id, who, g_steal_pointer (&att));
-    }
+  if (show_inline)
+    request_image (rc, msg, who, g_steal_pointer (&att), number);
+  else if (over != NULL)
+    rdt_write_system (chat, over, PURPLE_MESSAGE_ERROR);
+  else if (offer && !capped)
+    offer_xfer (rc, msg->topic_id, who, g_steal_pointer (&att));
   return TRUE;
 }
 
@@ -853,9 +1503,10 @@ cmd_fetch (PurpleConversation *conv, const gchar *cmd, gchar **args,
   XferState *st;
   Received *r;
   g_auto (GStrv) parts = NULL;
+  g_autofree gchar *dest = NULL;
+  g_autofree gchar *over = NULL;
   guint64 n = 0;
   Op *op;
-  const gchar *dest;
 
   if (rc == NULL)
     return PURPLE_CMD_RET_FAILED;
@@ -875,20 +1526,37 @@ cmd_fetch (PurpleConversation *conv, const gchar *cmd, gchar **args,
       return PURPLE_CMD_RET_FAILED;
     }
   r = g_ptr_array_index (st->received, n - st->first_index);
+  over = over_limit_line (rc, r->att);
+  if (over != NULL)
+    {
+      rdt_write_system (rdt_chat_for_topic (rc, r->topic_id), over,
+                        PURPLE_MESSAGE_ERROR);
+      return PURPLE_CMD_RET_OK;
+    }
+
+  /* "~" first, so that "~/dir/" is a directory in the home directory. */
+  if (strcmp (parts[1], "~") == 0)
+    dest = g_strconcat (g_get_home_dir (), G_DIR_SEPARATOR_S, NULL);
+  else if (g_str_has_prefix (parts[1], "~/"))
+    dest = g_strconcat (g_get_home_dir (), G_DIR_SEPARATOR_S, parts[1] + 2,
+                        NULL);
+  else
+    dest = g_strdup (parts[1]);
 
   op = op_new (rc, r->topic_id);
   op->att = rdt_attachment_copy (r->att);
   op->filename = g_strdup (r->att->filename);
   op->sender = g_strdup (r->sender);
-  dest = parts[1];
-  /* A directory (trailing slash) gets the sender's (sanitised) name. */
   if (g_str_has_suffix (dest, "/"))
-    op->path = g_build_filename (dest, op->filename, NULL);
-  else if (g_str_has_prefix (dest, "~/"))
-    op->path = g_build_filename (g_get_home_dir (), dest + 2, NULL);
+    {
+      /* A directory: the sender's (sanitised) name in it, never over an
+       * existing file. */
+      op->dir = g_strdup (dest);
+      op->path = g_build_filename (dest, op->filename, NULL);
+    }
   else
-    op->path = g_strdup (dest);
-  start_download (op);
+    op->path = g_steal_pointer (&dest);
+  start_download (op, local_limit (rc));
   return PURPLE_CMD_RET_OK;
 }
 
@@ -906,7 +1574,12 @@ rdt_xfer_register_commands (void)
       purple_cmd_register ("fetch", "s", PURPLE_CMD_P_PRPL, f,
                            RDT_PRPL_ID, cmd_fetch,
                            _("fetch &lt;number&gt; &lt;path&gt;: download, "
-                             "verify and decrypt an attachment and save it."),
+                             "verify and decrypt an attachment and save it. "
+                             "A path ending in / is a directory: the file "
+                             "gets the sender's name there and never "
+                             "replaces a file (“name (1).ext” instead). Any "
+                             "other path is yours: an existing file there is "
+                             "replaced. ~/ is your home directory."),
                            NULL)));
 }
 

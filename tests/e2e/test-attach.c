@@ -10,6 +10,7 @@
  * member sends as an incoming transfer (/attach/xfer/...): accepted, it is
  * saved byte for byte; a tampered, missing or undecryptable blob ends the
  * transfer with an error and writes nothing; declining writes nothing. */
+#include <stdlib.h>
 #include <string.h>
 
 #include <glib.h>
@@ -299,13 +300,13 @@ test_send_receive_tamper (void)
       g_test_message ("tampered blob rejected: %s", b.error->message);
       g_clear_error (&b.error);
 
-      /* And if some path skipped the api's check, the attachment layer
-       * refuses the same bytes too. */
+      /* The id is checked once, by the download above. Should some path
+       * skip it, the GCM tag refuses the same bytes all the same. */
       {
         g_autoptr (GBytes) bad = g_bytes_new (contents, len);
         g_autoptr (GBytes) out = rdt_attachment_decrypt (got, bad, &error);
         g_assert_null (out);
-        g_assert_error (error, RDT_ERROR, RDT_ERROR_HASH_MISMATCH);
+        g_assert_error (error, RDT_ERROR, RDT_ERROR_DECRYPT);
         g_clear_error (&error);
       }
     }
@@ -363,20 +364,25 @@ test_too_large (void)
 #define TOPIC "general"
 #define ZERO_KEY "0000000000000000000000000000000000000000000000000000000000000000"
 
-/* What the UI saw of the (one) transfer of a test. */
+/* What the UI saw of the (latest) transfer of a test. */
 typedef struct {
   PurpleXfer *xfer;            /* NULL once destroyed */
   guint n_new, n_destroyed, n_cancel_local, n_progress, n_closed;
+  guint n_asked;               /* questions asked, one per offer */
   PurpleXferStatusType final_status;
   gdouble last_progress;
   gchar *who, *filename;
   gsize size;
   /* libpurple's question ("X wants to send you F"): Accept / Cancel */
-  gpointer ask_data;
+  gpointer ask_data, ask_handle;
   PurpleRequestActionCb accept_cb, decline_cb;
   /* the file chooser that follows Accept */
-  gpointer file_data;
+  gpointer file_data, file_handle;
   PurpleRequestFileCb file_ok_cb, file_cancel_cb;
+  /* requests closed while the chooser's own callback ran: Pidgin frees
+   * the chooser's data on close, so this is a use after free there */
+  gboolean in_chooser_cb;
+  guint closed_in_chooser_cb;
 } Seen;
 
 static Seen seen;
@@ -443,11 +449,16 @@ ui_request_action (const char *title, const char *primary,
   (void) va_arg (actions, const char *);
   seen.decline_cb = va_arg (actions, PurpleRequestActionCb);
   seen.ask_data = user_data;
+  seen.n_asked++;
   /* the offer as the UI shows it */
+  g_free (seen.who);
+  g_free (seen.filename);
   seen.who = g_strdup (purple_xfer_get_remote_user (xfer));
   seen.filename = g_strdup (purple_xfer_get_filename (xfer));
   seen.size = purple_xfer_get_size (xfer);
-  return &seen;
+  /* one handle per dialog, freed when it closes (as a UI's window) */
+  seen.ask_handle = g_new0 (gchar, 1);
+  return seen.ask_handle;
 }
 
 static void *
@@ -459,13 +470,17 @@ ui_request_file (const char *title, const char *filename, gboolean savedialog,
   seen.file_ok_cb = (PurpleRequestFileCb) ok_cb;
   seen.file_cancel_cb = (PurpleRequestFileCb) cancel_cb;
   seen.file_data = user_data;
-  return &seen.file_data;
+  seen.file_handle = g_new0 (gchar, 1);
+  return seen.file_handle;
 }
 
 static void
 ui_close_request (PurpleRequestType type, void *ui_handle)
 {
   seen.n_closed++;
+  if (seen.in_chooser_cb)
+    seen.closed_in_chooser_cb++;
+  g_free (ui_handle);
 }
 
 static PurpleRequestUiOps request_ui_ops = {
@@ -473,6 +488,44 @@ static PurpleRequestUiOps request_ui_ops = {
   .request_file = ui_request_file,
   .close_request = ui_close_request,
 };
+
+/* Answer the latest question as Pidgin does: the button's callback, then
+ * the dialog is closed. */
+static void
+answer_question (gboolean accept)
+{
+  gpointer handle = seen.ask_handle;
+  PurpleRequestActionCb cb = accept ? seen.accept_cb : seen.decline_cb;
+
+  g_assert_nonnull (cb);
+  cb (seen.ask_data, accept ? 0 : 1);
+  purple_request_close (PURPLE_REQUEST_ACTION, handle);
+}
+
+/* Answer the open file chooser (path NULL: Cancel) as Pidgin does. Its OK
+ * callback must not close it: Pidgin closes it afterwards, with data it
+ * would have freed. */
+static void
+answer_chooser (const gchar *path)
+{
+  gpointer handle = seen.file_handle;
+  gpointer data = seen.file_data;
+  PurpleRequestFileCb ok = seen.file_ok_cb, cancel = seen.file_cancel_cb;
+
+  g_assert_nonnull (ok);
+  seen.file_ok_cb = seen.file_cancel_cb = NULL;
+  seen.file_handle = NULL;
+  if (path != NULL)
+    {
+      seen.in_chooser_cb = TRUE;
+      ok (data, path);
+      seen.in_chooser_cb = FALSE;
+      g_assert_cmpuint (seen.closed_in_chooser_cb, ==, 0);
+    }
+  else
+    cancel (data, NULL);   /* (libpurple itself closes it on Cancel) */
+  purple_request_close (PURPLE_REQUEST_FILE, handle);
+}
 
 /* -- a space with its owner (the plugin's account) and a member (peer) -- */
 
@@ -622,7 +675,8 @@ space_drain (Space *sp, const gchar *text)
 /* Encrypt and upload data as the peer; the descriptor is returned, not
  * yet announced (so the blob can be altered first). */
 static RdtAttachment *
-peer_upload (Space *sp, const gchar *name, const guint8 *data, gsize len)
+peer_upload_typed (Space *sp, const gchar *name, const gchar *content_type,
+                   const guint8 *data, gsize len)
 {
   RdtAttachment *att = NULL;
   GError *error = NULL;
@@ -631,7 +685,7 @@ peer_upload (Space *sp, const gchar *name, const guint8 *data, gsize len)
 
   g_assert_no_error (error);
   att->filename = g_strdup (name);
-  att->content_type = g_strdup ("application/octet-stream");
+  att->content_type = g_strdup (content_type);
   rdt_api_put_blob_async (rdt_session_get_api (sp->peer), att->blob_id, blob,
                           NULL, harness_async_cb, &put);
   harness_wait (harness_async_done, &put, 30, "peer upload");
@@ -642,15 +696,20 @@ peer_upload (Space *sp, const gchar *name, const guint8 *data, gsize len)
   return att;
 }
 
+static RdtAttachment *
+peer_upload (Space *sp, const gchar *name, const guint8 *data, gsize len)
+{
+  return peer_upload_typed (sp, name, "application/octet-stream", data, len);
+}
+
 static void
-peer_announce (Space *sp, const RdtAttachment *att)
+peer_announce_as (Space *sp, const RdtAttachment *att, const gchar *type)
 {
   GError *error = NULL;
   gsize jlen;
   gchar *json = rdt_attachment_to_json (att, &jlen);
 
-  g_assert_cmpuint (rdt_session_send_payload (sp->peer, TOPIC,
-                                              RDT_ATTACHMENT_TYPE_FILE,
+  g_assert_cmpuint (rdt_session_send_payload (sp->peer, TOPIC, type,
                                               (const guint8 *) json, jlen,
                                               &error), >, 0);
   g_assert_no_error (error);
@@ -659,6 +718,12 @@ peer_announce (Space *sp, const RdtAttachment *att)
   g_free (json);
   harness_wait (peer_all_sent, sp, 30, "peer's file message");
   g_assert_cmpuint (sp->peer_failed, ==, 0);
+}
+
+static void
+peer_announce (Space *sp, const RdtAttachment *att)
+{
+  peer_announce_as (sp, att, RDT_ATTACHMENT_TYPE_FILE);
 }
 
 static gboolean
@@ -724,9 +789,8 @@ check_offer (Space *sp, const gchar *name, gsize len)
 static void
 accept_to (const gchar *dest)
 {
-  seen.accept_cb (seen.ask_data, 0);
-  g_assert_nonnull (seen.file_ok_cb);
-  seen.file_ok_cb (seen.file_data, dest);
+  answer_question (TRUE);
+  answer_chooser (dest);
 }
 
 static void
@@ -880,7 +944,7 @@ test_xfer_decline (void)
   peer_announce (sp, att);
   check_offer (sp, "unwanted.bin", n);
 
-  seen.decline_cb (seen.ask_data, 1);
+  answer_question (FALSE);
   /* libpurple gives back both references at once: gone now */
   g_assert_cmpuint (seen.n_destroyed, ==, 1);
   g_assert_null (seen.file_ok_cb);
@@ -898,9 +962,9 @@ test_xfer_decline (void)
   att2 = peer_upload (sp, "unchosen.bin", data, n);
   peer_announce (sp, att2);
   check_offer (sp, "unchosen.bin", n);
-  seen.accept_cb (seen.ask_data, 0);
+  answer_question (TRUE);
   g_assert_nonnull (seen.file_cancel_cb);
-  seen.file_cancel_cb (seen.file_data, NULL);
+  answer_chooser (NULL);
   g_assert_cmpuint (seen.n_destroyed, ==, 1);
   space_drain (sp, "after the chooser");
   g_dir_rewind (dir);
@@ -1018,6 +1082,600 @@ test_xfer_history_not_offered (void)
   g_assert_null (seen.accept_cb);
   space_free (sp);
 }
+
+/* ---- review fixes: refusals, offers, /fetch names, inline images ---- */
+
+typedef struct {
+  PurpleAccount *account;
+  const gchar *text;
+  PurpleMessageFlags flags;
+  guint want;
+} Count;
+
+static gboolean
+count_reached (gpointer d)
+{
+  Count *c = d;
+
+  return harness_count_lines (c->account, c->text, c->flags) >= c->want;
+}
+
+/* Wait (30 s) for want lines of account containing text with flags. */
+static void
+wait_count (PurpleAccount *account, const gchar *text, PurpleMessageFlags flags,
+            guint want)
+{
+  Count c = { account, text, flags, want };
+  g_autofree gchar *what = g_strdup_printf ("%u lines with \"%s\"", want,
+                                            text);
+
+  harness_wait (count_reached, &c, 30, what);
+}
+
+static PurpleConversation *
+space_conv (Space *sp)
+{
+  PurpleConversation *conv = purple_find_conversation_with_account (
+      PURPLE_CONV_TYPE_CHAT, TOPIC, sp->account);
+
+  g_assert_nonnull (conv);
+  return conv;
+}
+
+/* Run "/cmd" in the space's chat; it must be accepted. */
+static void
+space_command (Space *sp, const gchar *cmd)
+{
+  gchar *err = NULL;
+
+  g_test_message ("/%s", cmd);
+  g_assert_cmpint (purple_cmd_do_command (space_conv (sp), cmd, cmd, &err),
+                   ==, PURPLE_CMD_STATUS_OK);
+  g_assert_null (err);
+}
+
+/* The file names of the images the chat showed, as the image store has
+ * them at that moment (the chat's write_chat, wrapped). */
+static GPtrArray *shown_images;
+static PurpleConversationUiOps *harness_conv_ops;
+
+static void
+recording_write_chat (PurpleConversation *conv, const char *who,
+                      const char *message, PurpleMessageFlags flags,
+                      time_t mtime)
+{
+  const gchar *p;
+
+  if ((flags & PURPLE_MESSAGE_IMAGES) && shown_images != NULL
+      && (p = strstr (message, "<img id=\"")) != NULL)
+    {
+      PurpleStoredImage *img =
+        purple_imgstore_find_by_id (atoi (p + strlen ("<img id=\"")));
+
+      g_assert_nonnull (img);
+      g_ptr_array_add (shown_images,
+                       g_strdup (purple_imgstore_get_filename (img)));
+    }
+  harness_conv_ops->write_chat (conv, who, message, flags, mtime);
+}
+
+/* A PNG header for w x h, then n random bytes: enough for the plugin's
+ * check (nothing here decodes it). */
+static guint8 *
+png_bytes (guint32 w, guint32 h, gsize n, gsize *len_out)
+{
+  static const guint8 head[16] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a,
+                                   '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R' };
+  gsize len = 33 + n;
+  guint8 *b = g_malloc0 (len);
+
+  memcpy (b, head, sizeof head);
+  b[16] = w >> 24; b[17] = w >> 16; b[18] = w >> 8; b[19] = w;
+  b[20] = h >> 24; b[21] = h >> 16; b[22] = h >> 8; b[23] = h;
+  b[24] = 8;
+  b[25] = 6;
+  rdt_random_bytes (b + 33, n);
+  *len_out = len;
+  return b;
+}
+
+/* Review item 1: a transfer refused when accepted (here: the limit was
+ * lowered since the offer) ends after the file chooser's callback, never
+ * inside it (Pidgin frees the chooser's data when it is closed). */
+static void
+test_xfer_refused_at_accept (void)
+{
+  Space *sp = space_new ();
+  const gsize n = 20000;
+  const gsize claimed = 2 * 1024 * 1024;
+  g_autofree guint8 *data = g_malloc (n);
+  g_autofree gchar *dest = g_build_filename (sp->dir, "late.bin", NULL);
+  g_autoptr (RdtAttachment) att = NULL;
+  GPtrArray *notes;
+  guint notes_before;
+  gboolean notified = FALSE;
+
+  space_join (sp);
+  space_peer_start (sp);
+  space_drain (sp, "before the late refusal");
+  rdt_random_bytes (data, n);
+  att = peer_upload (sp, "late.bin", data, n);
+  att->size = claimed;
+  peer_announce (sp, att);
+  check_offer (sp, "late.bin", claimed);
+
+  purple_account_set_int (sp->account, "max-attachment-mb", 1);
+  notes = harness_notifies ();
+  notes_before = notes->len;
+  accept_to (dest);   /* asserts nothing closed the chooser meanwhile */
+  g_assert_cmpuint (seen.n_destroyed, ==, 0);
+  harness_wait (xfer_gone, NULL, 30, "the refused transfer to end");
+  g_assert_cmpint (seen.final_status, ==, PURPLE_XFER_STATUS_CANCEL_LOCAL);
+  g_assert_cmpuint (seen.n_cancel_local, ==, 1);
+  g_assert_cmpuint (harness_count_lines (sp->account,
+                                         "over the download limit",
+                                         PURPLE_MESSAGE_ERROR), ==, 1);
+  for (guint i = notes_before; i < notes->len; i++)
+    {
+      HarnessNotify *no = notes->pdata[i];
+
+      if (no->type == PURPLE_NOTIFY_MSG_ERROR
+          && strstr (no->primary, "File transfer from") != NULL)
+        notified = TRUE;
+    }
+  g_assert_true (notified);
+  g_assert_false (g_file_test (dest, G_FILE_TEST_EXISTS));
+  space_free (sp);
+}
+
+/* A libpurple notice that stays open until the test closes it (the
+ * harness's notices close at once), for "Directory is not writable." */
+static PurpleNotifyUiOps *harness_notify_ops;
+static gpointer open_notice;
+
+static void *
+keep_notice_message (PurpleNotifyMsgType type, const char *title,
+                     const char *primary, const char *secondary)
+{
+  if (g_strcmp0 (primary, "Directory is not writable.") != 0)
+    return harness_notify_ops->notify_message (type, title, primary,
+                                               secondary);
+  g_test_message ("notice kept open: %s", primary);
+  g_assert_null (open_notice);
+  open_notice = g_new0 (gchar, 1);
+  return open_notice;
+}
+
+static void
+keep_notice_close (PurpleNotifyType type, void *ui_handle)
+{
+  g_assert_true (ui_handle == open_notice);
+  g_free (open_notice);
+  open_notice = NULL;
+}
+
+/* Review item 2: the file chooser answered with a directory libpurple
+ * finds not writable: its notice holds the question's reference and opens
+ * the chooser again when closed. The account closing meanwhile must leave
+ * that reference alone (before: given back, the transfer freed, and the
+ * notice then used it). */
+static void
+test_xfer_notice_outlives_account (void)
+{
+  Space *sp = space_new ();
+  const gsize n = 3000;
+  g_autofree guint8 *data = g_malloc (n);
+  g_autoptr (RdtAttachment) att = NULL;
+  PurpleNotifyUiOps keep;
+  PurpleXfer *xfer;
+
+  harness_notify_ops = purple_notify_get_ui_ops ();
+  keep = *harness_notify_ops;
+  keep.notify_message = keep_notice_message;
+  keep.close_notify = keep_notice_close;
+  purple_notify_set_ui_ops (&keep);
+
+  space_join (sp);
+  space_peer_start (sp);
+  space_drain (sp, "before the unwritable directory");
+  rdt_random_bytes (data, n);
+  att = peer_upload (sp, "nowhere.bin", data, n);
+  peer_announce (sp, att);
+  check_offer (sp, "nowhere.bin", n);
+  xfer = seen.xfer;
+  answer_question (TRUE);
+  answer_chooser ("/nonexistent-rdt-dir/nowhere.bin");
+  g_assert_nonnull (open_notice);
+  g_assert_null (seen.file_ok_cb);
+
+  /* the account closes while the notice is open: the transfer lives on */
+  rdt_session_free (sp->peer);
+  sp->peer = NULL;
+  space_free (sp);
+  g_assert_cmpuint (seen.n_destroyed, ==, 0);
+  g_assert_true (seen.xfer == xfer);
+
+  /* closing the notice asks again; Cancel ends it, each reference given
+   * back once */
+  purple_notify_close (PURPLE_NOTIFY_MESSAGE, open_notice);
+  g_assert_null (open_notice);
+  g_assert_nonnull (seen.file_cancel_cb);
+  answer_chooser (NULL);
+  g_assert_cmpuint (seen.n_destroyed, ==, 1);
+  purple_notify_set_ui_ops (harness_notify_ops);
+}
+
+/* The same, answered with a usable file after the account closed: the
+ * transfer ends (it has nobody to download for), nothing is written. */
+static void
+test_xfer_notice_then_accept (void)
+{
+  Space *sp = space_new ();
+  const gsize n = 3000;
+  g_autofree guint8 *data = g_malloc (n);
+  g_autofree gchar *dest = NULL;
+  g_autofree gchar *dir = g_dir_make_tmp ("rdt-xfer-late-XXXXXX", NULL);
+  g_autoptr (RdtAttachment) att = NULL;
+  PurpleNotifyUiOps keep;
+
+  harness_notify_ops = purple_notify_get_ui_ops ();
+  keep = *harness_notify_ops;
+  keep.notify_message = keep_notice_message;
+  keep.close_notify = keep_notice_close;
+  purple_notify_set_ui_ops (&keep);
+  dest = g_build_filename (dir, "late.bin", NULL);
+
+  space_join (sp);
+  space_peer_start (sp);
+  space_drain (sp, "before the second unwritable directory");
+  rdt_random_bytes (data, n);
+  att = peer_upload (sp, "nowhere2.bin", data, n);
+  peer_announce (sp, att);
+  check_offer (sp, "nowhere2.bin", n);
+  answer_question (TRUE);
+  answer_chooser ("/nonexistent-rdt-dir/nowhere2.bin");
+  rdt_session_free (sp->peer);
+  sp->peer = NULL;
+  space_free (sp);
+  g_assert_cmpuint (seen.n_destroyed, ==, 0);
+
+  purple_notify_close (PURPLE_NOTIFY_MESSAGE, open_notice);
+  answer_chooser (dest);
+  harness_wait (xfer_gone, NULL, 30, "the orphaned transfer to end");
+  g_assert_cmpint (seen.final_status, ==, PURPLE_XFER_STATUS_CANCEL_LOCAL);
+  g_assert_false (g_file_test (dest, G_FILE_TEST_EXISTS));
+  purple_notify_set_ui_ops (harness_notify_ops);
+  g_rmdir (dir);
+}
+
+/* Review item 4: at most 3 questions open; beyond, the /fetch line only,
+ * saying so; an answer makes room again. */
+static void
+test_xfer_offer_cap (void)
+{
+  Space *sp = space_new ();
+  const gsize n = 1000;
+  g_autofree guint8 *data = g_malloc (n);
+
+  space_join (sp);
+  space_peer_start (sp);
+  space_drain (sp, "before the flood of files");
+  rdt_random_bytes (data, n);
+  for (guint i = 1; i <= 5; i++)
+    {
+      g_autofree gchar *name = g_strdup_printf ("flood-%u.bin", i);
+      g_autofree gchar *hint = g_strdup_printf ("sent “%s”", name);
+      g_autoptr (RdtAttachment) att = peer_upload (sp, name, data, n);
+
+      peer_announce (sp, att);
+      harness_wait_line (sp->account, hint, PURPLE_MESSAGE_SYSTEM);
+    }
+  g_assert_cmpuint (seen.n_asked, ==, 3);
+  g_assert_cmpuint (seen.n_new, ==, 3);
+  g_assert_cmpstr (seen.filename, ==, "flood-3.bin");
+  g_assert_cmpuint (harness_count_lines (sp->account,
+                                         "It is not offered as a transfer",
+                                         PURPLE_MESSAGE_SYSTEM), ==, 2);
+  g_assert_cmpuint (harness_count_lines (sp->account,
+                                         "sent “flood-5.bin”",
+                                         PURPLE_MESSAGE_SYSTEM), ==, 1);
+  g_assert_cmpuint (harness_count_lines (sp->account, "Type /fetch 5 ",
+                                         PURPLE_MESSAGE_SYSTEM), ==, 1);
+
+  /* declined: room for the next one */
+  answer_question (FALSE);
+  {
+    g_autoptr (RdtAttachment) att = peer_upload (sp, "flood-6.bin", data, n);
+
+    peer_announce (sp, att);
+    harness_wait_line (sp->account, "sent “flood-6.bin”",
+                       PURPLE_MESSAGE_SYSTEM);
+  }
+  g_assert_cmpuint (seen.n_asked, ==, 4);
+  g_assert_cmpstr (seen.filename, ==, "flood-6.bin");
+  g_assert_cmpuint (harness_count_lines (sp->account,
+                                         "It is not offered as a transfer",
+                                         PURPLE_MESSAGE_SYSTEM), ==, 2);
+  space_free (sp);
+}
+
+static gchar *
+read_file (const gchar *path)
+{
+  gchar *contents = NULL;
+
+  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  return contents;
+}
+
+/* Review items 6 and 7: "/fetch N dir/" names the file after the sender
+ * but never replaces one ("same (1).txt"...); "~/dir/" is in the home
+ * directory; a full path the user gives is replaced. */
+static void
+test_fetch_names (void)
+{
+  Space *sp = space_new ();
+  const gchar *text = "the attachment's contents\n";
+  g_autoptr (RdtAttachment) att = NULL;
+  g_autofree gchar *cmd = NULL;
+  g_autofree gchar *p0 = g_build_filename (sp->dir, "same.txt", NULL);
+  g_autofree gchar *p1 = g_build_filename (sp->dir, "same (1).txt", NULL);
+  g_autofree gchar *p2 = g_build_filename (sp->dir, "same (2).txt", NULL);
+  g_autofree gchar *p3 = g_build_filename (sp->dir, "same (3).txt", NULL);
+  g_autofree gchar *mine = g_build_filename (sp->dir, "mine.txt", NULL);
+  g_autofree gchar *home_dir = g_build_filename (g_get_home_dir (),
+                                                 "rdt-fetch", NULL);
+  g_autofree gchar *home_file = g_build_filename (home_dir, "same.txt",
+                                                  NULL);
+  g_autofree gchar *home_named = g_build_filename (g_get_home_dir (),
+                                                   "named.txt", NULL);
+  g_autofree gchar *c = NULL;
+
+  space_join (sp);
+  space_peer_start (sp);
+  space_drain (sp, "before fetching by name");
+  att = peer_upload (sp, "same.txt", (const guint8 *) text, strlen (text));
+  peer_announce (sp, att);
+  check_offer (sp, "same.txt", strlen (text));
+
+  /* into a directory: the sender's name, then numbered, never over a
+   * file that is there */
+  g_assert_true (g_file_set_contents (p2, "keep me", -1, NULL));
+  cmd = g_strdup_printf ("fetch 1 %s/", sp->dir);
+  for (guint i = 1; i <= 3; i++)
+    {
+      space_command (sp, cmd);
+      wait_count (sp->account, "Saved “same.txt”", PURPLE_MESSAGE_SYSTEM, i);
+    }
+  c = read_file (p0);
+  g_assert_cmpstr (c, ==, text);
+  g_clear_pointer (&c, g_free);
+  c = read_file (p1);
+  g_assert_cmpstr (c, ==, text);
+  g_clear_pointer (&c, g_free);
+  c = read_file (p2);
+  g_assert_cmpstr (c, ==, "keep me");
+  g_clear_pointer (&c, g_free);
+  c = read_file (p3);
+  g_assert_cmpstr (c, ==, text);
+  g_clear_pointer (&c, g_free);
+  g_assert_cmpuint (harness_count_lines (sp->account, p3,
+                                         PURPLE_MESSAGE_SYSTEM), ==, 1);
+
+  /* a path of the user's own: replaced (the help text says so) */
+  g_assert_true (g_file_set_contents (mine, "old contents", -1, NULL));
+  g_free (cmd);
+  cmd = g_strdup_printf ("fetch 1 %s", mine);
+  space_command (sp, cmd);
+  wait_count (sp->account, "Saved “same.txt”", PURPLE_MESSAGE_SYSTEM, 4);
+  c = read_file (mine);
+  g_assert_cmpstr (c, ==, text);
+  g_clear_pointer (&c, g_free);
+
+  /* "~/dir/" and "~/file" (HOME is a fresh directory in this program) */
+  g_assert_cmpint (g_mkdir (home_dir, 0700), ==, 0);
+  space_command (sp, "fetch 1 ~/rdt-fetch/");
+  wait_count (sp->account, "Saved “same.txt”", PURPLE_MESSAGE_SYSTEM, 5);
+  c = read_file (home_file);
+  g_assert_cmpstr (c, ==, text);
+  g_clear_pointer (&c, g_free);
+  space_command (sp, "fetch 1 ~/named.txt");
+  wait_count (sp->account, "Saved “same.txt”", PURPLE_MESSAGE_SYSTEM, 6);
+  c = read_file (home_named);
+  g_assert_cmpstr (c, ==, text);
+  g_clear_pointer (&c, g_free);
+  g_assert_cmpuint (harness_count_lines (sp->account, "same.txt",
+                                         PURPLE_MESSAGE_ERROR), ==, 0);
+
+  g_unlink (p0);
+  g_unlink (p1);
+  g_unlink (p2);
+  g_unlink (p3);
+  g_unlink (mine);
+  g_unlink (home_file);
+  g_unlink (home_named);
+  g_rmdir (home_dir);
+  space_free (sp);
+}
+
+/* Review item 3: many descriptors of one image blob (here, history): one
+ * download serves them all. The proof: the server fails the first GET of
+ * that blob only, and every descriptor reports that one failure. */
+static void
+test_images_one_download (void)
+{
+  Space *sp;
+  const guint k = 6;
+  gsize len;
+  g_autofree guint8 *png = png_bytes (64, 48, 500, &len);
+  g_autoptr (RdtAttachment) att = NULL;
+  g_autofree gchar *fault = NULL;
+
+  if (rdt_test_server_skip_unless_local (srv))
+    return;
+  sp = space_new ();
+  space_peer_start (sp);
+  att = peer_upload_typed (sp, "same.png", "image/png", png, len);
+  for (guint i = 0; i < k; i++)
+    peer_announce_as (sp, att, RDT_ATTACHMENT_TYPE_IMAGE);
+  fault = g_strdup_printf ("{\"action\":\"status\",\"status\":404,"
+                           "\"path\":\"/blobs/%s\",\"method\":\"GET\","
+                           "\"count\":1}", att->blob_id);
+  rdt_test_server_fault (srv, fault);
+  space_join (sp);
+  wait_count (sp->account, "Could not download “same.png”",
+              PURPLE_MESSAGE_ERROR, k);
+  space_drain (sp, "after the shared image failed");
+  g_assert_cmpuint (harness_count_lines (sp->account,
+                                         "Could not download “same.png”",
+                                         PURPLE_MESSAGE_ERROR), ==, k);
+  g_assert_cmpuint (harness_count_lines (sp->account, "<img id=",
+                                         PURPLE_MESSAGE_IMAGES), ==, 0);
+  rdt_test_server_clear_faults (srv);
+
+  /* live now, the blob available: shown, for every descriptor */
+  peer_announce_as (sp, att, RDT_ATTACHMENT_TYPE_IMAGE);
+  peer_announce_as (sp, att, RDT_ATTACHMENT_TYPE_IMAGE);
+  wait_count (sp->account, "<img id=", PURPLE_MESSAGE_IMAGES, 2);
+  space_drain (sp, "after the shared image");
+  g_assert_cmpuint (harness_count_lines (sp->account, "<img id=",
+                                         PURPLE_MESSAGE_IMAGES), ==, 2);
+  space_free (sp);
+}
+
+/* Review item 3: a long history of images: only the newest few are
+ * downloaded by themselves; the others keep their /fetch line. */
+static void
+test_images_history_newest (void)
+{
+  Space *sp = space_new ();
+  const guint total = 12, shown = 8;   /* INLINE_QUEUED_MAX in xfer.c */
+
+  shown_images = g_ptr_array_new_with_free_func (g_free);
+  space_peer_start (sp);
+  for (guint i = 0; i < total; i++)
+    {
+      gsize len;
+      g_autofree guint8 *png = png_bytes (10 + i, 10, 200, &len);
+      g_autofree gchar *name = g_strdup_printf ("old-%02u.png", i);
+      g_autoptr (RdtAttachment) att =
+        peer_upload_typed (sp, name, "image/png", png, len);
+
+      peer_announce_as (sp, att, RDT_ATTACHMENT_TYPE_IMAGE);
+    }
+  space_join (sp);
+  {
+    static PurpleConversationUiOps recording;
+    PurpleConversation *conv = space_conv (sp);
+
+    harness_conv_ops = purple_conversation_get_ui_ops (conv);
+    g_assert_nonnull (harness_conv_ops->write_chat);
+    recording = *harness_conv_ops;
+    recording.write_chat = recording_write_chat;
+    purple_conversation_set_ui_ops (conv, &recording);
+  }
+  wait_count (sp->account, "<img id=", PURPLE_MESSAGE_IMAGES, shown);
+  space_drain (sp, "after the images of the history");
+  g_assert_cmpuint (harness_count_lines (sp->account, "<img id=",
+                                         PURPLE_MESSAGE_IMAGES), ==, shown);
+  g_assert_cmpuint (harness_count_lines (sp->account, "Type /fetch",
+                                         PURPLE_MESSAGE_SYSTEM), ==, total);
+  g_assert_cmpuint (shown_images->len, ==, shown);
+  for (guint i = total - shown; i < total; i++)
+    {
+      g_autofree gchar *name = g_strdup_printf ("old-%02u.png", i);
+      gboolean found = FALSE;
+
+      for (guint j = 0; j < shown_images->len; j++)
+        found |= g_strcmp0 (shown_images->pdata[j], name) == 0;
+      g_assert_true (found);
+    }
+  g_assert_cmpuint (harness_count_lines (sp->account, "old-",
+                                         PURPLE_MESSAGE_ERROR), ==, 0);
+  g_clear_pointer (&shown_images, g_ptr_array_unref);
+  space_free (sp);
+}
+
+/* Review item 3: an image over the inline limit (5 MB) is not downloaded
+ * by itself: the /fetch line says why, and it is offered like a file. */
+static void
+test_images_over_inline_limit (void)
+{
+  Space *sp = space_new ();
+  gsize len;
+  g_autofree guint8 *png = png_bytes (100, 100, 1000, &len);
+  g_autoptr (RdtAttachment) att = NULL;
+
+  space_join (sp);
+  space_peer_start (sp);
+  space_drain (sp, "before the big image");
+  att = peer_upload_typed (sp, "huge.png", "image/png", png, len);
+  /* as announced: 6 MB (the blob is small, which a download would find) */
+  att->size = 6 * 1024 * 1024;
+  peer_announce_as (sp, att, RDT_ATTACHMENT_TYPE_IMAGE);
+  harness_wait_line (sp->account, "too large to show inline",
+                     PURPLE_MESSAGE_SYSTEM);
+  check_offer (sp, "huge.png", 6 * 1024 * 1024);
+  space_drain (sp, "after the big image");
+  g_assert_cmpuint (harness_count_lines (sp->account, "<img id=",
+                                         PURPLE_MESSAGE_IMAGES), ==, 0);
+  g_assert_cmpuint (harness_count_lines (sp->account, "huge.png",
+                                         PURPLE_MESSAGE_ERROR), ==, 0);
+  space_free (sp);
+}
+
+/* Review item 9: what is shown inline must be the image type announced
+ * (magic bytes) with plausible dimensions; otherwise a warning. */
+static void
+test_images_type_checked (void)
+{
+  Space *sp = space_new ();
+  gsize len;
+  g_autofree guint8 *png = png_bytes (320, 200, 300, &len);
+  g_autofree guint8 *huge = NULL;
+  g_autoptr (RdtAttachment) a1 = NULL;
+  g_autoptr (RdtAttachment) a2 = NULL;
+  g_autoptr (RdtAttachment) a3 = NULL;
+  g_autoptr (RdtAttachment) a4 = NULL;
+  gsize hlen;
+
+  space_join (sp);
+  space_peer_start (sp);
+  space_drain (sp, "before the disguised images");
+  /* a PNG announced as a JPEG */
+  a1 = peer_upload_typed (sp, "fake.jpg", "image/jpeg", png, len);
+  peer_announce_as (sp, a1, RDT_ATTACHMENT_TYPE_IMAGE);
+  /* 60000 x 60000 pixels */
+  huge = png_bytes (60000, 60000, 300, &hlen);
+  a2 = peer_upload_typed (sp, "bomb.png", "image/png", huge, hlen);
+  peer_announce_as (sp, a2, RDT_ATTACHMENT_TYPE_IMAGE);
+  /* not an image at all */
+  a3 = peer_upload_typed (sp, "text.gif", "image/gif",
+                          (const guint8 *) "GIF? no, just text", 18);
+  peer_announce_as (sp, a3, RDT_ATTACHMENT_TYPE_IMAGE);
+  /* and a real one */
+  a4 = peer_upload_typed (sp, "fine.png", "image/png", png, len);
+  peer_announce_as (sp, a4, RDT_ATTACHMENT_TYPE_IMAGE);
+
+  harness_wait_line (sp->account, "“fake.jpg” from", PURPLE_MESSAGE_ERROR);
+  harness_wait_line (sp->account, "“bomb.png” from", PURPLE_MESSAGE_ERROR);
+  harness_wait_line (sp->account, "“text.gif” from", PURPLE_MESSAGE_ERROR);
+  wait_count (sp->account, "<img id=", PURPLE_MESSAGE_IMAGES, 1);
+  space_drain (sp, "after the disguised images");
+  g_assert_cmpuint (harness_count_lines (sp->account,
+                                         "announced as image/jpeg but is "
+                                         "image/png",
+                                         PURPLE_MESSAGE_ERROR), ==, 1);
+  g_assert_cmpuint (harness_count_lines (sp->account, "60000 × 60000",
+                                         PURPLE_MESSAGE_ERROR), ==, 1);
+  g_assert_cmpuint (harness_count_lines (sp->account, "is not a PNG, JPEG",
+                                         PURPLE_MESSAGE_ERROR), ==, 1);
+  g_assert_cmpuint (harness_count_lines (sp->account, "<img id=",
+                                         PURPLE_MESSAGE_IMAGES), ==, 1);
+  g_assert_cmpuint (harness_count_lines (sp->account, "fine.png",
+                                         PURPLE_MESSAGE_ERROR), ==, 0);
+  space_free (sp);
+}
 #endif
 
 int
@@ -1026,6 +1684,14 @@ main (int argc, char **argv)
   const gchar *args[] = { "--max-blob-size", G_STRINGIFY (SERVER_MAX_BLOB),
                           NULL };
   int ret;
+#ifdef RDT_HAVE_PURPLE
+  /* /fetch ~/... goes here: a fresh home of this program's own (before
+   * anything asks GLib for the home directory, which it keeps). */
+  g_autofree gchar *home = g_dir_make_tmp ("rdt-attach-home-XXXXXX", NULL);
+
+  g_assert_nonnull (home);
+  g_setenv ("HOME", home, TRUE);
+#endif
 
   g_test_init (&argc, &argv, NULL);
   g_assert_true (rdt_crypto_init ());
@@ -1043,6 +1709,20 @@ main (int argc, char **argv)
   g_test_add_func ("/attach/xfer/cancel-running", test_xfer_cancel_running);
   g_test_add_func ("/attach/xfer/history-not-offered",
                    test_xfer_history_not_offered);
+  g_test_add_func ("/attach/xfer/refused-at-accept",
+                   test_xfer_refused_at_accept);
+  g_test_add_func ("/attach/xfer/notice-outlives-account",
+                   test_xfer_notice_outlives_account);
+  g_test_add_func ("/attach/xfer/notice-then-accept",
+                   test_xfer_notice_then_accept);
+  g_test_add_func ("/attach/xfer/offer-cap", test_xfer_offer_cap);
+  g_test_add_func ("/attach/fetch/names", test_fetch_names);
+  g_test_add_func ("/attach/images/one-download", test_images_one_download);
+  g_test_add_func ("/attach/images/history-newest",
+                   test_images_history_newest);
+  g_test_add_func ("/attach/images/over-inline-limit",
+                   test_images_over_inline_limit);
+  g_test_add_func ("/attach/images/type-checked", test_images_type_checked);
 #endif
   srv = rdt_test_server_start (args);
   ret = g_test_run ();
@@ -1050,6 +1730,7 @@ main (int argc, char **argv)
 #ifdef RDT_HAVE_PURPLE
   seen_reset ();
   purple_core_quit ();
+  g_rmdir (home);
 #endif
   return ret;
 }

@@ -865,6 +865,50 @@ test_fake_blob_put (void)
   fake_free (f);
 }
 
+/* The SHA-256 of a blob against its id runs in a worker thread, not in the
+ * caller's main loop: putting 64 MB under a wrong id returns at once, and
+ * the refusal comes later. (On the main loop the call itself took as long
+ * as the hash.) */
+static void
+test_fake_blob_hash_off_main_loop (void)
+{
+  Fake *f = fake_new ();
+  g_autoptr (RdtApi) api = fake_api (f);
+  g_autoptr (GBytes) bytes = NULL;
+  const gsize n = 64 * 1024 * 1024;
+  guint8 *data = g_malloc (n);
+  guint8 digest[RDT_SHA256_LENGTH];
+  gint64 t0, hash_us, best = G_MAXINT64;
+
+  memset (data, 0x5a, n);
+  bytes = g_bytes_new_take (data, n);
+  t0 = g_get_monotonic_time ();
+  rdt_sha256 (data, n, digest);
+  hash_us = g_get_monotonic_time () - t0;
+
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      GAsyncResult *res = NULL;
+      gint64 call_us;
+
+      t0 = g_get_monotonic_time ();
+      rdt_api_put_blob_async (api, BLOB_ID, bytes, NULL, store_result, &res);
+      call_us = g_get_monotonic_time () - t0;
+      best = MIN (best, call_us);
+      g_assert_null (res);
+      g_assert_false (rdt_api_put_blob_finish (api, wait_result (&res),
+                                               &error));
+      g_assert_error (error, RDT_API_ERROR, RDT_API_ERROR_INVALID);
+      g_object_unref (res);
+    }
+  g_test_message ("SHA-256 of 64 MB: %" G_GINT64_FORMAT " us; the put call "
+                  "took %" G_GINT64_FORMAT " us", hash_us, best);
+  g_assert_cmpint (best, <, hash_us / 2);
+  g_assert_cmpuint (log_count (f, "PUT"), ==, 0);
+  fake_free (f);
+}
+
 /* Upload progress as seen by the caller. */
 typedef struct {
   GArray *sent;            /* goffset per callback */
@@ -1687,6 +1731,8 @@ main (int argc, char **argv)
   g_test_add_func ("/api/fake/reauth-on-401", test_fake_reauth_on_401);
   g_test_add_func ("/api/fake/reauth-blob-500", test_fake_reauth_blob_500);
   g_test_add_func ("/api/fake/blob-put", test_fake_blob_put);
+  g_test_add_func ("/api/fake/blob-hash-off-main-loop",
+                   test_fake_blob_hash_off_main_loop);
   g_test_add_func ("/api/fake/blob-put-progress-retry",
                    test_fake_blob_put_progress_retry);
   g_test_add_func ("/api/fake/concurrent-reauth",
