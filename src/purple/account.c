@@ -176,6 +176,19 @@ adopt_invitation (PurpleAccount *account, const gchar *text, GError **error)
   return TRUE;
 }
 
+/* "Try again later": no answer, a garbled one (the write may have
+ * landed), the server's own trouble, or a state write that lost the race
+ * too often (409). Anything else is the server's last word on this
+ * invitation. */
+static gboolean
+redeem_may_work_later (const GError *error)
+{
+  return g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_NETWORK) ||
+         g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_BAD_RESPONSE) ||
+         g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_SERVER) ||
+         g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_CONFLICT);
+}
+
 static void
 on_redeemed (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -196,12 +209,13 @@ on_redeemed (GObject *source, GAsyncResult *result, gpointer user_data)
   g_object_unref (j->cancel);
   g_free (j);
   account = purple_connection_get_account (gc);
-  if (error != NULL && (g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_NETWORK) ||
-                        g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_SERVER)))
+  if (error != NULL && redeem_may_work_later (error))
     {
-      /* transient: libpurple reconnects and we redeem again */
-      gchar *m = g_strdup_printf (_("Could not use the invitation: %s"),
-                                  error->message);
+      /* Kept: the next login (libpurple reconnects after a network
+       * error) redeems it again, with the same key. */
+      gchar *m = g_strdup_printf (
+          _("Could not use the invitation yet: %s. It is kept and used "
+            "again at the next login."), error->message);
 
       purple_connection_error_reason (gc, PURPLE_CONNECTION_ERROR_NETWORK_ERROR, m);
       g_free (m);
@@ -211,8 +225,15 @@ on_redeemed (GObject *source, GAsyncResult *result, gpointer user_data)
    * when an answer was lost): the login below tells which. */
   purple_account_set_string (account, PENDING_INVITATION, NULL);
   if (error != NULL)
-    purple_notify_error (gc, _("Invitation"),
-                         _("Could not use the invitation."), error->message);
+    {
+      gchar *m = g_strdup_printf (
+          _("The server refused it: %s. It is removed from this account; "
+            "ask for a new invitation if this login fails."), error->message);
+
+      purple_notify_error (gc, _("Invitation"),
+                           _("Could not use the invitation."), m);
+      g_free (m);
+    }
   login_as_member (account);
 }
 
@@ -355,6 +376,7 @@ login_as_member (PurpleAccount *account)
       g_free (space);
       return;
     }
+  rdt_chat_pins_check_space (account, space);
   server = purple_account_get_string (account, "server", RDT_DEFAULT_SERVER);
   session = rdt_session_new (server, space, seed, root, &error);
   rdt_wipe (seed, sizeof seed);
@@ -378,6 +400,7 @@ login_as_member (PurpleAccount *account)
   rc->last_failed = g_hash_table_new_full (g_str_hash, g_str_equal,
                                            g_free, g_free);
   rc->next_chat_id = 1;
+  rdt_chat_pins_init (rc);
   rc->nick = rdt_id_short (rdt_session_get_member_id (session));
   /* own messages show this, not the account name; members.c puts the
    * display name here once the state is read */
@@ -409,6 +432,7 @@ rdt_close (PurpleConnection *gc)
   purple_connection_set_protocol_data (gc, NULL);
   rdt_xfer_conn_free (rc);           /* cancels transfers first */
   rdt_members_free (rc);             /* cancels state syncs and writes */
+  rdt_chat_pins_free (rc);           /* the newest heads, written now */
   rdt_session_free (rc->session);   /* no callback runs after this */
   g_hash_table_destroy (rc->topic_to_id);
   g_hash_table_destroy (rc->id_to_topic);

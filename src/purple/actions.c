@@ -117,7 +117,7 @@ export_confirmed (gpointer user_data, int choice)
 }
 
 static void
-export_cancelled (gpointer user_data, int choice)
+action_cancelled (gpointer user_data, int choice)
 {
 }
 
@@ -137,7 +137,7 @@ export_credentials (PurplePluginAction *action)
                          1, purple_connection_get_account (gc), NULL, NULL,
                          gc, 2,
                          _("_Show"), G_CALLBACK (export_confirmed),
-                         _("_Cancel"), G_CALLBACK (export_cancelled));
+                         _("_Cancel"), G_CALLBACK (action_cancelled));
 }
 
 /* ---- create a new space ---- */
@@ -161,19 +161,17 @@ reconnect_idle (gpointer data)
 }
 
 /* The keys are made only once confirmed, so no secret waits in a pending
- * request (libpurple closes requests without calling back). */
+ * request. user_data is the connection: libpurple closes the request
+ * (without calling back) when the connection goes, so it is alive here. */
 static void
 new_space_confirmed (gpointer user_data, int choice)
 {
-  PurpleAccount *account = purple_accounts_find (user_data, RDT_PRPL_ID);
+  PurpleAccount *account = purple_connection_get_account (user_data);
   RdtSigningKey *key;
   const gchar *username, *at;
   gchar *local, *space_id, *new_username, *seed_hex, *root_hex;
   guint8 seed[RDT_SEED_LENGTH], root[RDT_KEY_LENGTH];
 
-  g_free (user_data);
-  if (account == NULL)
-    return;
   username = purple_account_get_username (account);
   at = strrchr (username, '@');
   local = at && at != username ? g_strndup (username, at - username)
@@ -191,6 +189,8 @@ new_space_confirmed (gpointer user_data, int choice)
   rdt_wipe (seed, sizeof seed);
   rdt_wipe (root, sizeof root);
 
+  /* The heads pinned for the old space's topics are dropped at the next
+   * login (chat.c): the new space's topics are other chains. */
   new_username = g_strconcat (local, "@", space_id, NULL);
   purple_account_set_username (account, new_username);
   purple_account_set_password (account, seed_hex);
@@ -200,12 +200,6 @@ new_space_confirmed (gpointer user_data, int choice)
   rdt_secret_string_free (root_hex);
   g_free (space_id);
   g_free (local);
-}
-
-static void
-new_space_cancelled (gpointer user_data, int choice)
-{
-  g_free (user_data);
 }
 
 static void
@@ -225,10 +219,9 @@ create_space (PurplePluginAction *action)
                            "root. The current key and space settings are "
                            "replaced: export them first if you still need "
                            "them."),
-                         1, account, NULL, NULL,
-                         g_strdup (purple_account_get_username (account)), 2,
+                         1, account, NULL, NULL, gc, 2,
                          _("C_reate"), G_CALLBACK (new_space_confirmed),
-                         _("_Cancel"), G_CALLBACK (new_space_cancelled));
+                         _("_Cancel"), G_CALLBACK (action_cancelled));
 }
 
 /* ---- membership (issue #5): name, invite, add, join ---- */
@@ -252,25 +245,35 @@ on_action_done (RdtConn *rc, const GError *error, gpointer user_data)
 }
 
 static void
+display_name_failed (PurpleAccount *account, const char *error)
+{
+  PurpleConnection *gc = purple_account_get_connection (account);
+
+  /* an action's result: a window, whether or not a chat is open */
+  if (gc != NULL)
+    purple_notify_error (gc, _("Display name"), error, NULL);
+}
+
+/* The prompts below are requests on the connection (user_data = gc):
+ * libpurple closes them, without calling back, when the connection goes,
+ * so a callback that runs has a live connection and nothing to free. */
+static void
 display_name_entered (gpointer user_data, const char *name)
 {
-  PurpleAccount *account = purple_accounts_find (user_data, RDT_PRPL_ID);
+  PurpleAccount *account = purple_connection_get_account (user_data);
 
-  g_free (user_data);
-  if (account != NULL && purple_account_is_connected (account))
+  if (purple_account_is_connected (account))
     /* through libpurple, so the UI's own alias state stays in step */
-    purple_account_set_public_alias (account, name, NULL, NULL);
+    purple_account_set_public_alias (account, name, NULL,
+                                     display_name_failed);
 }
 
 static void
-free_username (gpointer user_data, const char *unused)
+input_cancelled (gpointer user_data, const char *unused)
 {
-  g_free (user_data);
 }
 
-/* A one-line text prompt for an action. The callback gets the account's
- * username (g_free it), not the connection: the account may have
- * disconnected by the time the user answers. */
+/* A one-line text prompt for an action; the callback gets the connection. */
 static void
 ask_text (PurpleConnection *gc, const gchar *title, const gchar *primary,
           const gchar *secondary, const gchar *current, gboolean masked,
@@ -280,9 +283,8 @@ ask_text (PurpleConnection *gc, const gchar *title, const gchar *primary,
 
   purple_request_input (gc, title, primary, secondary, current, FALSE, masked,
                         NULL, ok_label, G_CALLBACK (ok_cb),
-                        _("_Cancel"), G_CALLBACK (free_username),
-                        account, NULL, NULL,
-                        g_strdup (purple_account_get_username (account)));
+                        _("_Cancel"), G_CALLBACK (input_cancelled),
+                        account, NULL, NULL, gc);
 }
 
 static void
@@ -331,12 +333,10 @@ invite_someone (PurplePluginAction *action)
 static void
 member_id_entered (gpointer user_data, const char *text)
 {
-  PurpleAccount *account = purple_accounts_find (user_data, RDT_PRPL_ID);
-  PurpleConnection *gc = account ? purple_account_get_connection (account) : NULL;
-  RdtConn *rc = gc ? rdt_conn_of (gc) : NULL;
+  PurpleConnection *gc = user_data;
+  RdtConn *rc = rdt_conn_of (gc);
   gchar *uid = g_strstrip (g_strdup (text ? text : ""));
 
-  g_free (user_data);
   if (rc == NULL)
     {
       g_free (uid);
@@ -371,38 +371,30 @@ add_member_by_id (PurplePluginAction *action)
 static void
 invitation_entered (gpointer user_data, const char *text)
 {
-  PurpleAccount *from = purple_accounts_find (user_data, RDT_PRPL_ID);
+  PurpleConnection *gc = user_data;
+  const gchar *from = purple_account_get_username (purple_connection_get_account (gc));
   g_autoptr (RdtInvite) invite = NULL;
   GError *error = NULL;
   PurpleAccount *account;
   const gchar *at;
   gchar *local, *username;
 
-  if (from == NULL)
-    {
-      g_free (user_data);
-      return;
-    }
   invite = rdt_invite_parse (text ? text : "", &error);
   if (invite == NULL)
     {
-      purple_notify_error (purple_account_get_connection (from),
-                           _("Join a space"), _("This is not a valid invitation."),
+      purple_notify_error (gc, _("Join a space"),
+                           _("This is not a valid invitation."),
                            error->message);
       g_error_free (error);
-      g_free (user_data);
       return;
     }
-  at = strrchr (user_data, '@');
-  local = at ? g_strndup (user_data, at - (const gchar *) user_data)
-             : g_strdup (user_data);
-  g_free (user_data);
+  at = strrchr (from, '@');
+  local = at ? g_strndup (from, at - from) : g_strdup (from);
   username = g_strconcat (local, "@", invite->space_id, NULL);
   if (purple_accounts_find (username, RDT_PRPL_ID) != NULL)
     {
-      purple_notify_error (purple_account_get_connection (from),
-                           _("Join a space"), _("You already have an account "
-                                                "in that space."), username);
+      purple_notify_error (gc, _("Join a space"), _("You already have an account "
+                                                    "in that space."), username);
       g_free (local);
       g_free (username);
       return;

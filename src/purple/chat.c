@@ -111,6 +111,16 @@ rdt_chat_on_message (RdtSession *session, const RdtSessionMessage *msg,
     return;
   /* the display name when the state gives one (members.c) */
   who = rdt_members_nick_for (rc, msg->sender);
+  /* libpurple flags a line SEND (shown and logged as ours) when its sender
+   * normalizes to the chat's nick: someone else's never may. members.c
+   * keeps nicks unique; this is the last word on it. */
+  if (!msg->own &&
+      g_strcmp0 (purple_normalize (purple_connection_get_account (rc->gc), who),
+                 purple_conv_chat_get_nick (chat)) == 0)
+    {
+      g_free (who);
+      who = g_strdup (msg->sender);
+    }
   if (!msg->own && !purple_conv_chat_find_user (chat, who))
     purple_conv_chat_add_user (chat, who, NULL, PURPLE_CBFLAGS_NONE, FALSE);
   if (rdt_xfer_handle_message (rc, chat, msg))
@@ -180,20 +190,168 @@ rdt_chat_on_send_done (RdtSession *session, const gchar *topic_id, guint64 send_
                        g_memdup2 (&send_id, sizeof send_id));
 }
 
+/* ---- pinned heads ---- */
+
+/* The last verified head of each topic is kept in the account settings,
+ * "head:<topic>" = "<hash> <ms>", so that the next login can tell when
+ * the server rewrote the history. Every setting change rewrites
+ * accounts.xml, and a busy topic's head moves every few seconds: a topic's
+ * first head is written at once, later ones at most once a minute, and
+ * the newest when the chat is left and when the account closes.
+ *
+ * The pins belong to one space ("head_space"); a login to another space
+ * (Create a new space, an invitation pasted into the account, an edited
+ * username) drops them: another space's topics are other chains. */
+#define PIN_INTERVAL_S 60
+#define PIN_PREFIX "head:"
+#define PIN_SPACE "head_space"
+
+typedef struct {
+  RdtConn *rc;
+  gchar *topic;
+  gchar *value;         /* newest "hash ms" not written yet, or NULL */
+  gint64 written_us;    /* monotonic time of the last write, 0: never */
+  guint timer;
+} Pin;
+
+static void
+pin_free (gpointer data)
+{
+  Pin *pin = data;
+
+  if (pin->timer)
+    g_source_remove (pin->timer);
+  g_free (pin->topic);
+  g_free (pin->value);
+  g_free (pin);
+}
+
+/* Not once the account was switched to another space while this session
+ * still runs (Create a new space: the old session ends after it). */
+static gboolean
+pins_are_ours (RdtConn *rc, PurpleAccount *account)
+{
+  const gchar *user = purple_account_get_username (account);
+  const gchar *at = user ? strrchr (user, '@') : NULL;
+
+  return at != NULL &&
+         g_strcmp0 (at + 1, rdt_session_get_space_id (rc->session)) == 0;
+}
+
+static void
+pin_write (Pin *pin)
+{
+  PurpleAccount *account = purple_connection_get_account (pin->rc->gc);
+
+  if (pin->value == NULL)
+    return;
+  if (pins_are_ours (pin->rc, account))
+    {
+      gchar *key = g_strconcat (PIN_PREFIX, pin->topic, NULL);
+
+      purple_account_set_string (account, key, pin->value);
+      g_free (key);
+    }
+  g_clear_pointer (&pin->value, g_free);
+  pin->written_us = g_get_monotonic_time ();
+}
+
+static gboolean
+on_pin_timer (gpointer data)
+{
+  Pin *pin = data;
+
+  pin->timer = 0;
+  pin_write (pin);
+  return G_SOURCE_REMOVE;
+}
+
 void
 rdt_chat_on_head_changed (RdtSession *session, const gchar *topic_id,
                  const gchar *message_hash, gint64 timestamp,
                  gpointer user_data)
 {
   RdtConn *rc = user_data;
-  gchar *key = g_strconcat ("head:", topic_id, NULL);
-  gchar *value = g_strdup_printf ("%s %" G_GINT64_FORMAT, message_hash,
-                                  timestamp);
+  Pin *pin = g_hash_table_lookup (rc->heads, topic_id);
+  gint64 now = g_get_monotonic_time (), due;
 
-  purple_account_set_string (purple_connection_get_account (rc->gc), key,
-                             value);
-  g_free (key);
-  g_free (value);
+  if (pin == NULL)
+    {
+      pin = g_new0 (Pin, 1);
+      pin->rc = rc;
+      pin->topic = g_strdup (topic_id);
+      g_hash_table_insert (rc->heads, pin->topic, pin);
+    }
+  g_free (pin->value);
+  pin->value = g_strdup_printf ("%s %" G_GINT64_FORMAT, message_hash,
+                                timestamp);
+  if (pin->timer != 0)
+    return;             /* the timer writes the newest */
+  due = pin->written_us == 0
+      ? now : pin->written_us + PIN_INTERVAL_S * G_USEC_PER_SEC;
+  if (due <= now)
+    pin_write (pin);
+  else
+    pin->timer = g_timeout_add_seconds (
+        (guint) ((due - now + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC),
+        on_pin_timer, pin);
+}
+
+void
+rdt_chat_pins_init (RdtConn *rc)
+{
+  rc->heads = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, pin_free);
+}
+
+void
+rdt_chat_pins_free (RdtConn *rc)
+{
+  GHashTableIter iter;
+  gpointer pin;
+
+  if (rc->heads == NULL)
+    return;
+  g_hash_table_iter_init (&iter, rc->heads);
+  while (g_hash_table_iter_next (&iter, NULL, &pin))
+    pin_write (pin);
+  g_clear_pointer (&rc->heads, g_hash_table_destroy);
+}
+
+/* The chat is left: its newest head now, and a fresh start if rejoined. */
+static void
+pin_flush_topic (RdtConn *rc, const gchar *topic)
+{
+  Pin *pin = g_hash_table_lookup (rc->heads, topic);
+
+  if (pin == NULL)
+    return;
+  pin_write (pin);
+  g_hash_table_remove (rc->heads, topic);
+}
+
+void
+rdt_chat_pins_check_space (PurpleAccount *account, const gchar *space_id)
+{
+  const gchar *owner = purple_account_get_string (account, PIN_SPACE, NULL);
+
+  /* No owner: pins of an older version, written for this space. */
+  if (owner != NULL && g_strcmp0 (owner, space_id) != 0)
+    {
+      GSList *stale = NULL;
+      GHashTableIter iter;
+      gpointer name;
+
+      /* no 2.x API lists the settings; the table is public */
+      g_hash_table_iter_init (&iter, account->settings);
+      while (g_hash_table_iter_next (&iter, &name, NULL))
+        if (g_str_has_prefix (name, PIN_PREFIX))
+          stale = g_slist_prepend (stale, g_strdup (name));
+      for (GSList *l = stale; l; l = l->next)
+        purple_account_remove_setting (account, l->data);
+      g_slist_free_full (stale, g_free);
+    }
+  if (g_strcmp0 (owner, space_id) != 0)
+    purple_account_set_string (account, PIN_SPACE, space_id);
 }
 
 /* ---- chats ---- */
@@ -269,7 +427,7 @@ rdt_join_chat (PurpleConnection *gc, GHashTable *components)
                              PURPLE_CBFLAGS_NONE, FALSE);
   rdt_members_chat_joined (rc, PURPLE_CONV_CHAT (conv), topic);
 
-  key = g_strconcat ("head:", topic, NULL);
+  key = g_strconcat (PIN_PREFIX, topic, NULL);
   pinned = purple_account_get_string (account, key, NULL);
   if (pinned != NULL && *pinned)
     {
@@ -304,6 +462,7 @@ rdt_chat_leave (PurpleConnection *gc, int id)
   if (failed != NULL)
     g_hash_table_remove (rc->pending_text, failed);
   g_hash_table_remove (rc->last_failed, copy);
+  pin_flush_topic (rc, copy);
   g_hash_table_remove (rc->id_to_topic, GINT_TO_POINTER (id));
   g_hash_table_remove (rc->topic_to_id, copy);
   /* Unmapped first: the sends that close_topic ends now (send_done with

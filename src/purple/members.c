@@ -19,6 +19,7 @@
 #include <debug.h>
 #include <notify.h>
 #include <roomlist.h>
+#include <util.h>
 
 #include "api.h"
 #include "crypto.h"
@@ -41,11 +42,18 @@ typedef struct {
   guint warned_rejected;
   gchar *state_warning;      /* last one, repeated in chats joined later */
   GHashTable *nicks;         /* uid -> nick */
-  GHashTable *by_nick;       /* nick -> uid */
+  GHashTable *by_nick;       /* g_utf8_collate_key (nick) -> uid */
+  GHashTable *claims;        /* see keys_of() */
   GHashTable *seen_topics;   /* topic ids seen on the stream (set) */
   GHashTable *meta_tried;    /* topics whose metadata we tried to create */
   GSList *roomlists;         /* waiting for the first sync (refs) */
 } Members;
+
+static GHashTable *
+claims_new (void)
+{
+  return g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+}
 
 static Members *
 members_of (RdtConn *rc)
@@ -68,12 +76,14 @@ rdt_members_init (RdtConn *rc, const guint8 root[32])
   m->shown_serial = G_MAXUINT;
   m->nicks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   m->by_nick = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  m->claims = claims_new ();
   m->seen_topics = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   m->meta_tried = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   rc->members = m;
 }
 
 static void finish_roomlists (Members *m);
+static void fail_roomlists (Members *m, const GError *error);
 
 void
 rdt_members_free (RdtConn *rc)
@@ -97,6 +107,7 @@ rdt_members_free (RdtConn *rc)
   g_free (m->state_warning);
   g_hash_table_destroy (m->nicks);
   g_hash_table_destroy (m->by_nick);
+  g_hash_table_destroy (m->claims);
   g_hash_table_destroy (m->seen_topics);
   g_hash_table_destroy (m->meta_tried);
   g_free (m);
@@ -113,31 +124,188 @@ rdt_members_get_state (RdtConn *rc)
 
 /* ---- nicks ---- */
 
-/* A name that could pass for someone's short id is never used alone. */
+/* libpurple tells chat users apart with g_utf8_collate() (its user table
+ * hashes g_utf8_collate_key()), and takes a line for ours when
+ * purple_normalize() of its sender equals the chat's nick. Two nicks that
+ * either calls equal are one person to libpurple, so the nicks made here
+ * are unique under both. A "claims" table maps both keys of every nick and
+ * every short id to the member id that has it, or to "" when several do. */
+static void
+keys_of (Members *m, const gchar *text, gchar *out[2])
+{
+  PurpleAccount *account = purple_connection_get_account (m->rc->gc);
+  g_autofree gchar *collated = g_utf8_collate_key (text, -1);
+
+  out[0] = g_strconcat ("c", collated, NULL);
+  out[1] = g_strconcat ("n", purple_normalize (account, text), NULL);
+}
+
+static void
+claim (Members *m, GHashTable *claims, const gchar *text, const gchar *uid)
+{
+  gchar *k[2];
+
+  keys_of (m, text, k);
+  for (guint i = 0; i < 2; i++)
+    {
+      const gchar *owner = g_hash_table_lookup (claims, k[i]);
+
+      if (owner == NULL)
+        g_hash_table_insert (claims, k[i], g_strdup (uid));
+      else if (!g_str_equal (owner, uid))
+        g_hash_table_insert (claims, k[i], g_strdup (""));  /* frees k[i] */
+      else
+        g_free (k[i]);
+    }
+}
+
+/* Someone else than uid has text (or something libpurple calls equal). */
+static gboolean
+claimed_by_other (Members *m, GHashTable *claims, const gchar *text,
+                  const gchar *uid)
+{
+  gchar *k[2];
+  gboolean other = FALSE;
+
+  keys_of (m, text, k);
+  for (guint i = 0; i < 2; i++)
+    {
+      const gchar *owner = g_hash_table_lookup (claims, k[i]);
+
+      if (owner != NULL && !g_str_equal (owner, uid))
+        other = TRUE;
+      g_free (k[i]);
+    }
+  return other;
+}
+
+/* Names are counted as a reader compares them: a name typed composed or
+ * decomposed ("Zoë"), in fullwidth or in another case is the same name. */
+static gchar *
+name_fold_key (const gchar *name)
+{
+  g_autofree gchar *nfkc = g_utf8_normalize (name, -1, G_NORMALIZE_ALL_COMPOSE);
+  g_autofree gchar *folded = g_utf8_casefold (nfkc ? nfkc : name, -1);
+  gchar *key = g_utf8_normalize (folded, -1, G_NORMALIZE_ALL_COMPOSE);
+
+  return key ? key : g_steal_pointer (&folded);
+}
+
+static gboolean
+is_id_char (gchar c)
+{
+  return g_ascii_isalnum (c) || c == '-' || c == '_';
+}
+
+/* A name that could pass for a member id, or that carries one, is never
+ * shown alone: "Alice (UMd-0hPSC)" is what the real Alice is shown as
+ * when her name is shared, so nobody else may be shown as that. Checked
+ * on the compatibility form, so fullwidth letters do not get around it. */
 static gboolean
 looks_like_id (const gchar *name)
 {
+  g_autofree gchar *nfkc = g_utf8_normalize (name, -1, G_NORMALIZE_ALL_COMPOSE);
+  const gchar *p = nfkc ? nfkc : name;
   RdtIdType t;
   guint8 raw[RDT_ID_RAW_LENGTH];
 
-  if (strlen (name) == 9 && (name[0] == 'U' || name[0] == 'T' || name[0] == 'S'))
+  if (strlen (p) == 9 && (p[0] == 'U' || p[0] == 'T' || p[0] == 'S'))
     return TRUE;
-  return rdt_id_decode (name, &t, raw, NULL);
+  if (rdt_id_decode (p, &t, raw, NULL))
+    return TRUE;
+  /* any word of id characters that starts like a short id: U + 8 */
+  while (*p)
+    {
+      const gchar *word = p;
+
+      while (is_id_char (*p))
+        p++;
+      if (p - word >= 9 && *word == 'U')
+        return TRUE;
+      if (p == word)
+        p++;
+    }
+  return FALSE;
 }
 
-/* name: the member's display name or NULL; name_counts: how many
- * members carry each name. */
-static gchar *
-compute_nick (const gchar *uid, const gchar *name, GHashTable *name_counts)
-{
-  g_autofree gchar *shortid = rdt_id_short (uid);
+/* How much of its id a nick shows: the short id, and more only when even
+ * that is not unique (ids ground to share a short id). */
+static const guint id_shown[] = { 9, 17, RDT_ID_LENGTH };
 
-  if (name == NULL)
-    return g_steal_pointer (&shortid);
-  if (looks_like_id (name) ||
-      GPOINTER_TO_UINT (g_hash_table_lookup (name_counts, name)) > 1)
-    return g_strdup_printf ("%s (%s)", name, shortid);
-  return g_strdup (name);
+typedef struct {
+  const gchar *uid;
+  const gchar *name;    /* cleaned display name, or NULL */
+  gint level;           /* -1: the name alone, else id_shown[level] added */
+  gchar *nick;
+} Slot;
+
+static void
+slot_update (Slot *s)
+{
+  g_autofree gchar *id = g_strndup (s->uid, id_shown[MAX (s->level, 0)]);
+
+  g_free (s->nick);
+  if (s->name == NULL)
+    s->nick = g_steal_pointer (&id);
+  else if (s->level < 0)
+    s->nick = g_strdup (s->name);
+  else
+    s->nick = g_strdup_printf ("%s (%s)", s->name, id);
+}
+
+/* Makes every nick unique, under libpurple's equalities, against every
+ * other nick and every member's short id (what /whois also takes): a
+ * member whose nick someone else has shows more of its id, up to all of
+ * it. Returns the claims of the final nicks. */
+static GHashTable *
+make_unique (Members *m, Slot *slots, guint n)
+{
+  GHashTable *claims = NULL;
+  gboolean bumped;
+
+  do
+    {
+      bumped = FALSE;
+      g_clear_pointer (&claims, g_hash_table_destroy);
+      claims = claims_new ();
+      for (guint i = 0; i < n; i++)
+        {
+          g_autofree gchar *shortid = rdt_id_short (slots[i].uid);
+
+          claim (m, claims, slots[i].nick, slots[i].uid);
+          claim (m, claims, shortid, slots[i].uid);
+        }
+      for (guint i = 0; i < n; i++)
+        if (slots[i].level + 1 < (gint) G_N_ELEMENTS (id_shown) &&
+            claimed_by_other (m, claims, slots[i].nick, slots[i].uid))
+          {
+            slots[i].level++;
+            slot_update (&slots[i]);
+            bumped = TRUE;
+          }
+    }
+  while (bumped);
+  for (guint i = 0; i < n; i++)
+    if (claimed_by_other (m, claims, slots[i].nick, slots[i].uid))
+      purple_debug_warning ("reeeductio", "nick %s is not unique\n",
+                            slots[i].nick);
+  return claims;
+}
+
+/* Our own nick as libpurple compares it, for members.c's own checks. */
+static gboolean
+same_as_own_nick (Members *m, const gchar *nick)
+{
+  RdtConn *rc = m->rc;
+  PurpleAccount *account = purple_connection_get_account (rc->gc);
+  g_autofree gchar *own = NULL;
+
+  if (rc->nick == NULL)
+    return FALSE;
+  if (g_utf8_collate (nick, rc->nick) == 0)
+    return TRUE;
+  own = g_strdup (purple_normalize (account, rc->nick));
+  return g_strcmp0 (purple_normalize (account, nick), own) == 0;
 }
 
 gchar *
@@ -145,34 +313,52 @@ rdt_members_nick_for (RdtConn *rc, const gchar *user_id)
 {
   Members *m = members_of (rc);
   const gchar *nick = m ? g_hash_table_lookup (m->nicks, user_id) : NULL;
-  gchar *shortid;
+  g_autofree gchar *shortid = NULL;
 
   if (nick != NULL)
     return g_strdup (nick);
   shortid = rdt_id_short (user_id);
-  return shortid[0] ? shortid : (g_free (shortid), g_strdup (user_id));
+  if (shortid[0] == '\0')
+    return g_strdup (user_id);
+  /* Not (or not yet) a member: the short id, unless a member's nick or
+   * short id, or ours, is that to libpurple; then the whole id. */
+  if (m != NULL &&
+      g_strcmp0 (user_id, rdt_session_get_member_id (rc->session)) != 0 &&
+      (claimed_by_other (m, m->claims, shortid, user_id) ||
+       same_as_own_nick (m, shortid)))
+    return g_strdup (user_id);
+  return g_steal_pointer (&shortid);
 }
 
 const gchar *
 rdt_members_lookup_nick (RdtConn *rc, const gchar *nick)
 {
   Members *m = members_of (rc);
-  const gchar *uid;
+  g_autofree gchar *key = NULL;
+  const gchar *uid, *found = NULL;
   GHashTableIter iter;
-  gpointer key;
+  gpointer id;
 
   if (m == NULL || nick == NULL)
     return NULL;
-  uid = g_hash_table_lookup (m->by_nick, nick);
+  key = g_utf8_collate_key (nick, -1);
+  uid = g_hash_table_lookup (m->by_nick, key);
   if (uid != NULL)
     return uid;
-  /* a full id, or a short id of a known member */
+  /* a full id, or the start of exactly one member's id (a short id) */
   g_hash_table_iter_init (&iter, m->nicks);
-  while (g_hash_table_iter_next (&iter, &key, NULL))
-    if (g_str_equal (key, nick) ||
-        (strlen (nick) >= 9 && g_str_has_prefix (key, nick)))
-      return key;
-  return NULL;
+  while (g_hash_table_iter_next (&iter, &id, NULL))
+    {
+      if (g_str_equal (id, nick))
+        return id;
+      if (strlen (nick) >= 9 && g_str_has_prefix (id, nick))
+        {
+          if (found != NULL)
+            return NULL;    /* ground to one short id: say none */
+          found = id;
+        }
+    }
+  return found;
 }
 
 /* ---- keeping the open chats up to date ---- */
@@ -250,10 +436,103 @@ member_nicks (Members *m)
   return out;
 }
 
+/* A nick for a member on its way to its new one: its whole id, which no
+ * other member's nick is. */
+static gchar *
+temporary_nick (PurpleConvChat *chat, const gchar *uid)
+{
+  gchar *tmp = g_strdup (uid);
+
+  while (purple_conv_chat_find_user (chat, tmp))
+    {
+      gchar *longer = g_strconcat (tmp, "~", NULL);
+
+      g_free (tmp);
+      tmp = longer;
+    }
+  return tmp;
+}
+
+typedef struct {
+  const gchar *uid;
+  gchar *from;          /* what the chat shows now */
+  const gchar *to;
+  gboolean blocked;     /* to is still someone's in the chat */
+} Rename;
+
+/* The renames and removals of one chat (ours included: libpurple moves
+ * the chat's nick). A rename onto a nick that is still in the list would
+ * replace that user's entry: two members who swap names in one sync, or a
+ * name that only changed its Unicode form. Such renames go through a
+ * temporary nick and are done after all the others. */
+static void
+update_users (PurpleConvChat *chat, GHashTable *old_nicks, GHashTable *nicks)
+{
+  g_autoptr (GArray) renames = g_array_new (FALSE, FALSE, sizeof (Rename));
+  g_autoptr (GPtrArray) gone = g_ptr_array_new ();
+  GHashTableIter n;
+  gpointer uid, old;
+
+  g_hash_table_iter_init (&n, old_nicks);
+  while (g_hash_table_iter_next (&n, &uid, &old))
+    {
+      const gchar *now = g_hash_table_lookup (nicks, uid);
+
+      if (!purple_conv_chat_find_user (chat, old))
+        continue;
+      if (now == NULL)
+        g_ptr_array_add (gone, old);
+      else if (!g_str_equal (now, old))
+        {
+          Rename r = { uid, g_strdup (old), now, FALSE };
+
+          g_array_append_val (renames, r);
+        }
+    }
+  for (guint i = 0; i < gone->len; i++)
+    purple_conv_chat_remove_user (chat, gone->pdata[i],
+                                  _("removed from the space"));
+  for (guint i = 0; i < renames->len; i++)
+    {
+      Rename *r = &g_array_index (renames, Rename, i);
+
+      r->blocked = purple_conv_chat_find_user (chat, r->to);
+    }
+  for (guint i = 0; i < renames->len; i++)
+    {
+      Rename *r = &g_array_index (renames, Rename, i);
+
+      if (r->blocked)
+        {
+          gchar *tmp = temporary_nick (chat, r->uid);
+
+          purple_conv_chat_rename_user (chat, r->from, tmp);
+          g_free (r->from);
+          r->from = tmp;
+        }
+    }
+  for (guint pass = 0; pass < 2; pass++)
+    for (guint i = 0; i < renames->len; i++)
+      {
+        Rename *r = &g_array_index (renames, Rename, i);
+
+        if (r->blocked != (pass == 1))
+          continue;
+        /* nobody holds it any more, unless a stale entry does */
+        if (purple_conv_chat_find_user (chat, r->to))
+          purple_debug_warning ("reeeductio", "chat nick %s is taken\n", r->to);
+        else
+          purple_conv_chat_rename_user (chat, r->from, r->to);
+      }
+  for (guint i = 0; i < renames->len; i++)
+    g_free (g_array_index (renames, Rename, i).from);
+}
+
 static void
 refresh_chats (Members *m, GHashTable *old_nicks)
 {
   RdtConn *rc = m->rc;
+  PurpleAccount *account = purple_connection_get_account (rc->gc);
   GHashTableIter iter;
   gpointer topic;
   g_autofree gchar *own = NULL;
@@ -265,27 +544,19 @@ refresh_chats (Members *m, GHashTable *old_nicks)
   while (g_hash_table_iter_next (&iter, &topic, NULL))
     {
       PurpleConvChat *chat = rdt_chat_for_topic (rc, topic);
-      GHashTableIter n;
-      gpointer uid, old;
 
       if (chat == NULL)
         continue;
-      /* renames, including our own (libpurple moves the chat's nick) */
-      g_hash_table_iter_init (&n, old_nicks);
-      while (g_hash_table_iter_next (&n, &uid, &old))
+      update_users (chat, old_nicks, m->nicks);
+      /* libpurple keeps the chat's nick normalized */
+      if (g_strcmp0 (purple_conv_chat_get_nick (chat),
+                     purple_normalize (account, own)) != 0)
         {
-          const gchar *now = g_hash_table_lookup (m->nicks, uid);
+          g_autofree gchar *cur = g_strdup (purple_conv_chat_get_nick (chat));
 
-          if (now != NULL && !g_str_equal (now, old) &&
-              purple_conv_chat_find_user (chat, old))
-            purple_conv_chat_rename_user (chat, old, now);
-          else if (now == NULL && purple_conv_chat_find_user (chat, old))
-            purple_conv_chat_remove_user (chat, old, _("removed from the space"));
-        }
-      if (g_strcmp0 (purple_conv_chat_get_nick (chat), own) != 0)
-        {
-          if (purple_conv_chat_find_user (chat, purple_conv_chat_get_nick (chat)))
-            purple_conv_chat_rename_user (chat, purple_conv_chat_get_nick (chat), own);
+          if (cur != NULL && purple_conv_chat_find_user (chat, cur) &&
+              !purple_conv_chat_find_user (chat, own))
+            purple_conv_chat_rename_user (chat, cur, own);
           purple_conv_chat_set_nick (chat, own);
         }
       /* members who joined the space since */
@@ -305,38 +576,57 @@ apply_state (Members *m)
 {
   g_autoptr (GPtrArray) members = rdt_state_list_members (m->state);
   /* each profile decrypted once: names[i] is members[i]'s, or NULL */
-  g_autoptr (GPtrArray) names = g_ptr_array_new_full (members->len, g_free);
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) folded = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GHashTable) counts = g_hash_table_new (g_str_hash, g_str_equal);
   GHashTable *old = m->nicks;
   const gchar *self = rdt_session_get_member_id (m->rc->session);
+  gboolean self_listed = FALSE;
+  Slot *slots;
 
   for (guint i = 0; i < members->len; i++)
     {
       gchar *name = rdt_state_get_display_name (m->state, members->pdata[i]);
+      gchar *key = name ? name_fold_key (name) : NULL;
 
+      self_listed |= g_str_equal (members->pdata[i], self);
       g_ptr_array_add (names, name);
-      if (name != NULL)
-        g_hash_table_insert (counts, name, GUINT_TO_POINTER (
-            GPOINTER_TO_UINT (g_hash_table_lookup (counts, name)) + 1));
+      g_ptr_array_add (folded, key);
+      if (key != NULL)
+        g_hash_table_insert (counts, key, GUINT_TO_POINTER (
+            GPOINTER_TO_UINT (g_hash_table_lookup (counts, key)) + 1));
     }
+  /* We are always someone, even before an admin's entry is visible. */
+  if (!self_listed)
+    {
+      g_ptr_array_add (members, g_strdup (self));
+      g_ptr_array_add (names, NULL);
+      g_ptr_array_add (folded, NULL);
+    }
+  slots = g_new0 (Slot, members->len);
+  for (guint i = 0; i < members->len; i++)
+    {
+      const gchar *name = names->pdata[i];
+
+      slots[i].uid = members->pdata[i];
+      slots[i].name = name;
+      slots[i].level = name != NULL && !looks_like_id (name) &&
+                       GPOINTER_TO_UINT (g_hash_table_lookup (
+                           counts, folded->pdata[i])) == 1 ? -1 : 0;
+      slot_update (&slots[i]);
+    }
+  g_hash_table_destroy (m->claims);
+  m->claims = make_unique (m, slots, members->len);
+
   m->nicks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_hash_table_remove_all (m->by_nick);
   for (guint i = 0; i < members->len; i++)
     {
-      gchar *nick = compute_nick (members->pdata[i], names->pdata[i], counts);
-
-      g_hash_table_insert (m->nicks, g_strdup (members->pdata[i]), nick);
-      g_hash_table_insert (m->by_nick, g_strdup (nick),
-                           g_strdup (members->pdata[i]));
+      g_hash_table_insert (m->by_nick, g_utf8_collate_key (slots[i].nick, -1),
+                           g_strdup (slots[i].uid));
+      g_hash_table_insert (m->nicks, g_strdup (slots[i].uid), slots[i].nick);
     }
-  /* We are always someone, even before an admin's entry is visible. */
-  if (!g_hash_table_contains (m->nicks, self))
-    {
-      gchar *nick = rdt_id_short (self);
-
-      g_hash_table_insert (m->nicks, g_strdup (self), nick);
-      g_hash_table_insert (m->by_nick, g_strdup (nick), g_strdup (self));
-    }
+  g_free (slots);
   /* chats that still show short ids for members seen before the sync */
   {
     GHashTableIter iter;
@@ -399,6 +689,8 @@ on_synced (GObject *source, GAsyncResult *result, gpointer user_data)
               m->state_warning = g_steal_pointer (&text);
             }
         }
+      if (m->roomlists != NULL)
+        fail_roomlists (m, error);
       if (rdt_session_get_state (m->rc->session) == RDT_SESSION_CONNECTED &&
           m->retry_timer == 0)
         m->retry_timer = g_timeout_add_seconds (SYNC_RETRY_S, on_retry_timer, m);
@@ -760,6 +1052,9 @@ on_alias_written (RdtConn *rc, const GError *error, gpointer user_data)
       if (a->fail)
         a->fail (account, text);
       rdt_write_all_chats (rc, text, PURPLE_MESSAGE_ERROR);
+      /* with no chat open and no failure callback, nobody would know */
+      if (a->fail == NULL && g_hash_table_size (rc->topic_to_id) == 0)
+        purple_notify_error (rc->gc, _("Display name"), text, NULL);
       g_free (text);
     }
   else if (a->ok)
@@ -777,7 +1072,11 @@ rdt_set_public_alias (PurpleConnection *gc, const char *alias,
   AliasOp *a;
 
   if (rc == NULL)
-    return;
+    {
+      if (fail)
+        fail (purple_connection_get_account (gc), _("Not connected."));
+      return;
+    }
   a = g_new0 (AliasOp, 1);
   a->ok = ok;
   a->fail = fail;
@@ -944,6 +1243,23 @@ finish_roomlists (Members *m)
       purple_roomlist_unref (l->data);
     }
   g_slist_free (lists);
+}
+
+/* The sync a room list waited for failed: the list is finished with what
+ * is known (the last good state, the topics seen and joined), and the user
+ * told why it may be incomplete. */
+static void
+fail_roomlists (Members *m, const GError *error)
+{
+  g_autofree gchar *text = g_strdup_printf (
+      m->synced ? _("The list shows the topics known from the last "
+                    "successful read (%s).")
+                : _("The list shows only the topics seen so far (%s)."),
+      error->message);
+
+  finish_roomlists (m);
+  purple_notify_error (m->rc->gc, _("Room list"),
+                       _("Could not read the space's topics."), text);
 }
 
 PurpleRoomlist *

@@ -28,6 +28,7 @@ typedef struct {
   gchar *nick;                 /* rdt_id_short of our member id */
   gpointer members;            /* members.c: display names, member list */
   gpointer transfers;          /* xfer.c: attachments in flight */
+  GHashTable *heads;           /* chat.c: topic -> head pin not written yet */
 } RdtConn;
 
 /* chat.c: conversations */
@@ -53,6 +54,13 @@ void rdt_chat_on_send_done (RdtSession *session, const gchar *topic_id,
 void rdt_chat_on_head_changed (RdtSession *session, const gchar *topic_id,
                                const gchar *message_hash, gint64 timestamp,
                                gpointer user_data);
+
+/* chat.c: the last verified head of each topic, in the account settings.
+ * check_space (before a login) drops the pins of another space; free
+ * writes the newest heads (the account closes). */
+void rdt_chat_pins_check_space (PurpleAccount *account, const gchar *space_id);
+void rdt_chat_pins_init (RdtConn *rc);
+void rdt_chat_pins_free (RdtConn *rc);
 
 /* chat.c: prpl chat entry points */
 GList      *rdt_chat_info (PurpleConnection *gc);

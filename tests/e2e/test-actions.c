@@ -202,6 +202,12 @@ test_create_space (void)
   GHashTable *c;
   PurpleConversation *conv;
 
+  /* a topic of the old space, with a pinned head */
+  conv = purple_conv_chat_get_conversation (harness_join (a, TOPIC));
+  purple_conv_chat_send (PURPLE_CONV_CHAT (conv), "in the old space");
+  harness_wait_line (a, "in the old space", PURPLE_MESSAGE_SEND);
+  g_assert_nonnull (purple_account_get_string (a, "head:" TOPIC, NULL));
+
   /* cancel changes nothing */
   harness_run_action (a, "new space");
   g_assert_nonnull (harness_prompt ());
@@ -260,10 +266,118 @@ test_create_space (void)
   g_assert_cmpuint (harness_count_exact (a, "second"), ==, 1);
   g_assert_cmpuint (harness_count_lines (a, "not sent", PURPLE_MESSAGE_ERROR),
                     ==, 0);
+  /* the old space's pin is not taken for the new space's topic */
+  g_assert_cmpuint (harness_count_lines (a, "rewritten", PURPLE_MESSAGE_ERROR),
+                    ==, 0);
 
   g_free (owner_uid);
   g_free (space);
   g_free (old_user);
+  account_done (a);
+  owner_free (o);
+}
+
+/* ---- failures are told ---- */
+
+typedef struct {
+  const gchar *needle;
+  guint before;
+} ShownWait;
+
+static gboolean
+shown_more (gpointer data)
+{
+  ShownWait *w = data;
+
+  return shown_count (w->needle) > w->before;
+}
+
+/* Set display name... with no chat open: a failure shows a window. */
+static void
+test_display_name_failures (void)
+{
+  Owner *o = owner_new ();
+  PurpleAccount *a = login (o, "alice", ZERO_KEY);
+  ShownWait w = { "Could not set your display name", 0 };
+
+  /* nothing left once cleaned (a zero-width space) */
+  w.before = shown_count (w.needle);
+  harness_run_action (a, "Set display name");
+  harness_answer_input (" \xe2\x80\x8b ");
+  harness_wait (shown_more, &w, 30, "the empty name to be refused");
+  g_assert_cmpuint (shown_count ("empty"), >, 0);
+
+  /* the server refuses the write */
+  rdt_test_server_fault (server, "{\"action\":\"status\",\"status\":403,"
+                         "\"method\":\"POST\",\"path\":\"/topics/state/messages\","
+                         "\"count\":1}");
+  w.before = shown_count (w.needle);
+  harness_run_action (a, "Set display name");
+  harness_answer_input ("Alice");
+  harness_wait (shown_more, &w, 30, "the refused write to be told");
+  g_assert_cmpuint (shown_count ("rights"), >, 0);
+  rdt_test_server_clear_faults (server);
+  account_done (a);
+  owner_free (o);
+}
+
+static gboolean
+roomlist_done (gpointer list)
+{
+  return !purple_roomlist_get_in_progress (list);
+}
+
+/* A room list whose state read fails is finished, with what is known,
+ * and the user told. */
+static void
+test_roomlist_failure (void)
+{
+  Owner *o = owner_new ();
+  PurpleAccount *a = login (o, "alice", ZERO_KEY);
+  PurpleRoomlist *list;
+  ShownWait w = { "Could not read the space's topics", 0 };
+  gboolean found = FALSE;
+
+  harness_join (a, TOPIC);
+  w.before = shown_count (w.needle);
+  rdt_test_server_fault (server, "{\"action\":\"garbage\",\"method\":\"GET\","
+                         "\"path\":\"/topics/state/messages\"}");
+  list = purple_roomlist_get_list (purple_account_get_connection (a));
+  g_assert_nonnull (list);
+  harness_wait (roomlist_done, list, 30, "the room list to finish");
+  rdt_test_server_clear_faults (server);
+  g_assert_cmpuint (shown_count (w.needle), >, w.before);
+  for (GList *l = list->rooms; l; l = l->next)
+    if (g_strcmp0 (((PurpleRoomlistRoom *) l->data)->fields->data, TOPIC) == 0)
+      found = TRUE;
+  g_assert_true (found);
+  purple_roomlist_unref (list);
+  account_done (a);
+  owner_free (o);
+}
+
+/* A prompt still open when the account disconnects is closed by libpurple
+ * without a callback: nothing of it may be left (valgrind and LSan check
+ * the leak). */
+static void
+test_prompt_closed_on_disconnect (void)
+{
+  Owner *o = owner_new ();
+  PurpleAccount *a = login (o, "alice", ZERO_KEY);
+
+  harness_run_action (a, "Set display name");
+  g_assert_nonnull (harness_prompt ());
+  purple_account_disconnect (a);
+  g_assert_null (harness_prompt ());
+
+  harness_account_connect (a);
+  harness_wait (harness_account_connected, a, 30, "account to reconnect");
+  harness_run_action (a, "new space");
+  g_assert_nonnull (harness_prompt ());
+  purple_account_disconnect (a);
+  g_assert_null (harness_prompt ());
+  /* the account was not switched */
+  g_assert_nonnull (strstr (purple_account_get_username (a), o->space_id));
   account_done (a);
   owner_free (o);
 }
@@ -283,6 +397,10 @@ main (int argc, char **argv)
   g_test_add_func ("/actions/show-member-id", test_show_member_id);
   g_test_add_func ("/actions/export", test_export);
   g_test_add_func ("/actions/create-space", test_create_space);
+  g_test_add_func ("/actions/display-name-failures", test_display_name_failures);
+  g_test_add_func ("/actions/roomlist-failure", test_roomlist_failure);
+  g_test_add_func ("/actions/prompt-closed-on-disconnect",
+                   test_prompt_closed_on_disconnect);
   ret = g_test_run ();
   rdt_test_server_stop (server);
   purple_core_quit ();
