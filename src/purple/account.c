@@ -176,19 +176,6 @@ adopt_invitation (PurpleAccount *account, const gchar *text, GError **error)
   return TRUE;
 }
 
-/* "Try again later": no answer, a garbled one (the write may have
- * landed), the server's own trouble, or a state write that lost the race
- * too often (409). Anything else is the server's last word on this
- * invitation. */
-static gboolean
-redeem_may_work_later (const GError *error)
-{
-  return g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_NETWORK) ||
-         g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_BAD_RESPONSE) ||
-         g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_SERVER) ||
-         g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_CONFLICT);
-}
-
 static void
 on_redeemed (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -209,10 +196,11 @@ on_redeemed (GObject *source, GAsyncResult *result, gpointer user_data)
   g_object_unref (j->cancel);
   g_free (j);
   account = purple_connection_get_account (gc);
-  if (error != NULL && redeem_may_work_later (error))
+  if (rdt_membership_error_is_temporary (error))
     {
-      /* Kept: the next login (libpurple reconnects after a network
-       * error) redeems it again, with the same key. */
+      /* "Try again later" (no answer, a garbled one, 5xx, 409 after
+       * retries): kept, and the next login (libpurple reconnects after a
+       * network error) resumes it with the same key. */
       gchar *m = g_strdup_printf (
           _("Could not use the invitation yet: %s. It is kept and used "
             "again at the next login."), error->message);

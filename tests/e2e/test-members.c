@@ -1079,19 +1079,30 @@ test_swap_names (void)
 
     wait_users (chat, all, "bob and carl under their names");
   }
-  /* the plugin names the topic it joined: wait for that state write */
-  {
-    TopicWait t = { chat, TOPIC };
-    harness_wait (topic_is, &t, 30, "the topic's default name");
-  }
   said_by (&w, owner, bob, "bob before", "Xavier");
 
+  /* The plugin names the topic it joined: its state write must be in
+   * before the test chains its own on the head. */
+  {
+    g_autofree gchar *mp = g_strconcat ("topics/", TOPIC, "/metadata", NULL);
+
+    for (guint tries = 0; ; tries++)
+      {
+        gboolean due = FALSE;
+
+        rdt_state_sync_async (w.state, w.owner_api, NULL, harness_async_cb, &a);
+        harness_wait (harness_async_done, &a, 30, "the test's read of the state");
+        g_assert_true (rdt_state_sync_finish (w.state, a.result, NULL, NULL, &error));
+        g_clear_object (&a.result);
+        if (rdt_state_lookup (w.state, mp) != NULL)
+          break;
+        g_assert_cmpuint (tries, <, 300);
+        g_timeout_add (100, flag_due, &due);
+        harness_wait (flag_set, &due, 5, "a pause between reads");
+      }
+  }
   /* both renames land while the owner cannot read the state; the next
    * read has both */
-  rdt_state_sync_async (w.state, w.owner_api, NULL, harness_async_cb, &a);
-  harness_wait (harness_async_done, &a, 30, "the test's read of the state");
-  g_assert_true (rdt_state_sync_finish (w.state, a.result, NULL, NULL, &error));
-  g_clear_object (&a.result);
   head = g_strdup (rdt_state_get_head (w.state));
   rdt_test_server_fault (server, "{\"action\":\"garbage\",\"method\":\"GET\","
                          "\"path\":\"/topics/state/messages\"}");
@@ -1150,10 +1161,6 @@ test_invitation_kept (void)
   space_new (&s);
   owner = owner_account (&s);
   ochat = harness_join (owner, TOPIC);
-  {
-    TopicWait t = { ochat, TOPIC };
-    harness_wait (topic_is, &t, 30, "the topic's default name");
-  }
   notify_mark = harness_notifies ()->len;
   command (ochat, "invite");
   harness_wait (shown_has, "rdt-invite:1:", 30, "the invitation window");
