@@ -35,6 +35,7 @@
 typedef struct {
   RdtState *state;     /* borrowed; not touched once cancelled */
   RdtApi *api;
+  gint64 from;         /* of the page asked for */
   guint received;      /* messages in all pages */
   guint n_rejected;
   gchar *first_rejection;
@@ -61,7 +62,6 @@ on_sync_page (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GPtrArray) rejected = NULL;
   GError *error = NULL;
   gboolean has_more = FALSE;
-  gint64 before;
 
   page = rdt_api_get_messages_finish (s->api, result, &has_more, &error);
   if (page == NULL || g_task_return_error_if_cancelled (task))
@@ -71,7 +71,6 @@ on_sync_page (GObject *source, GAsyncResult *result, gpointer user_data)
       g_object_unref (task);
       return;
     }
-  before = rdt_state_get_newest_timestamp (s->state);
   rejected = g_ptr_array_new_with_free_func ((GDestroyNotify) rdt_chain_rejection_free);
   rdt_state_ingest (s->state, page, rejected);
   s->received += page->len;
@@ -88,9 +87,12 @@ on_sync_page (GObject *source, GAsyncResult *result, gpointer user_data)
       g_object_unref (task);
       return;
     }
-  /* Paging by time needs the newest timestamp to move; a full page of one
-   * millisecond (or of messages that do not link) cannot be paged. */
-  if (rdt_state_get_newest_timestamp (s->state) <= before)
+  /* Paging by time needs the newest timestamp to move past where this page
+   * began; a full page of one millisecond (or of messages that do not
+   * link) cannot be paged. Measured against the page's own start, not the
+   * state before this answer: another read of the same state (a create's
+   * re-read after a 409) may have taken these entries in meanwhile. */
+  if (rdt_state_get_newest_timestamp (s->state) <= s->from)
     {
       g_task_return_new_error (task, RDT_ERROR, RDT_ERROR_CHAIN, "%s",
                                _("the state log cannot be paged: the server "
@@ -124,10 +126,10 @@ static void
 sync_next (GTask *task)
 {
   Sync *s = g_task_get_task_data (task);
-  gint64 from = rdt_state_get_newest_timestamp (s->state);
 
+  s->from = MAX (rdt_state_get_newest_timestamp (s->state), 0);
   /* Inclusive bound: the boundary entries come again (duplicates). */
-  rdt_api_get_messages_async (s->api, STATE_TOPIC, MAX (from, 0), -1,
+  rdt_api_get_messages_async (s->api, STATE_TOPIC, s->from, -1,
                               PAGE_LIMIT, g_task_get_cancellable (task),
                               on_sync_page, task);
 }

@@ -373,29 +373,50 @@ update_chat_topic (Members *m, PurpleConvChat *chat, const gchar *topic_id)
     purple_conv_chat_set_topic (chat, NULL, name);
 }
 
-static void on_metadata_created (RdtConn *rc, const GError *error,
+static void on_metadata_created (GObject *source, GAsyncResult *result,
                                  gpointer user_data);
 
 /* "Creating a topic writes its metadata": a topic we are in that has no
- * metadata gets its id as name, once per login. Members without the
- * right simply cannot (403, debug log only). */
+ * metadata gets its id as name, once per login. Create-only, chained on
+ * the head of our verified state: a name another member sets meanwhile
+ * wins (the server's compare-and-swap refuses ours, and the re-read finds
+ * theirs). Members without the right simply cannot (403, debug log only). */
 static void
 maybe_create_metadata (Members *m, const gchar *topic_id)
 {
   g_autofree gchar *path = g_strconcat ("topics/", topic_id, "/metadata", NULL);
+  g_autofree gchar *data = NULL;
+  RdtApi *api = rdt_session_get_api (m->rc->session);
 
-  if (!m->synced || rdt_state_lookup (m->state, path) != NULL ||
+  if (!m->synced || api == NULL || rdt_state_lookup (m->state, path) != NULL ||
       g_hash_table_contains (m->meta_tried, topic_id))
     return;
   g_hash_table_add (m->meta_tried, g_strdup (topic_id));
-  rdt_members_set_topic_name (m->rc, topic_id, topic_id, on_metadata_created,
-                              NULL);
+  data = rdt_state_encode_topic_metadata (m->state, topic_id, topic_id, NULL);
+  if (data == NULL)
+    return;
+  rdt_state_create_async (m->state, api, path, data, m->cancel,
+                          on_metadata_created, m);
 }
 
+static void apply_state (Members *m);
+
 static void
-on_metadata_created (RdtConn *rc, const GError *error, gpointer user_data)
+on_metadata_created (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  if (rc != NULL && error != NULL)
+  g_autoptr (GError) error = NULL;
+  Members *m = user_data;     /* alive unless cancelled */
+
+  if (rdt_state_create_finish (RDT_API (source), result, &error))
+    {
+      /* our entry is in the state now: show the name */
+      if (rdt_state_get_serial (m->state) != m->shown_serial)
+        apply_state (m);
+      return;
+    }
+  /* Nothing to tell the user: the name is a default, and a real one (or
+   * its absence) shows in the chat topic either way. */
+  if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     purple_debug_info ("reeeductio", "topic metadata not written: %s\n",
                        error->message);
 }

@@ -122,10 +122,11 @@ test_member_spellings (void)
   assert_answer (r3, 401, "Incorrect padding");
 
   urlsafe = new_msg (s, "general", junk->message_hash, "third");
-  g_strdelimit (urlsafe->signature, "+", '-');
-  g_strdelimit (urlsafe->signature, "/", '_');
-  if (strcmp (urlsafe->signature, padless->signature) != 0)
+  /* only a signature with '+' or '/' has a URL-safe spelling of its own */
+  if (strpbrk (urlsafe->signature, "+/") != NULL)
     {
+      g_strdelimit (urlsafe->signature, "+", '-');
+      g_strdelimit (urlsafe->signature, "/", '_');
       r4 = post_on (srv, s, s->token, urlsafe);
       /* '-' and '_' dropped: either too few bytes or wrong ones */
       g_assert_true (r4->status == 400 || r4->status == 401);
