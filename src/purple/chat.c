@@ -13,6 +13,7 @@
 #define PURPLE_PLUGINS
 #include <account.h>
 #include <conversation.h>
+#include <imgstore.h>
 #include <notify.h>
 #include <server.h>
 #include <util.h>
@@ -472,6 +473,44 @@ rdt_chat_leave (PurpleConnection *gc, int id)
   g_free (copy);
 }
 
+/* Images put into the message (Pidgin's Insert Image, or a picture pasted
+ * or dropped into the entry: <IMG ID="n"> of the image store, as
+ * OPT_PROTO_IM_IMAGE allows) go as attachments (chat.image, xfer.c). The
+ * image store is read now: the entry gives its images up once sent.
+ * Returns the message without them. */
+static gchar *
+send_images (RdtConn *rc, const gchar *topic, const gchar *message,
+             guint *n_images)
+{
+  GString *rest = g_string_new (NULL);
+  const gchar *p = message, *start, *end;
+  GData *attrs = NULL;
+
+  while (purple_markup_find_tag ("img", p, &start, &end, &attrs))
+    {
+      const gchar *id = g_datalist_get_data (&attrs, "id");
+      PurpleStoredImage *img =
+          id ? purple_imgstore_find_by_id ((int) g_ascii_strtoll (id, NULL, 10))
+             : NULL;
+
+      g_string_append_len (rest, p, start - p);
+      if (img != NULL)
+        {
+          g_autoptr (GBytes) data = g_bytes_new (
+              purple_imgstore_get_data (img), purple_imgstore_get_size (img));
+          const gchar *name = purple_imgstore_get_filename (img);
+
+          rdt_xfer_send_bytes (rc, topic, name && *name ? name : "image",
+                               data);
+          (*n_images)++;
+        }
+      g_datalist_clear (&attrs);
+      p = end + 1;
+    }
+  g_string_append (rest, p);
+  return g_string_free (rest, FALSE);
+}
+
 int
 rdt_chat_send (PurpleConnection *gc, int id, const char *message,
                PurpleMessageFlags flags)
@@ -487,7 +526,21 @@ rdt_chat_send (PurpleConnection *gc, int id, const char *message,
   topic = g_hash_table_lookup (rc->id_to_topic, GINT_TO_POINTER (id));
   if (topic == NULL)
     return -EINVAL;
-  plain = purple_markup_strip_html (message);
+  {
+    guint n_images = 0;
+    g_autofree gchar *rest = send_images (rc, topic, message, &n_images);
+
+    g_autofree gchar *trimmed = NULL;
+
+    plain = purple_markup_strip_html (rest);
+    trimmed = g_strstrip (g_strdup (plain));
+    if (n_images > 0 && *trimmed == '\0')
+      {
+        /* only images (and the space around them): on their way */
+        g_free (plain);
+        return 0;
+      }
+  }
   send_id = rdt_session_send_text (rc->session, topic, plain, &error);
   if (send_id == 0)
     {

@@ -16,12 +16,15 @@
 #include "id.h"
 #include "members.h"
 #include "rdt-purple.h"
+#include "xfer.h"
 #include <notify.h>
 
 static GSList *rdt_cmd_ids;
 
 /* ---- commands ---- */
 
+/* /retry: the last message of this chat that failed to send, and the
+ * last attachment whose upload failed (each kept for this). */
 static PurpleCmdRet
 cmd_retry (PurpleConversation *conv, const gchar *cmd, gchar **args,
            gchar **error, void *data)
@@ -31,12 +34,16 @@ cmd_retry (PurpleConversation *conv, const gchar *cmd, gchar **args,
   guint64 *failed, old_id, new_id;
   gchar *text;
   GError *err = NULL;
+  gboolean uploading;
 
   if (rc == NULL || topic == NULL)
     return PURPLE_CMD_RET_FAILED;
+  uploading = rdt_xfer_retry (rc, topic);
   failed = g_hash_table_lookup (rc->last_failed, topic);
   if (failed == NULL)
     {
+      if (uploading)
+        return PURPLE_CMD_RET_OK;
       *error = g_strdup (_("There is no failed message to retry in this chat."));
       return PURPLE_CMD_RET_FAILED;
     }
@@ -274,7 +281,7 @@ rdt_commands_register (void)
   rdt_cmd_ids = g_slist_prepend (rdt_cmd_ids, GUINT_TO_POINTER (
       purple_cmd_register ("retry", "", PURPLE_CMD_P_PRPL, f, RDT_PRPL_ID,
                            cmd_retry,
-                           _("retry: send again the last message of this chat that failed to send."),
+                           _("retry: send again the last message of this chat that failed to send, and the last file whose upload failed."),
                            NULL)));
   rdt_cmd_ids = g_slist_prepend (rdt_cmd_ids, GUINT_TO_POINTER (
       purple_cmd_register ("chain", "", PURPLE_CMD_P_PRPL, f, RDT_PRPL_ID,

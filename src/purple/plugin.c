@@ -56,8 +56,10 @@ plugin_unload (PurplePlugin *plugin)
 }
 
 static PurplePluginProtocolInfo prpl_info = {
-  /* an empty password makes a new key (account.c) */
-  .options = OPT_PROTO_CHAT_TOPIC | OPT_PROTO_PASSWORD_OPTIONAL,
+  /* an empty password makes a new key (account.c); images put into a
+   * chat message are sent as attachments (chat.c) */
+  .options = OPT_PROTO_CHAT_TOPIC | OPT_PROTO_PASSWORD_OPTIONAL |
+             OPT_PROTO_IM_IMAGE,
   .icon_spec = NO_BUDDY_ICONS,
   .list_icon = rdt_list_icon,
   .status_types = rdt_status_types,

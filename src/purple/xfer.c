@@ -110,6 +110,8 @@ typedef struct {
   guint images_running;  /* their ops own the running jobs */
   guint pump_id;         /* idle that starts queued jobs */
   GQueue image_cache;    /* CachedImage*, newest first */
+  GHashTable *failed;    /* topic id -> Op*: the last upload that failed
+                          * there, encrypted and ready for /retry */
 } XferState;
 
 /* One operation in flight. */
@@ -181,6 +183,8 @@ cached_image_free (gpointer data)
   g_free (c);
 }
 
+static void op_free (Op *op);
+
 static XferState *
 state_of (RdtConn *rc)
 {
@@ -195,6 +199,8 @@ state_of (RdtConn *rc)
       g_queue_init (&st->image_queue);
       g_queue_init (&st->image_cache);
       st->image_jobs = g_hash_table_new (g_str_hash, g_str_equal);
+      st->failed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                          (GDestroyNotify) op_free);
       rc->transfers = st;
     }
   return st;
@@ -227,6 +233,7 @@ rdt_xfer_conn_free (RdtConn *rc)
   g_queue_clear_full (&st->image_queue, image_job_free);
   g_hash_table_destroy (st->image_jobs);
   g_queue_clear_full (&st->image_cache, cached_image_free);
+  g_hash_table_destroy (st->failed);
   g_cancellable_cancel (st->cancel);
   g_object_unref (st->cancel);
   g_ptr_array_unref (st->received);
@@ -344,10 +351,15 @@ send_uploaded (GObject *src, GAsyncResult *res, gpointer user_data)
     return;
   if (error != NULL)
     {
-      line = g_strdup_printf (_("Could not upload “%s”: %s"), op->filename,
+      /* Nothing the user sent is lost: the encrypted blob stays, and
+       * /retry uploads it again (the last failure of each chat). */
+      line = g_strdup_printf (_("Could not upload “%s”: %s. Type /retry to "
+                                "send it again."), op->filename,
                               error->message);
       op_say (op, PURPLE_MESSAGE_ERROR, line);
-      op_free (op);
+      op->quarters_said = 0;
+      g_hash_table_replace (state_of (op->rc)->failed, g_strdup (op->topic_id),
+                            op);
       return;
     }
 
@@ -366,6 +378,11 @@ send_uploaded (GObject *src, GAsyncResult *res, gpointer user_data)
     }
   else
     {
+      /* If the announcement fails, chat.c's "not sent ... /retry" line
+       * names the file (the session keeps the message for /retry). */
+      g_hash_table_insert (op->rc->pending_text,
+                           g_memdup2 (&send_id, sizeof send_id),
+                           g_strdup_printf (_("file %s"), op->filename));
       size_str = g_format_size (op->att->size);
       line = g_strdup_printf (_("Uploaded “%s” (%s) in %.1f s."),
                               op->filename, size_str,
@@ -398,6 +415,35 @@ send_progress (goffset sent, goffset total, gpointer data)
   line = g_strdup_printf (_("Uploading “%s”: %u%%"), op->filename,
                           quarters * 25);
   op_say (op, PURPLE_MESSAGE_SYSTEM, line);
+}
+
+static void
+upload (Op *op)
+{
+  op->t_start = g_get_monotonic_time ();
+  rdt_api_put_blob_with_progress_async (rdt_session_get_api (op->rc->session),
+                                        op->att->blob_id, op->blob,
+                                        send_progress, op, op->cancel,
+                                        send_uploaded, op);
+}
+
+gboolean
+rdt_xfer_retry (RdtConn *rc, const gchar *topic_id)
+{
+  XferState *st = rc->transfers;
+  gpointer key, value;
+  g_autofree gchar *line = NULL;
+  Op *op;
+
+  if (st == NULL ||
+      !g_hash_table_steal_extended (st->failed, topic_id, &key, &value))
+    return FALSE;
+  g_free (key);
+  op = value;
+  line = g_strdup_printf (_("Uploading “%s” again…"), op->filename);
+  op_say (op, PURPLE_MESSAGE_SYSTEM, line);
+  upload (op);
+  return TRUE;
 }
 
 static void
@@ -434,10 +480,48 @@ send_encrypted (GObject *src, GAsyncResult *res, gpointer user_data)
   size_str = g_format_size (g_bytes_get_size (blob));
   line = g_strdup_printf (_("Uploading “%s” (%s)…"), op->filename, size_str);
   op_say (op, PURPLE_MESSAGE_SYSTEM, line);
-  rdt_api_put_blob_with_progress_async (rdt_session_get_api (op->rc->session),
-                                        att->blob_id, blob, send_progress,
-                                        op, op->cancel, send_uploaded, op);
-  g_bytes_unref (blob);
+  op->blob = blob;    /* kept for /retry */
+  upload (op);
+}
+
+/* The bytes of a file to send (read from disk, or an image the user put
+ * into the message): checked against the limit, then encrypted off the
+ * main loop. Takes op. */
+static void
+send_data (Op *op, GBytes *data)
+{
+  gsize len = g_bytes_get_size (data);
+
+  /* a file may have grown since it was stat'ed */
+  if (len > op->max_size)
+    {
+      g_autofree gchar *lim = g_format_size (op->max_size);
+      g_autofree gchar *line = g_strdup_printf (
+          _("“%s” is too large to send (the limit is %s)."), op->filename,
+          lim);
+
+      op_say (op, PURPLE_MESSAGE_ERROR, line);
+      op_free (op);
+      return;
+    }
+  op->att = rdt_attachment_new ();
+  op->att->content_type =
+    rdt_attachment_guess_content_type (op->filename,
+                                       g_bytes_get_data (data, NULL),
+                                       MIN (len, 4096));
+  rdt_attachment_encrypt_async (data, op->max_size, op->cancel,
+                                send_encrypted, op);
+}
+
+void
+rdt_xfer_send_bytes (RdtConn *rc, const gchar *topic_id,
+                     const gchar *filename, GBytes *data)
+{
+  Op *op = op_new (rc, topic_id);
+
+  op->filename = rdt_attachment_sanitize_filename (filename);
+  op->max_size = local_limit (rc);
+  send_data (op, data);
 }
 
 static void
@@ -465,25 +549,8 @@ send_loaded (GObject *src, GAsyncResult *res, gpointer user_data)
       op_free (op);
       return;
     }
-  /* The file may have grown since it was stat'ed. */
-  if (len > op->max_size)
-    {
-      g_autofree gchar *lim = g_format_size (op->max_size);
-      line = g_strdup_printf (_("“%s” is too large to send (the limit is %s)."),
-                              op->filename, lim);
-      op_say (op, PURPLE_MESSAGE_ERROR, line);
-      g_free (contents);
-      op_free (op);
-      return;
-    }
   data = g_bytes_new_take (contents, len);
-  op->att = rdt_attachment_new ();
-  op->att->content_type =
-    rdt_attachment_guess_content_type (op->filename,
-                                       g_bytes_get_data (data, NULL),
-                                       MIN (len, 4096));
-  rdt_attachment_encrypt_async (data, op->max_size, op->cancel,
-                                send_encrypted, op);
+  send_data (op, data);
 }
 
 static void

@@ -29,6 +29,12 @@ gboolean rdt_xfer_handle_message (RdtConn *rc, PurpleConvChat *chat,
 /* Send a local file to a topic (what /send-file does). */
 void rdt_xfer_send_file (RdtConn *rc, const gchar *topic_id,
                          const gchar *path);
+/* Send bytes as a file named filename (an image put into a message). */
+void rdt_xfer_send_bytes (RdtConn *rc, const gchar *topic_id,
+                          const gchar *filename, GBytes *data);
+/* /retry: upload again the last attachment of the topic whose upload
+ * failed; FALSE if there is none. */
+gboolean rdt_xfer_retry (RdtConn *rc, const gchar *topic_id);
 
 /* Call from rdt_close() before the session is freed: cancels transfers in
  * flight and frees rc->transfers. */

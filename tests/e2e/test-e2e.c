@@ -1582,6 +1582,104 @@ test_fault_soak (void)
   owner_free (o);
 }
 
+/* ---- attachments from Pidgin's entry, and /retry of an upload ---- */
+
+typedef struct {
+  Peer *p;
+  const gchar *prefix;
+} PeerPrefix;
+
+static gboolean
+peer_has_prefix (gpointer data)
+{
+  PeerPrefix *w = data;
+
+  for (guint i = 0; i < w->p->msgs->len; i++)
+    if (g_str_has_prefix (((PeerMsg *) w->p->msgs->pdata[i])->text,
+                          w->prefix))
+      return TRUE;
+  return FALSE;
+}
+
+/* An image put into the message (Pidgin's Insert Image, a pasted or
+ * dropped picture: <IMG ID="n"> of the image store) goes as a chat.image
+ * attachment, the text around it as a message; a failed upload says so
+ * and /retry uploads the same file again. */
+static void
+test_inserted_image_and_retry (void)
+{
+  Owner *o = owner_new ();
+  Member *m = member_new (o);
+  Peer *p = peer_new (o, m, TOPIC);
+  PurpleAccount *a = login (o, "alice");
+  PurpleConvChat *chat = harness_join (a, TOPIC);
+  PurpleConversation *conv = purple_conv_chat_get_conversation (chat);
+  guint8 png[2000];
+  gint img_id;
+  g_autofree gchar *html = NULL;
+  g_autofree gchar *dir = g_dir_make_tmp ("rdt-retry-XXXXXX", NULL);
+  g_autofree gchar *file = g_build_filename (dir, "notes.txt", NULL);
+  g_autofree gchar *cmd = NULL;
+  gchar *err = NULL;
+  PeerPrefix w = { p, "[chat.image: shot.png" };
+
+  g_assert_true (purple_account_get_connection (a) != NULL);
+  /* Pidgin enables Insert Image in chats only with OPT_PROTO_IM_IMAGE */
+  g_assert_true (PURPLE_PLUGIN_PROTOCOL_INFO (purple_find_prpl (
+      "prpl-reeeductio"))->options & OPT_PROTO_IM_IMAGE);
+
+  rdt_random_bytes (png, sizeof png);
+  memcpy (png, "\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\0\x20\0\0\0\x10", 24);
+  img_id = purple_imgstore_add_with_id (g_memdup2 (png, sizeof png),
+                                        sizeof png, "shot.png");
+  html = g_strdup_printf ("look at this <IMG ID=\"%d\"> one", img_id);
+  purple_conv_chat_send (chat, html);
+  /* the entry lets go of its images once sent */
+  purple_imgstore_unref_by_id (img_id);
+  harness_wait_line (a, "look at this  one", PURPLE_MESSAGE_SEND);
+  harness_wait_line (a, "Uploaded “shot.png”", PURPLE_MESSAGE_SYSTEM);
+  harness_wait_line (a, "<img id=", PURPLE_MESSAGE_IMAGES);
+  harness_wait (peer_has_prefix, &w, 30, "the image at the other member");
+  g_assert_nonnull (peer_find (p, "look at this  one"));
+
+  /* an image alone sends no empty text */
+  img_id = purple_imgstore_add_with_id (g_memdup2 (png, sizeof png),
+                                        sizeof png, "only.png");
+  g_free (html);
+  html = g_strdup_printf (" <img id=\"%d\"> ", img_id);
+  purple_conv_chat_send (chat, html);
+  purple_imgstore_unref_by_id (img_id);
+  harness_wait_line (a, "Uploaded “only.png”", PURPLE_MESSAGE_SYSTEM);
+  g_assert_cmpuint (harness_count_lines (a, "Message not sent", 0), ==, 0);
+
+  /* the upload fails: said, with /retry; the same file goes up again */
+  g_assert_true (g_file_set_contents (file, "meeting notes", -1, NULL));
+  rdt_test_server_fault (server, "{\"action\":\"status\",\"status\":400,"
+                         "\"method\":\"PUT\",\"path\":\"/blobs/\"}");
+  cmd = g_strconcat ("send-file ", file, NULL);
+  g_assert_cmpint (purple_cmd_do_command (conv, cmd, cmd, &err), ==,
+                   PURPLE_CMD_STATUS_OK);
+  harness_wait_line (a, "Could not upload “notes.txt”", PURPLE_MESSAGE_ERROR);
+  harness_wait_line (a, "/retry", PURPLE_MESSAGE_ERROR);
+  rdt_test_server_clear_faults (server);
+  g_assert_cmpint (purple_cmd_do_command (conv, "retry", "retry", &err), ==,
+                   PURPLE_CMD_STATUS_OK);
+  harness_wait_line (a, "Uploaded “notes.txt”", PURPLE_MESSAGE_SYSTEM);
+  w.prefix = "[file.upload: notes.txt";
+  harness_wait (peer_has_prefix, &w, 30, "the file at the other member");
+  /* nothing left to retry */
+  g_assert_cmpint (purple_cmd_do_command (conv, "retry", "retry", &err), !=,
+                   PURPLE_CMD_STATUS_OK);
+  g_free (err);
+
+  g_unlink (file);
+  g_rmdir (dir);
+  peer_free (p);
+  account_done (a);
+  member_free (m);
+  owner_free (o);
+}
+
 /* ---- what members may post: odd data and signature spellings ---- */
 
 static gboolean
@@ -1770,6 +1868,8 @@ main (int argc, char **argv)
   g_test_add_func ("/e2e/served/reorder", test_served_reorder);
   g_test_add_func ("/e2e/served/drop", test_served_drop);
   g_test_add_func ("/e2e/member-spellings", test_member_spellings);
+  g_test_add_func ("/e2e/inserted-image-and-retry",
+                   test_inserted_image_and_retry);
   /* long: run by the `faults` test, skipped by `e2e` (see meson.build) */
   g_test_add_func ("/faults/soak", test_fault_soak);
 #endif
