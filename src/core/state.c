@@ -233,10 +233,12 @@ check_signer (RdtState *state, const RdtMessage *msg, gboolean *tool_use)
                                       "defined in the space"),
                                     msg->type, msg->sender);
           if (limit >= 0 && (gint64) uses >= limit)
+            /* %lld, not G_GINT64_FORMAT: a macro would split the msgid */
             return g_strdup_printf (_("state entry %s is signed by the tool "
-                                      "%s, which has used up its %"
-                                      G_GINT64_FORMAT " writes"),
-                                    msg->type, msg->sender, limit);
+                                      "%s, which has used up its %lld "
+                                      "writes"),
+                                    msg->type, msg->sender,
+                                    (long long) limit);
           *tool_use = TRUE;
           if (!tool_path_ok (msg->type))
             return g_strdup_printf (_("the tool %s may not write %s"),
