@@ -191,29 +191,6 @@ redeem_free (gpointer p)
   g_free (r);
 }
 
-/* The JSON object of a plain base64 state value, or NULL. */
-static JsonObject *
-plain_object (const gchar *data)
-{
-  g_autofree guint8 *raw = NULL;
-  g_autoptr (JsonParser) parser = NULL;
-  JsonNode *root;
-  gsize len = 0;
-
-  raw = rdt_base64_decode (data, -1, &len, NULL);
-  if (raw == NULL || len == 0 ||
-      !rdt_json_check_text ((const gchar *) raw, len, NULL))
-    return NULL;
-  parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, (const gchar *) raw, (gssize) len,
-                                   NULL))
-    return NULL;
-  root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    return NULL;
-  return json_object_ref (json_node_get_object (root));
-}
-
 static gboolean
 has_string (JsonObject *o, const gchar *member, const gchar *value)
 {
@@ -230,7 +207,7 @@ has_string (JsonObject *o, const gchar *member, const gchar *value)
 static gboolean
 entry_holds (Redeem *r, guint i, const gchar *data)
 {
-  g_autoptr (JsonObject) o = plain_object (data);
+  g_autoptr (JsonObject) o = rdt_state_value_object (data);
 
   if (o == NULL)
     return FALSE;

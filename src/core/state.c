@@ -122,9 +122,8 @@ entry_exists (RdtState *state, const gchar *prefix, const gchar *id)
   return g_hash_table_contains (state->entries, path);
 }
 
-/* The JSON object in a plain (not encrypted) base64 entry, or NULL. */
-static JsonObject *
-plain_object (const gchar *data)
+JsonObject *
+rdt_state_value_object (const gchar *data)
 {
   g_autofree guint8 *raw = NULL;
   g_autoptr (JsonParser) parser = NULL;
@@ -154,7 +153,7 @@ tool_definition (RdtState *state, const gchar *tool_id, gint64 *use_limit)
 {
   g_autofree gchar *path = g_strconcat ("auth/tools/", tool_id, NULL);
   Entry *e = g_hash_table_lookup (state->entries, path);
-  g_autoptr (JsonObject) o = e ? plain_object (e->data) : NULL;
+  g_autoptr (JsonObject) o = e ? rdt_state_value_object (e->data) : NULL;
   JsonNode *lim;
 
   *use_limit = -1;
@@ -444,7 +443,7 @@ rdt_state_list_capabilities (RdtState *state, const gchar *id)
       g_autoptr (JsonObject) o = NULL;
 
       if (!g_str_has_prefix (key, prefix) ||
-          (o = plain_object (e->data)) == NULL)
+          (o = rdt_state_value_object (e->data)) == NULL)
         continue;
       if (!json_object_has_member (o, "op") || !json_object_has_member (o, "path") ||
           json_node_get_value_type (json_object_get_member (o, "op")) != G_TYPE_STRING ||

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 #include "crypto.h"
 
 G_BEGIN_DECLS
@@ -94,6 +95,10 @@ gchar *rdt_state_encode_user_entry (const gchar *user_id);
 gchar *rdt_state_encode_capability (const gchar *op, const gchar *path);
 /* Plain std base64 of {"tool_id": T, "use_limit": n}. */
 gchar *rdt_state_encode_tool_entry (const gchar *tool_id, guint use_limit);
+
+/* The JSON object of a plain (not encrypted) base64 state value, such as
+ * an auth entry, or NULL: blank, not base64, not a JSON object. */
+JsonObject *rdt_state_value_object (const gchar *data);
 
 /* Cleans a name as described above; NULL if nothing is left. */
 gchar *rdt_state_clean_name (const gchar *name);
