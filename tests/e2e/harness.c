@@ -388,6 +388,28 @@ harness_wait_line (PurpleAccount *account, const gchar *text,
   harness_wait (line_seen, &w, 30, text);
 }
 
+typedef struct {
+  PurpleConvChat *chat;
+  const gchar *nick;
+} ChatUser;
+
+static gboolean
+chat_has_user (gpointer data)
+{
+  ChatUser *c = data;
+
+  return purple_conv_chat_find_user (c->chat, c->nick);
+}
+
+void
+harness_wait_chat_user (PurpleConvChat *chat, const gchar *nick,
+                        const gchar *what)
+{
+  ChatUser c = { chat, nick };
+
+  harness_wait (chat_has_user, &c, 30, what);
+}
+
 PurpleConvChat *
 harness_join (PurpleAccount *account, const gchar *topic)
 {

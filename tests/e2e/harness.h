@@ -66,6 +66,9 @@ gboolean   harness_account_disconnected (gpointer account);
 /* Waits (30 s) for a line of account containing text, with flags. */
 void       harness_wait_line (PurpleAccount *account, const gchar *text,
                               PurpleMessageFlags flags);
+/* Waits (30 s) until chat lists the user nick; what names it on failure. */
+void       harness_wait_chat_user (PurpleConvChat *chat, const gchar *nick,
+                                   const gchar *what);
 /* Joins topic (chat component "topic"); the chat exists on return. */
 PurpleConvChat *harness_join (PurpleAccount *account, const gchar *topic);
 /* One GAsyncResult, collected: pass harness_async_cb and a HarnessAsync

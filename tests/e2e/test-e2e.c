@@ -1732,19 +1732,6 @@ encrypt_text (const guint8 key[RDT_KEY_LENGTH], const gchar *text)
   return rdt_payload_encrypt (key, (const guint8 *) text, strlen (text));
 }
 
-typedef struct {
-  PurpleConvChat *chat;
-  const gchar *name;
-} ChatUser;
-
-static gboolean
-chat_has_user (gpointer data)
-{
-  ChatUser *c = data;
-
-  return purple_conv_chat_find_user (c->chat, c->name);
-}
-
 /* The server never decodes data and decodes signatures leniently (spec
  * 4.1, 4.3): a member can post data that is not base64, and a signature
  * with junk in it that the server stores as sent. One such message must
@@ -1807,7 +1794,6 @@ test_member_spellings (void)
     const gchar *paths[] = { path, path };
     const gchar *datas[] = { "not base64!", name };
     HarnessAsync w = { NULL };
-    ChatUser c = { chat, "Zed" };
 
     g_assert_no_error (error);
     rdt_state_write_async (api, paths, datas, 2, NULL, harness_async_cb, &w);
@@ -1815,7 +1801,7 @@ test_member_spellings (void)
     g_assert_true (rdt_state_write_finish (api, w.result, &error));
     g_assert_no_error (error);
     g_object_unref (w.result);
-    harness_wait (chat_has_user, &c, 30, "the member's name from the state");
+    harness_wait_chat_user (chat, "Zed", "the member's name from the state");
   }
 
   /* nothing reported as broken, nothing odd shown */

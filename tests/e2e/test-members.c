@@ -108,27 +108,6 @@ command (PurpleConvChat *chat, const gchar *line)
   g_free (error);
 }
 
-typedef struct {
-  PurpleConvChat *chat;
-  const gchar *name;
-} InChat;
-
-static gboolean
-user_in_chat (gpointer data)
-{
-  InChat *c = data;
-
-  return purple_conv_chat_find_user (c->chat, c->name);
-}
-
-static void
-wait_user (PurpleConvChat *chat, const gchar *name, const gchar *what)
-{
-  InChat c = { chat, name };
-
-  harness_wait (user_in_chat, &c, 30, what);
-}
-
 /* The sender of the newest line containing text, for this account. */
 static const gchar *
 who_said (PurpleAccount *a, const gchar *text)
@@ -246,7 +225,7 @@ test_invitation_names_topics (void)
   purple_account_set_public_alias (bob, "Bob Builder", alias_ok, alias_failed);
   harness_wait (alias_done, &alias_result, 30, "the alias to be written");
   g_assert_cmpint (alias_result, ==, 1);
-  wait_user (ochat, "Bob Builder", "Bob's name in the owner's chat");
+  harness_wait_chat_user (ochat, "Bob Builder", "Bob's name in the owner's chat");
   bchat = harness_join (bob, TOPIC);
   purple_conv_chat_send (bchat, "hello from bob");
   harness_wait_line (owner, "hello from bob", PURPLE_MESSAGE_RECV);
@@ -254,8 +233,8 @@ test_invitation_names_topics (void)
 
   /* /nick renames the owner everywhere; Bob's chat follows */
   command (ochat, "nick Olivia");
-  wait_user (bchat, "Olivia", "the owner's new name in Bob's chat");
-  wait_user (ochat, "Olivia", "the owner's own nick");
+  harness_wait_chat_user (bchat, "Olivia", "the owner's new name in Bob's chat");
+  harness_wait_chat_user (ochat, "Olivia", "the owner's own nick");
   g_assert_cmpstr (purple_conv_chat_get_nick (ochat), ==, "Olivia");
   /* what libpurple UIs show for our own messages */
   g_assert_cmpstr (purple_connection_get_display_name (
@@ -387,7 +366,7 @@ test_new_key_add_member (void)
   harness_wait_line (owner, "done", PURPLE_MESSAGE_SYSTEM);
   /* the new member shows up in the owner's chat, then can log in */
   shortid = rdt_id_short (uid);
-  wait_user (ochat, shortid, "the new member in the user list");
+  harness_wait_chat_user (ochat, shortid, "the new member in the user list");
   harness_wait (harness_account_disconnected, carol, 30, "carol's first login to end");
   harness_account_connect (carol);
   harness_wait (harness_account_connected, carol, 30, "carol to log in as a member");
@@ -417,7 +396,7 @@ test_actions (void)
   harness_run_action (owner, "Set display name");
   g_assert_nonnull (harness_prompt ());
   harness_answer_input ("Orla");
-  wait_user (ochat, "Orla", "the owner's name from the action");
+  harness_wait_chat_user (ochat, "Orla", "the owner's name from the action");
 
   /* Add a member by ID...: a bad id is refused with help, a good one works */
   before = harness_notifies ()->len;
@@ -440,7 +419,7 @@ test_actions (void)
   harness_answer_input (dan_uid);
   harness_wait (shown_has, "Done.", 30, "the member to be added");
   shortid = rdt_id_short (dan_uid);
-  wait_user (ochat, shortid, "dan in the user list");
+  harness_wait_chat_user (ochat, shortid, "dan in the user list");
   harness_account_connect (dan);
   harness_wait (harness_account_connected, dan, 30, "dan to log in");
 
@@ -455,8 +434,8 @@ test_actions (void)
     alias_result = 0;
     purple_account_set_public_alias (dan, "Orla", alias_ok, alias_failed);
     harness_wait (alias_done, &alias_result, 30, "dan's alias to be written");
-    wait_user (ochat, dan_nick, "dan as Orla with his short id");
-    wait_user (ochat, owner_nick, "the owner as Orla with hers");
+    harness_wait_chat_user (ochat, dan_nick, "dan as Orla with his short id");
+    harness_wait_chat_user (ochat, owner_nick, "the owner as Orla with hers");
     g_assert_false (purple_conv_chat_find_user (ochat, "Orla"));
     g_assert_cmpstr (purple_conv_chat_get_nick (ochat), ==, owner_nick);
   }
@@ -555,7 +534,7 @@ test_tampered_state (void)
 
   /* the next change re-reads the log, untampered: the name is the latest */
   write_profile (bob_api, state, "Bobby");
-  wait_user (ochat, "Bobby", "bob's name after an honest read");
+  harness_wait_chat_user (ochat, "Bobby", "bob's name after an honest read");
   g_assert_false (purple_conv_chat_find_user (ochat, "Robert"));
   g_assert_cmpuint (harness_count_lines (owner, "known as Robert", 0), ==, 0);
   (void) bob_short;
@@ -588,7 +567,7 @@ test_tampered_state (void)
   harness_wait_line (owner, "could not read the space's members", PURPLE_MESSAGE_ERROR);
   rdt_test_server_clear_faults (server);
   write_profile (bob_api, state, "Bob the Fourth");
-  wait_user (ochat, "Bob the Fourth", "bob's name after the garbled read");
+  harness_wait_chat_user (ochat, "Bob the Fourth", "bob's name after the garbled read");
 
   /* a topic nobody named, seen on the stream, is in the room list too */
   {
