@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* rdt-bench-net - end-to-end figures of RdtSession against the test server
  * (see bench/README.md). Not a test: it never fails on timing.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* rdt-bench - performance figures for the reeeductio core, printed beside
  * their targets (see bench/README.md). Not a test: it never fails on timing.
  *

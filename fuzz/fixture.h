@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fixture.h - a fixed, deterministic set of signed messages shared by the
  * chain fuzzer and the seed generator: the space and member of spec
  * Appendix A (owner seed 0x01.., member seed 0x02..), topic "general".

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz-chain.c - per-topic chain state under fuzzer-chosen delivery.
  *
  * The input is a program over the fixed pool of signed messages of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz-frame.c - one WebSocket text frame from a hostile server (spec 7).
  * Input: the frame's bytes as the stream receives them.
  * Properties: no crash; exactly one of message / error / control-frame

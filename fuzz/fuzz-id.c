@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz-id.c - typed ids, topic ids, key parsing and the strict decoders.
  * Input: first byte selects the decoder, the rest is the text. Properties:
  * no crash, and anything that decodes re-encodes to the same text (the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz-invite.c - rdt_invite_parse on a pasted string (spec 8.4).
  * Input: the whole buffer is the text the user pasted. Properties: no crash;
  * an accepted invitation re-encodes to a string that parses to the same

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz-message.c - the Message wire model from hostile JSON.
  * Input: first byte 'L' means a list answer, anything else one Message
  * object; the rest is the JSON text.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz-payload.c - rdt_payload_decrypt with a fixed key. Even first byte:
  * the rest is the `data` string as the server sends it. Odd first byte: the
  * rest is raw nonce||ct||tag, base64-encoded here so the fuzzer reaches the

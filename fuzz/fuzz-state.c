@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz-state.c - the state replay (src/core/state.c) under hostile input.
  *
  * First byte selects the mode:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* gen-seeds.c - write the seed corpus under fuzz/corpus/ (usage:
  * fuzz-gen-seeds <corpus-dir>). Deterministic: the messages are the
  * Appendix A vectors plus the fixture pool of fixture.h. Run by hand

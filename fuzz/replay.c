@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* replay.c - run a fuzz target's corpus without libFuzzer.
  *
  * Linked with one target's source into an ordinary program so the seed

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # fuzz/run.sh - build the libFuzzer targets with clang and run each for a
 # bounded time. Not part of CI (too slow); CI runs meson test --suite
 # fuzz-replay, which replays fuzz/corpus/ in the normal build.

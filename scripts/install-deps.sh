@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Install the Debian (bookworm) packages needed to build and test
 # purple-reeeductio. Runs apt-get directly as root, through sudo otherwise.
 #   --ui   also the optional UI checks of tests/ui/ (Pidgin under Xvfb,

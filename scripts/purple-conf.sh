@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=sh
 # purple-conf.sh - sourced by the scripts that start a libpurple client
 # (scripts/try-it.sh, tests/finch/run.sh, tests/ui/pidgin-screenshot.sh):

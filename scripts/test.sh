@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Build and run the whole test suite (the README's test command).
 # BUILD_DIR defaults to ./build; extra arguments go to `meson setup`.
 set -euo pipefail

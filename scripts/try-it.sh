@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # try-it.sh - see the plugin work in one command, on Debian bookworm.
 #
 # Installs the build dependencies (scripts/install-deps.sh), builds into

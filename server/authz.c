@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* authz.c - the test server's state model and authorization rules
  * (spec 6.2, 8.1-8.5, 4.3). See authz.h. Every state value is hostile:
  * anything that does not decode as base64 JSON of the expected shape is

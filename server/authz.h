@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* authz.h - the test server's model of a space's state and its
  * authorization rules (spec sections 6.2, 8.1-8.5).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* blobs.c - see blobs.h. */
 #include <string.h>
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* blobs.h - the test server's blob store (spec §10).
  *
  * Blobs live in DATA_DIR/blobs/<B id> (the bytes) and <B id>.meta (line 1:

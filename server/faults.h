@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* faults.h - fault injection for the reliability tests.
  *
  * Controlled over HTTP from loopback only:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* main.c - rdt-test-server: a small reeeductio-compatible server for tests.
  *
  * One process, one main loop, spaces held in memory and appended to

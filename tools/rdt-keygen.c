@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* rdt-keygen - fresh keys for trying the plugin (scripts/try-it.sh, the UI
  * tests). Prints secrets on stdout on purpose: that is its whole job, so
  * redirect it into a file with mode 600 or a shell variable, never a log.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* rdt-post - post one chat.text message to a reeeductio topic (the try-it
  * demo, the Finch, Pidgin and BitlBee tests). Keys come from the
  * environment, never the command line, so they do not show up in `ps`:

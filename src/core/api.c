@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* api.c - asynchronous client for the reeeductio HTTP API (libsoup 3).
  *
  * Layers, bottom up:

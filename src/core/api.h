@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* api.h - asynchronous client for the reeeductio HTTP API (libsoup 3).
  *
  * One RdtApi talks to one space as one member (user or tool). It owns the

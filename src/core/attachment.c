@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* attachment.c - see attachment.h */
 #include "config.h"
 #include "attachment.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* attachment.h - files and images sent through encrypted blobs (spec 10).
  *
  * A file is encrypted with a fresh random 32-byte DEK (AES-256-GCM, wire

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* chain.c - per-topic hash-chain state (spec sections 4.5, 4.6, 5.2, 15.8).
  *
  * Model. Every message is verified (hash with OUR space and topic, Ed25519

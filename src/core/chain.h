@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* chain.h - per-topic hash-chain state (spec sections 4.5, 4.6, 5.2, 15.8).
  *
  * A chain verifies every message (hash and signature, against the topic we

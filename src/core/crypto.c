@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* crypto.c - Ed25519, SHA-256, HKDF-SHA256 and AES-256-GCM (spec sections
  * 1.3, 2, 3).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* encoding.c - strict base64 / base64url / hex on top of GLib.
  *
  * g_base64_decode() skips characters outside the alphabet and accepts

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* encoding.h - strict base64 / base64url / hex on top of GLib.
  *
  * GLib's decoder silently skips characters outside the alphabet, and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* error.h - the core's GError domain.
  *
  * Every failure in the core (bad ids, bad keys, malformed server JSON,

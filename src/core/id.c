@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* id.c - reeeductio typed identifiers (spec section 1) and topic ids
  * (spec section 9).
  *

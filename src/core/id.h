@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* id.h - reeeductio typed identifiers (spec section 1).
  *
  * A typed id is 33 raw bytes (header || 32 data bytes) encoded as 44 chars of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* invite.c - the pasteable invitation string, see invite.h. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* invite.h - the pasteable invitation string (spec 8.4).
  *
  * The spec defines no hand-over format for an invitation, so this plugin

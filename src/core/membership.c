@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* membership.c - member and invitation writes (spec 8.2-8.4). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* membership.h - adding members and invitations (spec 8.2-8.4), as state
  * writes over RdtApi (statesync.h). The conventions (capability ids, the
  * tool's use_limit) are in docs/conventions.md.

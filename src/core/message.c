@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* message.c - the reeeductio Message wire model (spec section 4).
  *
  * Everything parsed here comes from the server and is treated as hostile:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* message.h - the reeeductio Message wire model (spec section 4).
  *
  * Parsing is strict: every field the server sends is checked for presence,

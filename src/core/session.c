@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* session.c - one member in one space: login lifecycle, topics, polling,
  * sending (spec 15). See session.h for the guarantees.
  *

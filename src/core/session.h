@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* session.h - one member in one space: the whole client logic, no libpurple.
  *
  * An RdtSession logs in (challenge/verify, re-login before the token

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* state.c - the verified state log replayed into the space's state. */
 #include "config.h"
 

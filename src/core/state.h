@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* state.h - the space's state (spec 8.5): the verified state log replayed
  * into "path -> latest value", and what a chat client reads from it:
  * members (auth/users/{U}, spec 8.3), display names (profiles/{U}, spec 12)

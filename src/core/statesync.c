@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* statesync.c - state log paging and state writes over RdtApi. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* statesync.h - the state over the network (spec 8.5): bring an RdtState
  * up to date from the state log, and write state entries.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* stream.c - the space's WebSocket stream (spec 7).
  *
  * A thin layer over SoupWebsocketConnection: connect with the api's token

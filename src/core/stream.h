@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* stream.h - the space's WebSocket stream (spec 7).
  *
  * The stream carries every message of every topic of the space, unfiltered

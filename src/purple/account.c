@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* account.c - one PurpleAccount is one member of one space: the username
  * "<local name>@<space id>", the password is the member's private key seed,
  * the option "symmetric_root" the space's root. Login maps the account onto

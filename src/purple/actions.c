@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* actions.c - account actions for onboarding (issue #5): show the member
  * id to hand to a space admin, export what is needed to set the account up
  * elsewhere, and create a new space owned by a fresh key. */

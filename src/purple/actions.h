@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* actions.h - account actions (Accounts > reeeductio menu): onboarding
  * helpers of issue #5 (show member id, export credentials, new space). */
 #pragma once

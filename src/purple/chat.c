@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* chat.c - chats are topics: joining opens the topic in the session,
  * verified messages become chat lines, warnings become error lines (never
  * normal text), and the last verified head is persisted per account. */

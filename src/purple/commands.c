@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* commands.c - the plugin's chat /commands. */
 #include "config.h"
 

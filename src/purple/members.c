@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* members.c - members, display names and topic names (issue #5) on top of
  * the verified state (src/core/state.c).
  *

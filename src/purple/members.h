@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* members.h - the space's members in the purple layer: the state is kept
  * in sync (src/core/state.h), members become chat users under their
  * display names, renamed live; our own display name is libpurple's public

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* plugin.c - the libpurple protocol plugin "prpl-reeeductio": plugin and
  * protocol descriptions, account options. The work is done in account.c
  * (login), chat.c (topics as chats) and commands.c, over the core in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* rdt-purple.h - what the files of the purple layer share: the per-account
  * connection data and the helpers that map topics to chat conversations.
  * Internal to the plugin; the core (src/core) knows nothing of this. */

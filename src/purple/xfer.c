@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* xfer.c - attachments in chats: /send-file, /fetch and inline images.
  *
  * Sending: stat the file (async) and check the size limit before reading

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* xfer.h - attachments in chats (spec 10): /send-file, /fetch, inline
  * images. Files are encrypted with a fresh key, uploaded as blobs and
  * announced by a "file.upload" / "chat.image" message (see attachment.h). */

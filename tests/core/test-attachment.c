@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-attachment.c - attachment descriptors and encrypted blobs (spec 10). */
 #include <string.h>
 

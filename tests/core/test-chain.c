@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-chain.c - per-topic chain state: linking, parking, forks, pages,
  * back-fill and pinned heads, with messages signed by the Appendix A
  * member key. */

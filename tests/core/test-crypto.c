@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-crypto.c - Ed25519, SHA-256, HKDF, AES-256-GCM, key parsing
  * (src/core/crypto.c) against Appendix A of the spec and RFC 5869.
  *

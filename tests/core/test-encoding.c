@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-encoding.c - strict base64 / base64url / hex (src/core/encoding.c). */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-id.c - typed ids and topic ids (src/core/id.c), spec sections 1, 9
  * and the ids of Appendix A. */
 #include <string.h>

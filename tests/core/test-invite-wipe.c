@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-invite-wipe.c - the invitation parser (src/core/invite.c) leaves no
  * copy of a key in freed memory, on success and on every parse error.
  *

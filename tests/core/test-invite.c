@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-invite.c - the invitation string (src/core/invite.c, spec 8.4). */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-message.c - the Message wire model against spec Appendix A, and
  * strict parsing of hostile input. */
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-state.c - the state log replayed into members, names and topics
  * (src/core/state.c; spec 8.3, 8.5, 9, 12). Messages are built and signed
  * here exactly as a client would post them. */

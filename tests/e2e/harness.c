@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* harness.c - see harness.h */
 #include "harness.h"
 #include "encoding.h"

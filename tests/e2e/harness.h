@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* harness.h - a headless libpurple client for the e2e suite.
  *
  * Runs libpurple's own core on the GLib main loop (nullclient style) with a

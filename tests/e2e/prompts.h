@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* prompts.h - request UI ops for e2e tests that play the user: every
  * purple_request_input / purple_request_action prompt stays open until the
  * test answers it, so a test can check what was asked before it decides,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-actions.c - the account actions of issue #5 (onboarding) driven
  * through the plugin's PurplePluginInfo.actions, inside libpurple, against
  * the test server (suite e2e).

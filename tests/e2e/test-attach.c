@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-attach.c - attachments end to end against rdt-test-server (spec 10).
  *
  * Through the core, with two sessions of one member (two devices): encrypt

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-e2e.c - the plugin inside libpurple's own core (suite e2e).
  *
  * Offline tests (plugin loading, settings validation) always run; the tests

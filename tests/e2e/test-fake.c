@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-fake.c - the purple layer against a scripted fake session (suite
  * e2e): flags, escaping, warnings, failed sends and /retry, pinned heads,
  * connection states, without a server. */

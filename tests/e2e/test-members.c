@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-members.c - onboarding and membership from inside the client
  * (issue #5), end to end: libpurple's core with the plugin, two or three
  * accounts of different members of one space in the same instance, against

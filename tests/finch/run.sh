@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # run.sh - the plugin inside a real Finch, driven through tmux (suite finch).
 #
 # Starts rdt-test-server on a free port with a fresh data dir, writes a

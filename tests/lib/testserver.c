@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* testserver.c - see testserver.h. Blocking by design (test set-up). */
 #include "testserver.h"
 #include <glib/gstdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* testserver.h - start, restart, fault and stop the reeeductio test server
  * from a test program.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-api.c - RdtApi (src/core/api.c).
  *
  * Two halves:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-membership.c - state sync and writes, adding members, invitations
  * (src/core/statesync.c, membership.c; spec 8.2-8.5, 12) against the test
  * server. */

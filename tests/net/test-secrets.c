@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-secrets.c - no secret reaches the log (issue #7).
  *
  * Runs a real session against rdt-test-server with every debug message

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-session.c - RdtSession: argument checks and the offline lifecycle
  * (unreachable server: backoff, no fatal, queued sends time out, free with
  * work in flight), plus end-to-end cases against rdt-test-server when the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-stream.c - RdtStream (src/core/stream.c).
  *
  * /stream/fake/...: against a SoupServer in this process whose WebSocket

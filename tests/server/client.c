@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* client.c - see client.h. Blocking by design: test code. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* client.h - a blocking HTTP/WebSocket client for the server suites
  * (test-rules.c, test-conformance.c): requests, login, spaces with their
  * owner, chained posts, state writes, WebSocket frames. Test code only. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* meson: test('authz', ...) links server/authz.c + rdt_model_dep
  *
  * test-authz.c - unit tests of the test server's state model and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-conformance.c - further conformance cases of rdt-test-server against
  * the real server as the protocol reference records it (suite `server`):
  * token expiry and space mismatch, data size limit, limit range, GET by

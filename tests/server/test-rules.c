@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-rules.c - conformance of rdt-test-server to the real server's rules
  * (suite `server`). Each case talks plain HTTP/WebSocket to a server
  * process started by the fixture and checks status codes, detail texts and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # bitlbee-smoke.sh - the plugin inside BitlBee (bitlbee-libpurple), driven
 # over IRC: account, settings, login, a chat on topic "general", the
 # backlog shown, a message sent.

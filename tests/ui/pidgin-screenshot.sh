@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # pidgin-screenshot.sh - Pidgin with the plugin, joined to a topic of the
 # local test server, on a virtual X display; saves a screenshot.
 #

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/valgrind/run.sh - run test suites under valgrind memcheck (issue #7).
 #
 #   tests/valgrind/run.sh [BUILDDIR] [SUITE...]     (default: build, e2e net)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fake-session.c - a scriptable stand-in for session.c, linked into a
  * test-only build of the plugin, so the purple layer's mapping (flags,
  * escaping, warnings, send failures, /retry, head persistence, connection
