@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* session-live.c - staying live: the safety polls (spec 15.7)
+ * and the WebSocket stream (spec 7, 15.10).
+ * See session.h for the guarantees, session-private.h for the
+ * lifetime rules. */
+#include "config.h"
+#include "session-private.h"
+
+#include <string.h>
+#include <glib/gi18n-lib.h>
+#include "error.h"
+#include "id.h"
+
+/* ---- polling (spec 15.7) ---- */
+
+static void
+poll_page_done (GObject *src, GAsyncResult *res, gpointer data)
+{
+  TopicOp *op = data;
+  GError *error = NULL;
+  gboolean has_more = FALSE;
+  GPtrArray *msgs = rdt_api_get_messages_finish (RDT_API (src), res,
+                                                 &has_more, &error);
+  Topic *t = rdt_topic_op_topic (op);
+  RdtSession *s = op->s;
+
+  if (t == NULL)
+    goto out;
+  t->polling = FALSE;
+  if (msgs == NULL)
+    {
+      if (g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_UNAUTHORIZED)
+          || g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_NOT_MEMBER))
+        {
+          /* Token refused even after the api's own re-login: log in
+           * again from scratch (a removed member ends there, fatal);
+           * the reconnect catches this topic up. */
+          rdt_api_clear_token (s->api);
+          rdt_session_go_connecting (s, error);
+        }
+      else if (g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_NETWORK)
+               || g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_SERVER))
+        rdt_session_go_connecting (s, error);
+      else if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        rdt_session_emit_warning (s, t->id, RDT_WARNING_CONNECTION, error->message);
+      goto out;
+    }
+  {
+    gint64 before = rdt_chain_get_newest_timestamp (t->chain);
+    guint unlinked_before = rdt_chain_get_n_unlinked (t->chain);
+    rdt_topic_ingest_page (s, t, msgs, FALSE);
+    if (rdt_topic_op_topic (op) != t)
+      goto out;
+    if (has_more && rdt_chain_get_newest_timestamp (t->chain) > before)
+      t->poll_again = TRUE;
+    if (rdt_chain_get_n_unlinked (t->chain) > 0)
+      {
+        if (rdt_chain_get_n_unlinked (t->chain) >= unlinked_before
+            && ++t->gap_polls >= 3 && !t->gap_warned)
+          {
+            t->gap_warned = TRUE;
+            rdt_session_emit_warning (s, t->id, RDT_WARNING_CHAIN_BROKEN,
+                          _("Some messages of this topic do not link to the "
+                            "verified history and are not shown."));
+            if (rdt_topic_op_topic (op) != t)
+              goto out;
+          }
+        else if (!t->gap_warned)
+          /* Ask again soon rather than at the next (slow) safety poll: a
+           * gap either fills within a few polls or is reported. */
+          rdt_topic_schedule_gap_poll (s, t);
+      }
+    else
+      {
+        t->gap_polls = 0;
+        t->gap_warned = FALSE;
+      }
+  }
+  if (t->poll_again)
+    {
+      t->poll_again = FALSE;
+      rdt_topic_poll (s, t);
+    }
+out:
+  g_clear_error (&error);
+  if (msgs)
+    g_ptr_array_unref (msgs);
+  rdt_topic_op_free (op);
+}
+
+void
+rdt_topic_poll (RdtSession *s, Topic *t)
+{
+  gint64 from;
+  if (s->state != RDT_SESSION_CONNECTED)
+    return;
+  if (!t->opened)
+    {
+      /* The history is still loading. A catch-up asked for now (the
+       * stream opened meanwhile) runs once it is in: a message posted
+       * between the history answer and the stream going live would
+       * otherwise wait for the next safety poll. */
+      if (t->opening)
+        t->poll_again = TRUE;
+      return;
+    }
+  if (t->polling)
+    {
+      t->poll_again = TRUE;
+      return;
+    }
+  t->polling = TRUE;
+  from = rdt_chain_get_newest_timestamp (t->chain);
+  rdt_api_get_messages_async (s->api, t->id, from < 0 ? 0 : from, -1, 1000,
+                              s->cancel, poll_page_done, rdt_topic_op_new (s, t));
+}
+
+gboolean
+rdt_session_poll_all (gpointer data)
+{
+  RdtSession *s = data;
+  GPtrArray *all = rdt_session_topics_snapshot (s);
+
+  for (guint i = 0; i < all->len; i++)
+    {
+      Topic *t = g_ptr_array_index (all, i);
+      if (!TOPIC_GONE (s, t))
+        rdt_topic_poll (s, t);
+    }
+  g_ptr_array_unref (all);
+  return G_SOURCE_CONTINUE;
+}
+
+void
+rdt_session_reschedule_poll (RdtSession *s)
+{
+  guint ms = (s->stream && rdt_stream_is_open (s->stream))
+             ? s->poll_live_ms : s->poll_down_ms;
+  if (s->poll_source && s->poll_source_ms == ms)
+    return;
+  g_clear_handle_id (&s->poll_source, g_source_remove);
+  if (s->state != RDT_SESSION_CONNECTED)
+    return;
+  s->poll_source_ms = ms;
+  s->poll_source = g_timeout_add (ms, rdt_session_poll_all, s);
+}
+
+/* ---- stream (spec 7, 15.10) ---- */
+
+static void on_stream_message_ref (RdtSession *s, RdtMessage *msg);
+
+static void
+on_stream_message (RdtStream *stream, RdtMessage *msg, gpointer data)
+{
+  RdtSession *s = data;
+
+  if (s->freed || msg->topic_id == NULL)
+    return;
+  /* A callback may free the session (and with it the stream). */
+  rdt_session_ref (s);
+  rdt_message_ref (msg);
+  on_stream_message_ref (s, msg);
+  rdt_message_unref (msg);
+  rdt_session_unref (s);
+}
+
+static void
+on_stream_message_ref (RdtSession *s, RdtMessage *msg)
+{
+  Topic *t;
+
+  if (strcmp (msg->topic_id, "state") == 0)
+    {
+      if (s->cb.state_message)
+        s->cb.state_message (s, msg->type, msg->message_hash, msg->sender,
+                             msg->server_timestamp, s->cb_data);
+      return;
+    }
+  t = g_hash_table_lookup (s->topics, msg->topic_id);
+  if (t == NULL)
+    {
+      if (!g_hash_table_contains (s->seen, msg->topic_id)
+          && rdt_topic_id_validate (msg->topic_id, NULL))
+        {
+          g_hash_table_add (s->seen, g_strdup (msg->topic_id));
+          if (s->cb.topic_seen)
+            s->cb.topic_seen (s, msg->topic_id, s->cb_data);
+        }
+      return;
+    }
+  if (!t->opened)
+    return;  /* the first page and the catch-up poll bring it */
+  {
+    GError *error = NULL;
+    RdtChainResult r = rdt_chain_ingest (t->chain, msg, &error);
+    rdt_topic_ref (t);
+    if (r == RDT_CHAIN_REJECTED)
+      rdt_topic_warn_rejection (s, t, msg, error);
+    else if (r == RDT_CHAIN_UNLINKED)
+      rdt_topic_schedule_gap_poll (s, t);
+    else if (r == RDT_CHAIN_FORK)
+      rdt_session_emit_warning (s, t->id, RDT_WARNING_CHAIN_BROKEN,
+                    _("This topic's history forked (two messages claim the "
+                      "same parent); both are shown."));
+    g_clear_error (&error);
+    rdt_topic_deliver_ready (s, t, FALSE);   /* no-op if t is gone */
+    rdt_topic_unref (t);
+  }
+}
+
+static void
+on_stream_bad_frame (RdtStream *stream, const GError *error, gpointer data)
+{
+  g_debug ("session: bad stream frame: %s", error->message);
+}
+
+static gboolean
+stream_retry_cb (gpointer data)
+{
+  RdtSession *s = data;
+  s->stream_source = 0;
+  rdt_session_stream_connect (s);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+stream_schedule_retry (RdtSession *s)
+{
+  if (s->stream_source || !s->use_stream || s->freed)
+    return;
+  s->stream_source = g_timeout_add (rdt_session_next_backoff (s, &s->stream_backoff_cur),
+                                    stream_retry_cb, s);
+}
+
+static void
+on_stream_closed (RdtStream *stream, const GError *error, gpointer data)
+{
+  RdtSession *s = data;
+  if (s->freed)
+    return;
+  g_debug ("session: stream closed%s%s", error ? ": " : "",
+           error ? error->message : "");
+  rdt_session_reschedule_poll (s);
+  if (s->state == RDT_SESSION_CONNECTED)
+    {
+      rdt_session_poll_all (s);
+      stream_schedule_retry (s);
+    }
+}
+
+typedef struct {
+  RdtSession *s;
+  RdtStream  *stream;   /* compared only: may be freed already */
+} StreamOp;
+
+static void
+stream_connect_done (GObject *src, GAsyncResult *res, gpointer data)
+{
+  StreamOp *op = data;
+  RdtSession *s = op->s;
+  GError *error = NULL;
+  gboolean ok = FALSE;
+
+  /* A connect of a stream freed since (rdt_session_go_connecting) is stale. */
+  if (!s->freed && s->stream && s->stream == op->stream)
+    ok = rdt_stream_connect_finish (s->stream, res, &error);
+  else
+    goto out;
+  s->stream_connecting = FALSE;
+  if (ok)
+    {
+      s->stream_backoff_cur = 0;
+      rdt_session_reschedule_poll (s);
+      rdt_session_poll_all (s);   /* catch up before relying on the stream */
+    }
+  else if (g_error_matches (error, RDT_API_ERROR,
+                            RDT_API_ERROR_UNAUTHORIZED))
+    {
+      /* Token refused: log in again, then the stream follows. */
+      rdt_api_clear_token (s->api);
+      g_clear_pointer (&s->stream, rdt_stream_free);
+      s->logging_in = FALSE;
+      rdt_session_go_connecting (s, NULL);
+    }
+  else if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      rdt_session_reschedule_poll (s);
+      stream_schedule_retry (s);
+    }
+out:
+  g_clear_error (&error);
+  rdt_session_unref (s);
+  g_free (op);
+}
+
+void
+rdt_session_stream_connect (RdtSession *s)
+{
+  if (!s->use_stream || s->freed || s->state != RDT_SESSION_CONNECTED
+      || s->stream_connecting)
+    return;
+  if (s->stream == NULL)
+    {
+      s->stream = rdt_stream_new (s->api);
+      rdt_stream_set_callbacks (s->stream, on_stream_message,
+                                on_stream_bad_frame, on_stream_closed, s);
+    }
+  if (rdt_stream_is_open (s->stream))
+    return;
+  s->stream_connecting = TRUE;
+  {
+    StreamOp *op = g_new0 (StreamOp, 1);
+    op->s = rdt_session_ref (s);
+    op->stream = s->stream;
+    rdt_stream_connect_async (s->stream, s->cancel, stream_connect_done, op);
+  }
+}
+

@@ -1,0 +1,453 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* session-topic.c - a topic of the session: opening it (newest
+ * page, pinned head check), verifying and delivering its messages in chain
+ * order (spec 4, 5, 15.6, 15.8).
+ * See session.h for the guarantees, session-private.h for the
+ * lifetime rules. */
+#include "config.h"
+#include "session-private.h"
+
+#include <string.h>
+#include <glib/gi18n-lib.h>
+#include "error.h"
+#include "id.h"
+#include "display.h"
+
+/* ---- delivery ---- */
+
+const guint8 *
+rdt_topic_key (RdtSession *s, Topic *t)
+{
+  if (t->key == NULL)
+    {
+      t->key = rdt_secret_alloc (RDT_KEY_LENGTH);
+      rdt_space_keys_topic_key (s->keys, t->id, t->key);
+    }
+  return t->key;
+}
+
+void
+rdt_topic_deliver_ready (RdtSession *s, Topic *t, gboolean backlog)
+{
+  GPtrArray *ready;
+  RdtMessage *head;
+  const gchar *topic_id = t->id;
+
+  if (TOPIC_GONE (s, t))
+    return;
+  ready = rdt_chain_take_ready (t->chain);
+  rdt_session_ref (s);
+  rdt_topic_ref (t);
+  for (guint i = 0; i < ready->len; i++)
+    {
+      RdtMessage *m = g_ptr_array_index (ready, i);
+      GError *error = NULL;
+      GBytes *plain;
+
+      if (TOPIC_GONE (s, t))
+        break;  /* closed or freed from inside a callback */
+      plain = rdt_payload_decrypt (rdt_topic_key (s, t), m->data, &error);
+      if (plain == NULL)
+        {
+          gchar *who = rdt_id_short (m->sender);
+          gchar *text = g_strdup_printf (_("A message from %s could not be "
+                                           "decrypted (%s) and is not "
+                                           "shown."),
+                                         who, error->message);
+          rdt_session_emit_warning (s, topic_id, RDT_WARNING_DECRYPT_FAILED, text);
+          g_free (text);
+          g_free (who);
+          g_clear_error (&error);
+          continue;
+        }
+      {
+        RdtSessionMessage msg = { 0 };
+        gchar *text = rdt_display_text (m->type, plain);
+        msg.topic_id = topic_id;
+        msg.message_hash = m->message_hash;
+        msg.sender = m->sender;
+        msg.type = m->type;
+        msg.text = text;
+        msg.payload = plain;
+        msg.timestamp = m->server_timestamp;
+        msg.backlog = backlog;
+        msg.own = g_strcmp0 (m->sender, s->member_id) == 0;
+        if (!msg.own)
+          t->last_foreign_us = g_get_monotonic_time ();
+        if (s->cb.message)
+          s->cb.message (s, &msg, s->cb_data);
+        g_free (text);
+        if (g_strcmp0 (m->type, "file.upload") == 0
+            || g_strcmp0 (m->type, "chat.image") == 0)
+          {
+            /* An attachment descriptor holds its file's key in clear text
+             * (attachment.h): wipe our copy (no copy is made when nobody
+             * else holds one). */
+            gsize plen;
+            guint8 *pdata = g_bytes_unref_to_data (plain, &plen);
+
+            rdt_wipe (pdata, plen);
+            g_free (pdata);
+          }
+        else
+          g_bytes_unref (plain);
+      }
+    }
+  g_ptr_array_unref (ready);
+
+  if (!TOPIC_GONE (s, t)
+      && (head = rdt_chain_get_head (t->chain)) != NULL
+      && g_strcmp0 (head->message_hash, t->last_head) != 0)
+    {
+      g_free (t->last_head);
+      t->last_head = g_strdup (head->message_hash);
+      rdt_message_ref (head);
+      if (s->cb.head_changed)
+        s->cb.head_changed (s, topic_id, head->message_hash,
+                            head->server_timestamp, s->cb_data);
+      rdt_message_unref (head);
+    }
+  rdt_topic_unref (t);
+  rdt_session_unref (s);
+}
+
+void
+rdt_topic_warn_rejection (RdtSession *s, Topic *t, RdtMessage *m, const GError *error)
+{
+  gchar *who = rdt_id_short (m && m->sender ? m->sender : "?");
+  gchar *text = g_strdup_printf (_("A message from %s failed verification "
+                                   "(%s) and is not shown."), who,
+                                 error ? error->message : _("unknown reason"));
+  rdt_session_emit_warning (s, t->id, RDT_WARNING_VERIFY_FAILED, text);
+  g_free (text);
+  g_free (who);
+}
+
+static gboolean
+gap_poll_cb (gpointer data)
+{
+  TopicOp *op = data;
+  Topic *t = rdt_topic_op_topic (op);
+  if (t)
+    {
+      t->gap_source = 0;
+      rdt_topic_poll (op->s, t);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+void
+rdt_topic_schedule_gap_poll (RdtSession *s, Topic *t)
+{
+  if (t->gap_source || TOPIC_GONE (s, t))
+    return;
+  t->gap_source = g_timeout_add_full (G_PRIORITY_DEFAULT, 50, gap_poll_cb,
+                                      rdt_topic_op_new (s, t),
+                                      (GDestroyNotify) rdt_topic_op_free);
+}
+
+/* After a page or a stream message: warn about rejections, deliver. */
+void
+rdt_topic_ingest_page (RdtSession *s, Topic *t, GPtrArray *msgs, gboolean backlog)
+{
+  GPtrArray *rejected = g_ptr_array_new_with_free_func (
+      (GDestroyNotify) rdt_chain_rejection_free);
+  rdt_chain_ingest_page (t->chain, msgs, rejected);
+  rdt_session_ref (s);
+  rdt_topic_ref (t);
+  for (guint i = 0; i < rejected->len && !TOPIC_GONE (s, t); i++)
+    {
+      RdtChainRejection *r = g_ptr_array_index (rejected, i);
+      rdt_topic_warn_rejection (s, t, r->msg, r->error);
+    }
+  g_ptr_array_unref (rejected);
+  rdt_topic_deliver_ready (s, t, backlog);   /* returns at once if t is gone */
+  rdt_topic_unref (t);
+  rdt_session_unref (s);
+}
+
+/* ---- topics ---- */
+
+static gchar *
+format_date (gint64 ms)
+{
+  GDateTime *dt = g_date_time_new_from_unix_utc (ms / 1000);
+  gchar *s = dt ? g_date_time_format (dt, "%Y-%m-%d %H:%M UTC")
+                : g_strdup (_("an unknown date"));
+  if (dt)
+    g_date_time_unref (dt);
+  return s;
+}
+
+static void
+warn_pin (RdtSession *s, Topic *t, gboolean rewritten)
+{
+  gchar *date = format_date (t->pin_ts);
+  gchar *h = rdt_id_short (t->pin_hash);
+  gchar *text;
+  if (rewritten)
+    /* Translators: #%s is the topic, then a date and a short message id. */
+    text = g_strdup_printf (_("History of #%s was rewritten: the last "
+                              "message verified on %s (%s) is no longer part "
+                              "of it. Messages shown below are verified "
+                              "against the new history only."),
+                            t->id, date, h);
+  else
+    text = g_strdup_printf (_("The last message of #%s verified on %s (%s) "
+                              "could not be found in the recent history; it "
+                              "may have been rewritten."), t->id, date, h);
+  rdt_session_emit_warning (s, t->id, RDT_WARNING_HISTORY_REWRITTEN, text);
+  g_free (text);
+  g_free (h);
+  g_free (date);
+}
+
+static void topic_finish_open (RdtSession *s, Topic *t);
+
+static void
+pin_page_done (GObject *src, GAsyncResult *res, gpointer data)
+{
+  TopicOp *op = data;
+  GError *error = NULL;
+  GPtrArray *msgs = rdt_api_get_messages_finish (RDT_API (src), res, NULL,
+                                                 &error);
+  Topic *t = rdt_topic_op_topic (op);
+
+  if (t == NULL)
+    goto out;
+  if (msgs)
+    {
+      GPtrArray *older = rdt_chain_ingest_older (t->chain, msgs, NULL);
+      gboolean nothing = older == NULL || older->len == 0;
+      if (older)
+        g_ptr_array_unref (older);
+      if (nothing)
+        t->pin_pages = RDT_PIN_MAX_PAGES;  /* reached the start / broken */
+    }
+  else
+    t->pin_pages = RDT_PIN_MAX_PAGES;
+  topic_finish_open (op->s, t);
+out:
+  g_clear_error (&error);
+  if (msgs)
+    g_ptr_array_unref (msgs);
+  rdt_topic_op_free (op);
+}
+
+static void
+topic_finish_open (RdtSession *s, Topic *t)
+{
+  RdtChainPinState pin = rdt_chain_get_pin_state (t->chain);
+
+  if (pin == RDT_CHAIN_PIN_PENDING && t->pin_pages < RDT_PIN_MAX_PAGES
+      && rdt_chain_get_anchor (t->chain) != NULL)
+    {
+      /* Page back (newest first, ending at the oldest we have) until the
+       * pin is found or proven gone; these messages are not shown. */
+      t->pin_pages++;
+      rdt_api_get_messages_async (s->api, t->id,
+                                  rdt_chain_get_oldest_timestamp (t->chain),
+                                  0, 1000, s->cancel, pin_page_done,
+                                  rdt_topic_op_new (s, t));
+      return;
+    }
+  t->opening = FALSE;
+  t->opened = TRUE;
+  rdt_session_ref (s);
+  rdt_topic_ref (t);
+  if (pin == RDT_CHAIN_PIN_REWRITTEN)
+    warn_pin (s, t, TRUE);
+  else if (pin == RDT_CHAIN_PIN_PENDING && t->pin_hash)
+    warn_pin (s, t, rdt_chain_get_anchor (t->chain) == NULL);
+  rdt_topic_deliver_ready (s, t, TRUE);
+  if (!TOPIC_GONE (s, t))
+    {
+      if (rdt_chain_get_n_unlinked (t->chain) > 0)
+        rdt_topic_schedule_gap_poll (s, t);
+      if (s->cb.topic_opened)
+        s->cb.topic_opened (s, t->id, NULL, s->cb_data);
+    }
+  if (!TOPIC_GONE (s, t))
+    rdt_topic_kick_send (s, t);
+  if (!TOPIC_GONE (s, t) && t->poll_again)
+    {
+      t->poll_again = FALSE;
+      rdt_topic_poll (s, t);
+    }
+  rdt_topic_unref (t);
+  rdt_session_unref (s);
+}
+
+static void
+first_page_done (GObject *src, GAsyncResult *res, gpointer data)
+{
+  TopicOp *op = data;
+  GError *error = NULL;
+  GPtrArray *msgs = rdt_api_get_messages_finish (RDT_API (src), res, NULL,
+                                                 &error);
+  Topic *t = rdt_topic_op_topic (op);
+  RdtSession *s = op->s;
+
+  if (t == NULL)
+    goto out;
+  t->opening = FALSE;
+  if (msgs == NULL)
+    {
+      if (g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_NETWORK)
+          || g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_SERVER)
+          || g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_BAD_RESPONSE))
+        {
+          /* Retried after the reconnect (session_went_live). */
+          rdt_session_go_connecting (s, error);
+        }
+      else
+        {
+          gchar *id = g_strdup (t->id);
+          g_hash_table_remove (s->topics, id);
+          if (s->cb.topic_opened)
+            s->cb.topic_opened (s, id, error, s->cb_data);
+          g_free (id);
+        }
+      goto out;
+    }
+  {
+    /* Hold back delivery until the pin check is done: ingest without
+     * delivering, then finish. */
+    GPtrArray *rejected = g_ptr_array_new_with_free_func (
+        (GDestroyNotify) rdt_chain_rejection_free);
+    rdt_chain_ingest_page (t->chain, msgs, rejected);
+    for (guint i = 0; i < rejected->len && !TOPIC_GONE (s, t); i++)
+      {
+        RdtChainRejection *r = g_ptr_array_index (rejected, i);
+        rdt_topic_warn_rejection (s, t, r->msg, r->error);
+      }
+    g_ptr_array_unref (rejected);
+  }
+  if (rdt_topic_op_topic (op) == t)
+    topic_finish_open (s, t);
+out:
+  g_clear_error (&error);
+  if (msgs)
+    g_ptr_array_unref (msgs);
+  rdt_topic_op_free (op);
+}
+
+void
+rdt_topic_fetch_first (RdtSession *s, Topic *t)
+{
+  if (t->opening || t->opened || s->state != RDT_SESSION_CONNECTED)
+    return;
+  t->opening = TRUE;
+  rdt_api_get_messages_async (s->api, t->id, RDT_NEWEST_TS, 0,
+                              CLAMP (t->backlog, 1, 1000), s->cancel,
+                              first_page_done, rdt_topic_op_new (s, t));
+}
+
+void
+rdt_session_open_topic (RdtSession *s, const gchar *topic_id, guint backlog)
+{
+  GError *error = NULL;
+  Topic *t;
+  gchar *pin;
+
+  if (!rdt_topic_id_validate (topic_id, &error))
+    {
+      if (s->cb.topic_opened)
+        s->cb.topic_opened (s, topic_id, error, s->cb_data);
+      g_error_free (error);
+      return;
+    }
+  if (g_hash_table_contains (s->topics, topic_id))
+    return;
+  t = g_new0 (Topic, 1);
+  t->ref_count = 1;
+  t->id = g_strdup (topic_id);
+  t->chain = rdt_chain_new (s->space_id, topic_id);
+  t->backlog = backlog ? backlog : 50;
+  g_queue_init (&t->sends);
+  pin = g_hash_table_lookup (s->pins, topic_id);
+  if (pin)
+    {
+      gchar **parts = g_strsplit (pin, "\n", 2);
+      t->pin_hash = g_strdup (parts[0]);
+      t->pin_ts = g_ascii_strtoll (parts[1], NULL, 10);
+      rdt_chain_set_pinned_head (t->chain, t->pin_hash, t->pin_ts);
+      g_strfreev (parts);
+    }
+  g_hash_table_insert (s->topics, t->id, t);
+  rdt_topic_fetch_first (s, t);
+}
+
+void
+rdt_session_close_topic (RdtSession *s, const gchar *topic_id)
+{
+  Topic *t = topic_id ? g_hash_table_lookup (s->topics, topic_id) : NULL;
+  Send *send;
+
+  if (t == NULL || s->freed)
+    return;
+  /* Out of the table first: callbacks below see it closed. */
+  g_hash_table_steal (s->topics, t->id);
+  t->closed = TRUE;
+  g_clear_handle_id (&t->gap_source, g_source_remove);
+  rdt_session_ref (s);
+  /* End the queued sends so none is lost silently (no warning: the topic
+   * is gone). */
+  while (!s->freed && (send = g_queue_pop_head (&t->sends)))
+    {
+      GError *e = g_error_new (RDT_ERROR, RDT_ERROR_FAILED,
+                               _("The topic was closed before the message "
+                                 "was sent"));
+      if (s->cb.send_done)
+        s->cb.send_done (s, send->topic_id, send->id, e, s->cb_data);
+      g_error_free (e);
+      g_hash_table_replace (s->failed, &send->id, send);
+    }
+  rdt_topic_unref (t);
+  rdt_session_unref (s);
+}
+
+gboolean
+rdt_session_topic_is_open (RdtSession *s, const gchar *topic_id)
+{
+  Topic *t = g_hash_table_lookup (s->topics, topic_id);
+  return t != NULL && t->opened;
+}
+
+void
+rdt_session_set_pinned_head (RdtSession *s, const gchar *topic_id,
+                             const gchar *message_hash, gint64 timestamp)
+{
+  if (topic_id == NULL || message_hash == NULL
+      || !rdt_id_is_valid (message_hash, RDT_ID_MESSAGE))
+    return;
+  g_hash_table_replace (s->pins, g_strdup (topic_id),
+                        g_strdup_printf ("%s\n%" G_GINT64_FORMAT,
+                                         message_hash, timestamp));
+}
+
+gchar *
+rdt_session_describe_topic (RdtSession *s, const gchar *topic_id)
+{
+  Topic *t = g_hash_table_lookup (s->topics, topic_id);
+  RdtMessage *head;
+  /* Translators: states of a topic's pinned head, shown by /chain. */
+  static const gchar *pins[] = { N_("none"), N_("pending"), N_("confirmed"),
+                                 N_("REWRITTEN") };
+  gchar *h;
+  gchar *out;
+
+  if (t == NULL)
+    return g_strdup_printf (_("#%s is not open."), topic_id);
+  head = rdt_chain_get_head (t->chain);
+  h = head ? rdt_id_short (head->message_hash) : g_strdup (_("(empty)"));
+  out = g_strdup_printf (_("#%s: head %s, %u verified, %u unlinked, pin %s, "
+                           "%u queued"), t->id, h,
+                         rdt_chain_get_length (t->chain),
+                         rdt_chain_get_n_unlinked (t->chain),
+                         _(pins[rdt_chain_get_pin_state (t->chain)]),
+                         g_queue_get_length (&t->sends));
+  g_free (h);
+  return out;
+}
+
