@@ -99,8 +99,13 @@ struct _RdtSession {
   GHashTable          *failed;       /* send id -> Send (for retry) */
   guint64              next_send_id;
   guint                send_timeout_ms;
-  /* stats for tests */
-  guint                n_conflicts, n_logins;
+  guint                probe_ms, probe_source;  /* /health while unreachable */
+  gboolean             probing;
+  gint64               next_try_us;   /* monotonic: when login_source fires */
+  GNetworkMonitor     *netmon;
+  gulong               netmon_id;
+  /* stats for tests and benchmarks */
+  guint                n_conflicts, n_logins, n_login_tries, n_probes;
 };
 
 /* Whether t may still be used after a callback ran (callbacks may close

@@ -12,6 +12,8 @@
 #include "id.h"
 
 static void session_login (RdtSession *s);
+static void on_network_changed (GNetworkMonitor *monitor, gboolean available,
+                                gpointer data);
 static void session_fail_all_sends (RdtSession *s, const GError *error);
 
 RdtSession *
@@ -255,6 +257,11 @@ rdt_session_new (const gchar *server_url, const gchar *space_id,
   s->backoff_initial = 1000;
   s->backoff_max = 60000;
   s->send_timeout_ms = 120000;
+  s->probe_ms = 2000;
+  /* A network that comes back (or changes) is worth a try at once. */
+  s->netmon = g_object_ref (g_network_monitor_get_default ());
+  s->netmon_id = g_signal_connect (s->netmon, "network-changed",
+                                   G_CALLBACK (on_network_changed), s);
   s->next_send_id = 1;
   s->topics = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                      (GDestroyNotify) topic_close);
@@ -275,6 +282,8 @@ rdt_session_stop (RdtSession *s)
   g_clear_handle_id (&s->relogin_source, g_source_remove);
   g_clear_handle_id (&s->poll_source, g_source_remove);
   g_clear_handle_id (&s->stream_source, g_source_remove);
+  g_clear_handle_id (&s->probe_source, g_source_remove);
+  s->probing = FALSE;
   g_cancellable_cancel (s->cancel);
   g_clear_object (&s->cancel);
   s->cancel = g_cancellable_new ();
@@ -298,6 +307,8 @@ rdt_session_free (RdtSession *s)
     return;
   s->freed = TRUE;
   memset (&s->cb, 0, sizeof s->cb);
+  g_clear_signal_handler (&s->netmon_id, s->netmon);
+  g_clear_object (&s->netmon);
   rdt_session_stop (s);
   g_cancellable_cancel (s->cancel);
   if (s->keys)
@@ -367,6 +378,16 @@ rdt_session_get_stats (RdtSession *s, guint *n_conflicts, guint *n_logins)
     *n_conflicts = s->n_conflicts;
   if (n_logins)
     *n_logins = s->n_logins;
+}
+
+void
+rdt_session_get_reconnect_stats (RdtSession *s, guint *n_login_tries,
+                                 guint *n_probes)
+{
+  if (n_login_tries)
+    *n_login_tries = s->n_login_tries;
+  if (n_probes)
+    *n_probes = s->n_probes;
 }
 
 /* Refs to the open topics, so that callbacks emitted while walking them
@@ -478,6 +499,69 @@ schedule_relogin (RdtSession *s)
   s->relogin_source = g_timeout_add ((guint) delay, relogin_cb, s);
 }
 
+/* ---- reconnecting ---- */
+
+/* While the server gives no answer at all (refused, unreachable, timed
+ * out), the next login waits out its backoff, but a GET /health every
+ * probe_ms (no auth, a few bytes; spec 13) notices at once that the server
+ * is back, and the login runs then. A server that answers, even with an
+ * error, only gets the backoff's logins: nothing hammers it. */
+static gboolean probe_cb (gpointer data);
+
+static void
+schedule_probe (RdtSession *s)
+{
+  guint ms;
+
+  g_clear_handle_id (&s->probe_source, g_source_remove);
+  if (s->probe_ms == 0 || s->login_source == 0)
+    return;
+  /* jitter (3/4 to 5/4): many clients of one server do not probe in step */
+  ms = s->probe_ms * 3 / 4 + g_random_int_range (0, s->probe_ms / 2 + 1);
+  if (g_get_monotonic_time () + (gint64) ms * 1000 >= s->next_try_us)
+    return;   /* the login itself comes first */
+  s->probe_source = g_timeout_add (MAX (ms, 1), probe_cb, s);
+}
+
+static void
+probe_done (GObject *src, GAsyncResult *res, gpointer data)
+{
+  RdtSession *s = data;
+  GError *error = NULL;
+  gint64 ts = rdt_api_health_finish (RDT_API (src), res, &error);
+
+  if (s->freed || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    goto out;
+  s->probing = FALSE;
+  if (s->login_source == 0 || s->logging_in || !s->want_connected)
+    goto out;   /* a login started meanwhile */
+  if (ts >= 0 || !g_error_matches (error, RDT_API_ERROR,
+                                   RDT_API_ERROR_NETWORK))
+    {
+      g_debug ("session: the server answers again; logging in now");
+      session_login (s);
+    }
+  else
+    schedule_probe (s);
+out:
+  g_clear_error (&error);
+  rdt_session_unref (s);
+}
+
+static gboolean
+probe_cb (gpointer data)
+{
+  RdtSession *s = data;
+
+  s->probe_source = 0;
+  if (s->probing || s->logging_in || s->login_source == 0)
+    return G_SOURCE_REMOVE;
+  s->probing = TRUE;
+  s->n_probes++;
+  rdt_api_health_async (s->api, s->cancel, probe_done, rdt_session_ref (s));
+  return G_SOURCE_REMOVE;
+}
+
 void
 rdt_session_go_connecting (RdtSession *s, const GError *error)
 {
@@ -491,10 +575,84 @@ rdt_session_go_connecting (RdtSession *s, const GError *error)
   g_clear_handle_id (&s->relogin_source, g_source_remove);
   g_clear_pointer (&s->stream, rdt_stream_free);
   s->stream_connecting = FALSE;
-  emit_state (s, RDT_SESSION_CONNECTING, error, FALSE);
   if (!s->logging_in && !s->login_source)
-    s->login_source = g_timeout_add (rdt_session_next_backoff (s, &s->backoff_cur),
-                                     login_timeout_cb, s);
+    {
+      /* Scheduled before the report, so that it can say when. */
+      guint delay = rdt_session_next_backoff (s, &s->backoff_cur);
+
+      s->next_try_us = g_get_monotonic_time () + (gint64) delay * 1000;
+      s->login_source = g_timeout_add (delay, login_timeout_cb, s);
+      if (g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_NETWORK))
+        schedule_probe (s);
+    }
+  emit_state (s, RDT_SESSION_CONNECTING, error, FALSE);
+}
+
+gint64
+rdt_session_get_next_try (RdtSession *s)
+{
+  gint64 left;
+
+  if (s->freed || s->login_source == 0)
+    return -1;
+  left = (s->next_try_us - g_get_monotonic_time ()) / 1000;
+  return MAX (left, 0);
+}
+
+gboolean
+rdt_session_is_probing (RdtSession *s)
+{
+  return !s->freed && s->login_source != 0
+         && (s->probe_source != 0 || s->probing);
+}
+
+gboolean
+rdt_session_reconnect_now (RdtSession *s)
+{
+  if (s->freed || !s->want_connected)
+    return FALSE;
+  if (s->state == RDT_SESSION_CONNECTING)
+    {
+      if (s->logging_in)
+        return FALSE;   /* trying already */
+      session_login (s);
+      return TRUE;
+    }
+  if (s->state == RDT_SESSION_CONNECTED && s->use_stream
+      && !s->stream_connecting && !(s->stream && rdt_stream_is_open (s->stream)))
+    {
+      /* Logged in, but the stream is down: try it now, and catch up. */
+      g_clear_handle_id (&s->stream_source, g_source_remove);
+      s->stream_backoff_cur = 0;
+      rdt_session_stream_connect (s);
+      rdt_session_poll_all (s);
+      return TRUE;
+    }
+  return FALSE;
+}
+
+void
+rdt_session_network_changed (RdtSession *s, gboolean available)
+{
+  if (s->freed || !available)
+    return;
+  g_debug ("session: the network changed");
+  rdt_session_reconnect_now (s);
+}
+
+static void
+on_network_changed (GNetworkMonitor *monitor, gboolean available,
+                    gpointer data)
+{
+  rdt_session_network_changed (data, available);
+}
+
+void
+rdt_session_set_probe_interval (RdtSession *s, guint ms)
+{
+  s->probe_ms = ms;
+  if (ms == 0)
+    g_clear_handle_id (&s->probe_source, g_source_remove);
 }
 
 static void
@@ -568,7 +726,9 @@ session_login (RdtSession *s)
   if (s->logging_in || s->freed)
     return;
   g_clear_handle_id (&s->login_source, g_source_remove);
+  g_clear_handle_id (&s->probe_source, g_source_remove);
   s->logging_in = TRUE;
+  s->n_login_tries++;
   rdt_api_authenticate_async (s->api, s->cancel, login_done, rdt_session_ref (s));
 }
 

@@ -26,6 +26,8 @@
  * - a token refused even after the api's own re-login (401 on a poll or
  *   a post) makes the session log in again; queued sends and polling go
  *   on afterwards;
+ * - a send waits for the connection (queued, in order) while the session
+ *   reconnects, up to the send timeout;
  * - after rdt_session_free() no callback runs.
  *
  * Re-entrancy: any callback may call any function here, including
@@ -149,6 +151,20 @@ RdtSessionState rdt_session_get_state (RdtSession *session);
 void rdt_session_connect (RdtSession *session);
 void rdt_session_disconnect (RdtSession *session);
 
+/* While reconnecting (CONNECTING after a failure): milliseconds until the
+ * next login try, or -1 when none is waiting (logging in right now, or
+ * not reconnecting). Meanwhile, while the server gives no answer at all,
+ * a cheap GET /health every probe interval (is_probing) starts the login
+ * as soon as it answers. */
+gint64   rdt_session_get_next_try (RdtSession *session);
+gboolean rdt_session_is_probing (RdtSession *session);
+/* Try now instead of waiting: the login while reconnecting, the stream
+ * while it is down. FALSE when there is nothing to try (connected and
+ * live, already trying, or disconnected). Also what a change of the
+ * network (GNetworkMonitor::network-changed, available) does. */
+gboolean rdt_session_reconnect_now (RdtSession *session);
+void     rdt_session_network_changed (RdtSession *session, gboolean available);
+
 /* Open a topic: validates the id (topic_opened with an error if bad),
  * loads the newest page (up to `backlog` messages, verified, delivered
  * with backlog = TRUE in chain order), then delivers live messages.
@@ -201,5 +217,11 @@ void rdt_session_set_send_timeout (RdtSession *session, guint ms);
 /* Counters for tests: 409 conflicts retried, successful logins. */
 void rdt_session_get_stats (RdtSession *session, guint *n_conflicts,
                             guint *n_logins);
+/* Counters for tests and benchmarks: logins tried, /health probes made. */
+void rdt_session_get_reconnect_stats (RdtSession *session,
+                                      guint *n_login_tries, guint *n_probes);
+/* The /health probe's interval while the server gives no answer [2000 ms];
+ * 0 turns it off. */
+void rdt_session_set_probe_interval (RdtSession *session, guint ms);
 
 G_END_DECLS

@@ -29,6 +29,57 @@
 #include "rdt-purple.h"
 #include "xfer.h"
 
+/* What the chats say while the session reconnects: the error and when the
+ * next try is. The first loss is said at once; while it lasts, a "still
+ * offline" line each time the outage has doubled in length (from 30 s),
+ * so that a long outage does not fill the chats. */
+static void
+say_offline (RdtConn *rc, RdtSession *session, const GError *error)
+{
+  gint64 now = g_get_monotonic_time (), next = rdt_session_get_next_try (session);
+  const gchar *why = error ? error->message : _("unknown error");
+  guint secs = next < 0 ? 0 : (guint) ((next + 999) / 1000);
+  gchar *when, *text;
+
+  if (rc->offline_since != 0)
+    {
+      gint64 out = now - rc->offline_since;
+
+      if (out < 30 * G_USEC_PER_SEC
+          || out < 2 * (rc->offline_noted - rc->offline_since))
+        return;
+    }
+  if (next < 0)
+    when = g_strdup (_("reconnecting now"));
+  else if (rdt_session_is_probing (session))
+    when = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+        "next try in %u s, sooner when the server answers again",
+        "next try in %u s, sooner when the server answers again", secs), secs);
+  else
+    when = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+        "next try in %u s", "next try in %u s", secs), secs);
+  if (rc->offline_since == 0)
+    {
+      rc->offline_since = now;
+      /* Translators: the error, then when the next try is. */
+      text = g_strdup_printf (_("Connection lost (%s); %s. Type /reconnect to "
+                                "try now. Messages you type are sent when the "
+                                "connection is back."), why, when);
+    }
+  else
+    text = g_strdup_printf (_("Still offline (%s); %s. Type /reconnect to try "
+                              "now."), why, when);
+  rc->offline_noted = now;
+  rdt_write_all_chats (rc, text, PURPLE_MESSAGE_SYSTEM);
+  g_free (text);
+  g_free (when);
+}
+
+/* libpurple's connection stays CONNECTED while the session reconnects by
+ * itself (HACKING.md, "Outages"): the chats stay open and usable, and what
+ * is typed meanwhile is queued by the session and sent once it is back.
+ * Only a lasting failure (fatal: not a member, unknown space, refused
+ * key) becomes a libpurple connection error. */
 static void
 on_state_changed (RdtSession *session, RdtSessionState state,
                   const GError *error, gboolean fatal, gpointer user_data)
@@ -39,30 +90,19 @@ on_state_changed (RdtSession *session, RdtSessionState state,
   switch (state)
     {
     case RDT_SESSION_CONNECTED:
-      if (rc->was_connected)
+      if (rc->offline_since != 0)
         rdt_write_all_chats (rc, _("Reconnected."), PURPLE_MESSAGE_SYSTEM);
+      rc->offline_since = rc->offline_noted = 0;
       rc->was_connected = TRUE;
-      purple_connection_set_state (gc, PURPLE_CONNECTED);
+      if (purple_connection_get_state (gc) != PURPLE_CONNECTED)
+        purple_connection_set_state (gc, PURPLE_CONNECTED);
       rdt_members_on_connected (rc);
       break;
     case RDT_SESSION_CONNECTING:
       if (rc->was_connected)
-        {
-          gchar *text;
-
-          /* The session retries on its own (backoff): show it, but do not
-           * raise a connection error that would make libpurple reconnect
-           * on top of it. */
-          if (purple_connection_get_state (gc) != PURPLE_CONNECTING)
-            {
-              text = g_strdup_printf (_("Connection lost (%s); reconnecting..."),
-                                      error ? error->message : _("unknown error"));
-              rdt_write_all_chats (rc, text, PURPLE_MESSAGE_SYSTEM);
-              g_free (text);
-            }
-          purple_connection_set_state (gc, PURPLE_CONNECTING);
-        }
-      purple_connection_update_progress (gc, _("Connecting"), 1, 2);
+        say_offline (rc, session, error);
+      else
+        purple_connection_update_progress (gc, _("Connecting"), 1, 2);
       break;
     case RDT_SESSION_DISCONNECTED:
       if (fatal || error != NULL)
@@ -387,7 +427,12 @@ login_as_member (PurpleAccount *account)
   rc->pending_text = g_hash_table_new_full (g_int64_hash, g_int64_equal,
                                             g_free, g_free);
   rc->last_failed = g_hash_table_new_full (g_str_hash, g_str_equal,
-                                           g_free, g_free);
+                                           g_free,
+                                           (GDestroyNotify) g_array_unref);
+  rc->offline_sends = g_hash_table_new_full (g_int64_hash, g_int64_equal,
+                                             g_free, g_free);
+  rc->offline_sent = g_hash_table_new_full (g_str_hash, g_str_equal,
+                                            g_free, NULL);
   rc->next_chat_id = 1;
   rdt_chat_pins_init (rc);
   rc->nick = rdt_id_short (rdt_session_get_member_id (session));
@@ -399,6 +444,8 @@ login_as_member (PurpleAccount *account)
   purple_connection_set_protocol_data (gc, rc);
 
   rdt_session_set_callbacks (session, &rdt_callbacks, rc);
+  /* What is typed during an outage waits this long for the connection. */
+  rdt_session_set_send_timeout (session, RDT_OFFLINE_SEND_TIMEOUT_S * 1000);
   purple_connection_set_state (gc, PURPLE_CONNECTING);
   purple_connection_update_progress (gc, _("Connecting"), 0, 2);
   rdt_session_connect (session);
@@ -419,6 +466,7 @@ rdt_close (PurpleConnection *gc)
   if (rc == NULL)
     return;
   purple_connection_set_protocol_data (gc, NULL);
+  rdt_chat_warn_unsent (rc);
   rdt_xfer_conn_free (rc);           /* cancels transfers first */
   rdt_members_free (rc);             /* cancels state syncs and writes */
   rdt_chat_pins_free (rc);           /* the newest heads, written now */
@@ -427,6 +475,8 @@ rdt_close (PurpleConnection *gc)
   g_hash_table_destroy (rc->id_to_topic);
   g_hash_table_destroy (rc->pending_text);
   g_hash_table_destroy (rc->last_failed);
+  g_hash_table_destroy (rc->offline_sends);
+  g_hash_table_destroy (rc->offline_sent);
   g_free (rc->nick);
   g_free (rc);
 }

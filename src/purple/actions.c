@@ -35,6 +35,22 @@ action_gc (PurplePluginAction *action)
   return gc;
 }
 
+/* ---- reconnect now ---- */
+
+static void
+reconnect_now (PurplePluginAction *action)
+{
+  PurpleConnection *gc = action_gc (action);
+  RdtConn *rc = gc ? rdt_conn_of (gc) : NULL;
+
+  if (rc == NULL)
+    return;
+  rdt_write_all_chats (rc, rdt_session_reconnect_now (rc->session)
+                               ? _("Reconnecting now...")
+                               : _("Connected: nothing to reconnect."),
+                       PURPLE_MESSAGE_SYSTEM);
+}
+
 /* ---- show my member id ---- */
 
 static void
@@ -430,6 +446,8 @@ rdt_actions_list (PurplePlugin *plugin, gpointer context)
 
   l = g_list_append (l, purple_plugin_action_new (_("Show my member ID"),
                                                   show_member_id));
+  l = g_list_append (l, purple_plugin_action_new (_("Reconnect now"),
+                                                  reconnect_now));
   l = g_list_append (l, purple_plugin_action_new (_("Export credentials..."),
                                                   export_credentials));
   l = g_list_append (l, purple_plugin_action_new (_("Set display name..."),

@@ -159,6 +159,146 @@ rdt_chat_on_warning (RdtSession *session, const gchar *topic_id, RdtWarningKind 
   g_free (line);
 }
 
+/* ---- messages typed while offline ---- */
+
+static guint
+offline_waiting (RdtConn *rc, const gchar *topic)
+{
+  GHashTableIter iter;
+  gpointer t;
+  guint n = 0;
+
+  g_hash_table_iter_init (&iter, rc->offline_sends);
+  while (g_hash_table_iter_next (&iter, NULL, &t))
+    n += g_strcmp0 (t, topic) == 0;
+  return n;
+}
+
+/* A message typed while the session reconnects: the session keeps it in
+ * the topic's queue; the chat says so, and later that it went out. */
+static void
+offline_queued (RdtConn *rc, const gchar *topic, guint64 send_id)
+{
+  guint n;
+  gchar *line;
+
+  g_hash_table_insert (rc->offline_sends, g_memdup2 (&send_id, sizeof send_id),
+                       g_strdup (topic));
+  n = offline_waiting (rc, topic);
+  line = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+      "Offline: %u message will be sent when the connection is back.",
+      "Offline: %u messages will be sent when the connection is back.", n), n);
+  rdt_write_system (rdt_chat_for_topic (rc, topic), line, PURPLE_MESSAGE_SYSTEM);
+  g_free (line);
+}
+
+static void
+offline_done (RdtConn *rc, const gchar *topic, guint64 send_id, gboolean sent)
+{
+  guint n_sent;
+  gchar *line;
+
+  if (!g_hash_table_remove (rc->offline_sends, &send_id))
+    return;
+  n_sent = GPOINTER_TO_UINT (g_hash_table_lookup (rc->offline_sent, topic))
+           + (sent ? 1 : 0);
+  if (offline_waiting (rc, topic) > 0)
+    {
+      g_hash_table_replace (rc->offline_sent, g_strdup (topic),
+                            GUINT_TO_POINTER (n_sent));
+      return;
+    }
+  g_hash_table_remove (rc->offline_sent, topic);
+  if (n_sent == 0)
+    return;   /* each failure was said with its /retry hint */
+  line = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+      "Sent %u message typed while offline.",
+      "Sent %u messages typed while offline.", n_sent), n_sent);
+  rdt_write_system (rdt_chat_for_topic (rc, topic), line, PURPLE_MESSAGE_SYSTEM);
+  g_free (line);
+}
+
+/* A failed send, kept for /retry (the newest RDT_MAX_FAILED_PER_CHAT of
+ * a chat: the text of an older one is forgotten). */
+static void
+remember_failed (RdtConn *rc, const gchar *topic, guint64 send_id)
+{
+  GArray *ids = g_hash_table_lookup (rc->last_failed, topic);
+
+  if (ids == NULL)
+    {
+      ids = g_array_new (FALSE, FALSE, sizeof (guint64));
+      g_hash_table_insert (rc->last_failed, g_strdup (topic), ids);
+    }
+  g_array_append_val (ids, send_id);
+  if (ids->len > RDT_MAX_FAILED_PER_CHAT)
+    {
+      g_hash_table_remove (rc->pending_text, &g_array_index (ids, guint64, 0));
+      g_array_remove_index (ids, 0);
+    }
+}
+
+/* The chat is left: nobody can /retry its failed sends. */
+static void
+forget_failed (RdtConn *rc, const gchar *topic)
+{
+  GArray *ids = g_hash_table_lookup (rc->last_failed, topic);
+
+  for (guint i = 0; ids && i < ids->len; i++)
+    g_hash_table_remove (rc->pending_text, &g_array_index (ids, guint64, i));
+  g_hash_table_remove (rc->last_failed, topic);
+}
+
+guint
+rdt_chat_retry_failed (RdtConn *rc, const gchar *topic, GError **error)
+{
+  GArray *ids = NULL;
+  gchar *key = NULL;
+  GError *first = NULL;
+  guint n = 0;
+
+  if (!g_hash_table_steal_extended (rc->last_failed, topic, (gpointer *) &key,
+                                    (gpointer *) &ids))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                   _("There is no failed message to retry in this chat."));
+      return 0;
+    }
+  for (guint i = 0; i < ids->len; i++)
+    {
+      guint64 old_id = g_array_index (ids, guint64, i), new_id;
+      gchar *text = NULL;
+      GError *e = NULL;
+
+      new_id = rdt_session_retry_send (rc->session, old_id, &e);
+      if (new_id == 0)
+        {
+          if (first == NULL)
+            first = e;
+          else
+            g_error_free (e);
+          g_hash_table_remove (rc->pending_text, &old_id);
+          continue;
+        }
+      n++;
+      g_hash_table_steal_extended (rc->pending_text, &old_id, NULL,
+                                   (gpointer *) &text);
+      g_hash_table_insert (rc->pending_text, g_memdup2 (&new_id, sizeof new_id),
+                           text ? text : g_strdup (""));
+      if (rdt_session_get_state (rc->session) != RDT_SESSION_CONNECTED)
+        offline_queued (rc, topic, new_id);
+    }
+  g_array_unref (ids);
+  g_free (key);
+  if (n == 0 && first != NULL)
+    {
+      g_propagate_prefixed_error (error, first, _("Retry failed: "));
+      return 0;
+    }
+  g_clear_error (&first);
+  return n;
+}
+
 void
 rdt_chat_on_send_done (RdtSession *session, const gchar *topic_id, guint64 send_id,
               const GError *error, gpointer user_data)
@@ -166,8 +306,8 @@ rdt_chat_on_send_done (RdtSession *session, const gchar *topic_id, guint64 send_
   RdtConn *rc = user_data;
   const gchar *text = g_hash_table_lookup (rc->pending_text, &send_id);
   gchar *line;
-  guint64 *older;
 
+  offline_done (rc, topic_id, send_id, error == NULL);
   if (error == NULL)
     {
       g_hash_table_remove (rc->pending_text, &send_id);
@@ -183,13 +323,46 @@ rdt_chat_on_send_done (RdtSession *session, const gchar *topic_id, guint64 send_
                           text ? text : "", error->message);
   rdt_write_system (rdt_chat_for_topic (rc, topic_id), line, PURPLE_MESSAGE_ERROR);
   g_free (line);
-  /* /retry resends the last failure of a chat only: forget the text of
-   * the one it replaces, or pending_text grows with every failure. */
-  older = g_hash_table_lookup (rc->last_failed, topic_id);
-  if (older != NULL && *older != send_id)
-    g_hash_table_remove (rc->pending_text, older);
-  g_hash_table_insert (rc->last_failed, g_strdup (topic_id),
-                       g_memdup2 (&send_id, sizeof send_id));
+  remember_failed (rc, topic_id, send_id);
+}
+
+static gint
+compare_ids (gconstpointer a, gconstpointer b)
+{
+  guint64 x = *(const guint64 *) a, y = *(const guint64 *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+void
+rdt_chat_warn_unsent (RdtConn *rc)
+{
+  GList *ids = g_list_sort (g_hash_table_get_keys (rc->pending_text),
+                            compare_ids);
+  GString *body;
+  gchar *primary;
+  guint n = g_list_length (ids);
+
+  if (n == 0)
+    return;
+  body = g_string_new (NULL);
+  for (GList *l = ids; l; l = l->next)
+    {
+      gchar *e = purple_markup_escape_text (
+          g_hash_table_lookup (rc->pending_text, l->data), -1);
+
+      g_string_append_printf (body, "%s%s", body->len ? "<br>" : "", e);
+      g_free (e);
+    }
+  primary = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+      "%u message of %s was not sent:", "%u messages of %s were not sent:", n),
+      n, purple_account_get_username (purple_connection_get_account (rc->gc)));
+  /* Not tied to the connection (handle NULL): it is going away. */
+  purple_notify_formatted (NULL, _("Messages not sent"), primary, NULL,
+                           body->str, NULL, NULL);
+  g_free (primary);
+  g_string_free (body, TRUE);
+  g_list_free (ids);
 }
 
 /* ---- pinned heads ---- */
@@ -452,7 +625,6 @@ rdt_chat_leave (PurpleConnection *gc, int id)
   RdtConn *rc = rdt_conn_of (gc);
   const gchar *topic;
   gchar *copy;
-  guint64 *failed;
 
   if (rc == NULL)
     return;
@@ -460,10 +632,7 @@ rdt_chat_leave (PurpleConnection *gc, int id)
   if (topic == NULL)
     return;
   copy = g_strdup (topic);
-  failed = g_hash_table_lookup (rc->last_failed, copy);
-  if (failed != NULL)
-    g_hash_table_remove (rc->pending_text, failed);
-  g_hash_table_remove (rc->last_failed, copy);
+  forget_failed (rc, copy);
   pin_flush_topic (rc, copy);
   g_hash_table_remove (rc->id_to_topic, GINT_TO_POINTER (id));
   g_hash_table_remove (rc->topic_to_id, copy);
@@ -555,6 +724,8 @@ rdt_chat_send (PurpleConnection *gc, int id, const char *message,
     }
   g_hash_table_insert (rc->pending_text, g_memdup2 (&send_id, sizeof send_id),
                        plain);
+  if (rdt_session_get_state (rc->session) != RDT_SESSION_CONNECTED)
+    offline_queued (rc, topic, send_id);
   /* No local echo: the session delivers our message once with own = TRUE. */
   return 0;
 }

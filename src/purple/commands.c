@@ -24,44 +24,46 @@ static GSList *rdt_cmd_ids;
 
 /* ---- commands ---- */
 
-/* /retry: the last message of this chat that failed to send, and the
- * last attachment whose upload failed (each kept for this). */
+/* /retry: every message of this chat that failed to send (oldest first),
+ * and the last attachment whose upload failed (each kept for this). */
 static PurpleCmdRet
 cmd_retry (PurpleConversation *conv, const gchar *cmd, gchar **args,
            gchar **error, void *data)
 {
   RdtConn *rc = rdt_conn_of (purple_conversation_get_gc (conv));
   const gchar *topic = rdt_topic_for_conv (conv);
-  guint64 *failed, old_id, new_id;
-  gchar *text;
   GError *err = NULL;
   gboolean uploading;
 
   if (rc == NULL || topic == NULL)
     return PURPLE_CMD_RET_FAILED;
   uploading = rdt_xfer_retry (rc, topic);
-  failed = g_hash_table_lookup (rc->last_failed, topic);
-  if (failed == NULL)
+  if (rdt_chat_retry_failed (rc, topic, &err) == 0)
     {
-      if (uploading)
-        return PURPLE_CMD_RET_OK;
-      *error = g_strdup (_("There is no failed message to retry in this chat."));
-      return PURPLE_CMD_RET_FAILED;
-    }
-  old_id = *failed;
-  new_id = rdt_session_retry_send (rc->session, old_id, &err);
-  if (new_id == 0)
-    {
-      *error = g_strdup_printf (_("Retry failed: %s"), err->message);
+      gboolean none = g_error_matches (err, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+
+      if (!(none && uploading))
+        *error = g_strdup (err->message);
       g_clear_error (&err);
-      return PURPLE_CMD_RET_FAILED;
+      return none && uploading ? PURPLE_CMD_RET_OK : PURPLE_CMD_RET_FAILED;
     }
-  g_hash_table_remove (rc->last_failed, topic);
-  text = g_hash_table_lookup (rc->pending_text, &old_id);
-  text = g_strdup (text ? text : "");
-  g_hash_table_remove (rc->pending_text, &old_id);
-  g_hash_table_insert (rc->pending_text, g_memdup2 (&new_id, sizeof new_id),
-                       text);
+  return PURPLE_CMD_RET_OK;
+}
+
+/* /reconnect: try now instead of waiting for the next try. */
+static PurpleCmdRet
+cmd_reconnect (PurpleConversation *conv, const gchar *cmd, gchar **args,
+               gchar **error, void *data)
+{
+  RdtConn *rc = rdt_conn_of (purple_conversation_get_gc (conv));
+
+  if (rc == NULL)
+    return PURPLE_CMD_RET_FAILED;
+  rdt_write_system (PURPLE_CONV_CHAT (conv),
+                    rdt_session_reconnect_now (rc->session)
+                        ? _("Reconnecting now...")
+                        : _("Connected: nothing to reconnect."),
+                    PURPLE_MESSAGE_SYSTEM);
   return PURPLE_CMD_RET_OK;
 }
 
@@ -282,7 +284,7 @@ rdt_commands_register (void)
   rdt_cmd_ids = g_slist_prepend (rdt_cmd_ids, GUINT_TO_POINTER (
       purple_cmd_register ("retry", "", PURPLE_CMD_P_PRPL, f, RDT_PRPL_ID,
                            cmd_retry,
-                           _("retry: send again the last message of this chat that failed to send, and the last file whose upload failed."),
+                           _("retry: send again the messages of this chat that failed to send, and the last file whose upload failed."),
                            NULL)));
   rdt_cmd_ids = g_slist_prepend (rdt_cmd_ids, GUINT_TO_POINTER (
       purple_cmd_register ("chain", "", PURPLE_CMD_P_PRPL, f, RDT_PRPL_ID,
@@ -293,6 +295,8 @@ rdt_commands_register (void)
   rdt_cmd_ids = g_slist_prepend (rdt_cmd_ids, GUINT_TO_POINTER ( \
       purple_cmd_register (name, args, PURPLE_CMD_P_PRPL, f, RDT_PRPL_ID, \
                            fn, help, NULL)))
+  REG ("reconnect", "", cmd_reconnect,
+       _("reconnect: while the connection is lost, try to reconnect now instead of waiting for the next try."));
   REG ("members", "", cmd_members,
        _("members: list the members of the space with their display names and IDs."));
   REG ("whois", "s", cmd_whois,

@@ -16,6 +16,11 @@ G_BEGIN_DECLS
 #define RDT_PRPL_ID "prpl-reeeductio"
 #define RDT_DEFAULT_SERVER "http://127.0.0.1:8080"
 #define RDT_DEFAULT_BACKLOG 50
+/* How long a message typed during an outage waits for the connection
+ * before it is reported as not sent (then /retry). */
+#define RDT_OFFLINE_SEND_TIMEOUT_S (15 * 60)
+/* Failed messages kept per chat for /retry. */
+#define RDT_MAX_FAILED_PER_CHAT 50
 
 typedef struct {
   PurpleConnection *gc;
@@ -23,9 +28,13 @@ typedef struct {
   GHashTable *topic_to_id;     /* topic -> GINT chat id */
   GHashTable *id_to_topic;     /* GINT chat id -> topic (owned) */
   GHashTable *pending_text;    /* send id (guint64*) -> text */
-  GHashTable *last_failed;     /* topic -> guint64* send id */
+  GHashTable *last_failed;     /* topic -> GArray of guint64 send ids */
+  GHashTable *offline_sends;   /* send id typed while offline -> topic */
+  GHashTable *offline_sent;    /* topic -> GUINT of those sent so far */
   gint next_chat_id;
   gboolean was_connected;
+  gint64 offline_since;        /* monotonic; 0 while connected */
+  gint64 offline_noted;        /* when the chats were last told */
   gchar *nick;                 /* rdt_id_short of our member id */
   gpointer members;            /* members.c: display names, member list */
   gpointer transfers;          /* xfer.c: attachments in flight */
@@ -40,6 +49,12 @@ void            rdt_write_system (PurpleConvChat *chat, const gchar *text,
                                   PurpleMessageFlags flags);
 void            rdt_write_all_chats (RdtConn *rc, const gchar *text,
                                      PurpleMessageFlags flags);
+/* The account closes: tell the user which messages were not sent. */
+void            rdt_chat_warn_unsent (RdtConn *rc);
+/* /retry: send again every failed message of the chat, oldest first.
+ * Returns how many were queued; sets error when none could be. */
+guint           rdt_chat_retry_failed (RdtConn *rc, const gchar *topic,
+                                       GError **error);
 
 /* chat.c: session callbacks about topics */
 void rdt_chat_on_topic_opened (RdtSession *session, const gchar *topic_id,

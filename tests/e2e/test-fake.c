@@ -261,13 +261,34 @@ test_states (void)
 {
   PurpleConnection *gc = purple_account_get_connection (account);
 
+  guint *n_now;
+  PurpleConversation *conv = purple_find_conversation_with_account (
+      PURPLE_CONV_TYPE_CHAT, "general", account);
+
+  lookup ("rdt_fake_n_reconnect_now", (gpointer *) &n_now);
+  /* A transient loss: libpurple's connection stays CONNECTED (the chats
+   * stay usable); the chats say why and when the next try is, once. */
   fake_state (RDT_SESSION_CONNECTING, FALSE, "server gone");
-  g_assert_cmpint (purple_connection_get_state (gc), ==, PURPLE_CONNECTING);
-  g_assert_cmpuint (lines_matching ("reconnecting", PURPLE_MESSAGE_SYSTEM, FALSE, NULL), ==, 1);
+  g_assert_cmpint (purple_connection_get_state (gc), ==, PURPLE_CONNECTED);
+  g_assert_cmpuint (lines_matching ("Connection lost (server gone); next try in 20 s. Type /reconnect",
+                                    PURPLE_MESSAGE_SYSTEM, FALSE, NULL), ==, 1);
   fake_state (RDT_SESSION_CONNECTING, FALSE, "still gone");
-  g_assert_cmpuint (lines_matching ("reconnecting", PURPLE_MESSAGE_SYSTEM, FALSE, NULL), ==, 1);
+  g_assert_cmpuint (lines_matching ("still gone", PURPLE_MESSAGE_SYSTEM, FALSE, NULL), ==, 0);
+  g_assert_cmpint (purple_connection_get_state (gc), ==, PURPLE_CONNECTED);
+  /* /reconnect asks the session to try now */
+  g_assert_nonnull (conv);
+  {
+    gchar *err = NULL;
+
+    g_assert_cmpint (purple_cmd_do_command (conv, "reconnect", "reconnect", &err),
+                     ==, PURPLE_CMD_STATUS_OK);
+    g_free (err);
+  }
+  g_assert_cmpuint (*n_now, ==, 1);
+  g_assert_cmpuint (lines_matching ("Reconnecting now", PURPLE_MESSAGE_SYSTEM, FALSE, NULL), ==, 1);
   fake_state (RDT_SESSION_CONNECTED, FALSE, NULL);
   g_assert_cmpint (purple_connection_get_state (gc), ==, PURPLE_CONNECTED);
+  g_assert_cmpuint (lines_matching ("Reconnected.", PURPLE_MESSAGE_SYSTEM, FALSE, NULL), ==, 1);
   g_assert_cmpuint (harness_errors ()->len, ==, 0);
 
   fake_state (RDT_SESSION_DISCONNECTED, TRUE, "not a member");

@@ -271,3 +271,19 @@ rdt_session_describe_topic (RdtSession *s, const gchar *topic)
 void rdt_session_set_poll_intervals (RdtSession *s, guint a, guint b) { }
 void rdt_session_set_backoff (RdtSession *s, guint a, guint b) { }
 void rdt_session_set_use_stream (RdtSession *s, gboolean u) { }
+void rdt_session_set_send_timeout (RdtSession *s, guint ms) { }
+
+/* Reconnecting: a fixed next try, and /reconnect recorded. */
+guint rdt_fake_n_reconnect_now;
+gint64 rdt_session_get_next_try (RdtSession *s)
+{
+  return s->state == RDT_SESSION_CONNECTING ? 20000 : -1;
+}
+gboolean rdt_session_is_probing (RdtSession *s) { return FALSE; }
+gboolean
+rdt_session_reconnect_now (RdtSession *s)
+{
+  rdt_fake_n_reconnect_now++;
+  return s->state == RDT_SESSION_CONNECTING;
+}
+void rdt_session_network_changed (RdtSession *s, gboolean available) { }
