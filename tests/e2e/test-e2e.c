@@ -154,10 +154,13 @@ static RdtTestServer *server;
 
 /* ---- waiting ---- */
 
-static gboolean
-account_connecting (gpointer data)
+/* The server is gone: the chats say so, and libpurple's connection stays
+ * up (the session reconnects by itself; the chats stay usable). */
+static void
+wait_offline (PurpleAccount *a)
 {
-  return purple_account_is_connecting (data);
+  harness_wait_line (a, "Connection lost", PURPLE_MESSAGE_SYSTEM);
+  g_assert_true (purple_account_is_connected (a));
 }
 
 static HarnessLine *
@@ -748,9 +751,9 @@ test_reconnect (void)
   drain (a, p, "before restart");
   peer_free (p);
 
-  /* server down: the account shows connecting, not an error */
+  /* server down: the chats say so, not an error */
   rdt_test_server_kill (server);
-  harness_wait (account_connecting, a, 60, "CONNECTING while the server is down");
+  wait_offline (a);
   rdt_test_server_resume (server);
   /* the second client posts before the plugin can run again */
   off_post (m, o, pinned_hash (a, TOPIC), while_down);
@@ -785,6 +788,154 @@ test_reconnect (void)
   peer_free (p);
   member_free (m);
   account_done (a);
+  owner_free (o);
+}
+
+/* The index in the recorded lines of our own line with this exact text. */
+static guint
+own_line_index (PurpleAccount *a, const gchar *text)
+{
+  GPtrArray *ls = harness_lines ();
+  guint found = G_MAXUINT;
+
+  for (guint i = 0; i < ls->len; i++)
+    {
+      HarnessLine *l = ls->pdata[i];
+
+      if (g_strcmp0 (l->account, purple_account_get_username (a)) == 0
+          && g_strcmp0 (l->text, text) == 0
+          && (l->flags & PURPLE_MESSAGE_SEND))
+        {
+          g_assert_cmpuint (found, ==, G_MAXUINT);   /* shown once */
+          found = i;
+        }
+    }
+  g_assert_cmpuint (found, !=, G_MAXUINT);
+  return found;
+}
+
+static guint
+peer_index (Peer *p, const gchar *text)
+{
+  for (guint i = 0; i < p->msgs->len; i++)
+    if (g_strcmp0 (((PeerMsg *) p->msgs->pdata[i])->text, text) == 0)
+      return i;
+  g_assert_not_reached ();
+}
+
+/* Lines typed while the server is down are kept and posted once it is
+ * back: each exactly once on the server, in order, shown once. */
+static void
+test_typed_offline (void)
+{
+  Owner *o;
+  Member *m;
+  PurpleAccount *a;
+  PurpleConvChat *chat;
+  Peer *p;
+  static const gchar * const typed[] = {
+    "typed offline 1", "typed offline 2", "typed offline 3", NULL
+  };
+
+  if (rdt_test_server_skip_unless_local (server))
+    return;
+  o = owner_new ();
+  m = member_new (o);
+  a = login (o, "alice");
+  chat = harness_join (a, TOPIC);
+  p = peer_new (o, m, TOPIC);
+  drain (a, p, "before the outage");
+  peer_free (p);
+
+  rdt_test_server_kill (server);
+  wait_offline (a);
+  g_assert_cmpuint (harness_count_lines (a, "next try in", PURPLE_MESSAGE_SYSTEM),
+                    ==, 1);
+  g_assert_cmpuint (harness_count_lines (a, "/reconnect", PURPLE_MESSAGE_SYSTEM),
+                    ==, 1);
+  for (guint i = 0; typed[i]; i++)
+    purple_conv_chat_send (chat, typed[i]);
+  g_assert_cmpuint (harness_count_lines (a, "Offline: 3 messages will be sent "
+                                         "when the connection is back.",
+                                         PURPLE_MESSAGE_SYSTEM), ==, 1);
+  g_assert_cmpuint (harness_count_lines (a, "not sent", PURPLE_MESSAGE_ERROR),
+                    ==, 0);
+  g_assert_cmpuint (harness_count_lines (a, "typed offline", PURPLE_MESSAGE_SEND),
+                    ==, 0);   /* not shown before it is on the server */
+
+  rdt_test_server_resume (server);
+  harness_wait_line (a, "Sent 3 messages typed while offline.",
+                     PURPLE_MESSAGE_SYSTEM);
+  g_assert_cmpuint (harness_count_lines (a, "Reconnected.", PURPLE_MESSAGE_SYSTEM),
+                    ==, 1);
+  /* shown once each, ours, in the order typed */
+  g_assert_cmpuint (own_line_index (a, typed[0]), <, own_line_index (a, typed[1]));
+  g_assert_cmpuint (own_line_index (a, typed[1]), <, own_line_index (a, typed[2]));
+  /* on the server once each, in order, as another member reads it */
+  p = peer_new (o, m, TOPIC);
+  drain (a, p, "after the outage");
+  for (guint i = 0; typed[i]; i++)
+    g_assert_cmpuint (peer_count (p, typed[i]), ==, 1);
+  g_assert_cmpuint (peer_index (p, typed[0]), <, peer_index (p, typed[1]));
+  g_assert_cmpuint (peer_index (p, typed[1]), <, peer_index (p, typed[2]));
+  g_assert_cmpuint (harness_count_lines (a, "not sent", PURPLE_MESSAGE_ERROR),
+                    ==, 0);
+  g_assert_cmpuint (errors_for (a), ==, 0);
+  g_assert_cmpuint (harness_connect_attempts (a), ==, 1);
+  peer_free (p);
+  member_free (m);
+  account_done (a);
+  owner_free (o);
+}
+
+/* Closing the account with lines still waiting for the connection says
+ * which were not sent, and they are never posted later. */
+static void
+test_close_with_queued (void)
+{
+  Owner *o;
+  Member *m;
+  PurpleAccount *a;
+  PurpleConvChat *chat;
+  Peer *p;
+  GPtrArray *ns;
+  guint before, found = 0;
+
+  if (rdt_test_server_skip_unless_local (server))
+    return;
+  o = owner_new ();
+  m = member_new (o);
+  a = login (o, "alice");
+  chat = harness_join (a, TOPIC);
+  rdt_test_server_kill (server);
+  wait_offline (a);
+  purple_conv_chat_send (chat, "never sent one");
+  purple_conv_chat_send (chat, "never sent two &amp; more");
+  before = harness_notifies ()->len;
+  account_done (a);
+  ns = harness_notifies ();
+  for (guint i = before; i < ns->len; i++)
+    {
+      HarnessNotify *n = ns->pdata[i];
+
+      if (g_strcmp0 (n->title, "Messages not sent") != 0)
+        continue;
+      found++;
+      g_assert_nonnull (strstr (n->primary, "2 messages"));
+      g_assert_nonnull (strstr (n->text, "never sent one"));
+      g_assert_nonnull (strstr (n->text, "never sent two &amp; more"));
+      g_assert_true (strstr (n->text, "never sent one")
+                     < strstr (n->text, "never sent two &amp; more"));
+    }
+  g_assert_cmpuint (found, ==, 1);
+  rdt_test_server_resume (server);
+  p = peer_new (o, m, TOPIC);
+  peer_send (p, "after close");
+  peer_wait_sent (p);
+  g_assert_cmpuint (peer_count (p, "never sent one"), ==, 0);
+  g_assert_cmpuint (peer_count (p, "after close"), ==, 1);
+  peer_free (p);
+  member_free (m);
   owner_free (o);
 }
 
@@ -1072,7 +1223,7 @@ test_leave_with_queued_send (void)
   a = login (o, "alice");
   chat = harness_join (a, TOPIC);
   rdt_test_server_kill (server);
-  harness_wait (account_connecting, a, 60, "CONNECTING while the server is down");
+  wait_offline (a);
   purple_conv_chat_send (chat, "queued then abandoned");
   purple_conversation_destroy (purple_conv_chat_get_conversation (chat));
   g_assert_cmpuint (harness_count_lines (a, "/retry", PURPLE_MESSAGE_ERROR),
@@ -1840,6 +1991,8 @@ main (int argc, char **argv)
   g_test_add_func ("/e2e/receive-live", test_receive_live);
   g_test_add_func ("/e2e/own-other-device", test_own_other_device);
   g_test_add_func ("/e2e/reconnect", test_reconnect);
+  g_test_add_func ("/e2e/typed-offline", test_typed_offline);
+  g_test_add_func ("/e2e/close-with-queued", test_close_with_queued);
   g_test_add_func ("/e2e/conflict-retry", test_conflict_retry);
   g_test_add_func ("/e2e/tampered-data", test_tampered_data);
   g_test_add_func ("/e2e/tampered-signature", test_tampered_signature);

@@ -1007,6 +1007,146 @@ test_fake_outage (void)
   fx_clear (&fx);
 }
 
+/* Nothing listens on the fake's port (no answer at all, like a server
+ * that is down), then the same port listens again. */
+static guint
+fake_port (Fake *f)
+{
+  const gchar *colon = strrchr (f->url, ':');
+
+  return (guint) g_ascii_strtoull (colon + 1, NULL, 10);
+}
+
+static void
+fake_relisten (Fake *f, guint port)
+{
+  GError *error = NULL;
+
+  g_assert_true (soup_server_listen_local (f->server, port,
+                                           SOUP_SERVER_LISTEN_IPV4_ONLY,
+                                           &error));
+  g_assert_no_error (error);
+}
+
+static guint probes_of (RdtSession *s)
+{
+  guint n = 0;
+
+  rdt_session_get_reconnect_stats (s, NULL, &n);
+  return n;
+}
+
+static guint tries_of (RdtSession *s)
+{
+  guint n = 0;
+
+  rdt_session_get_reconnect_stats (s, &n, NULL);
+  return n;
+}
+
+/* Reconnecting promptly without hammering: the backoff alone would wait
+ * ten minutes; while nothing answers, /health probes notice the server
+ * is back and the login runs then, and nothing else is tried meanwhile.
+ * A server that answers (503) gets no probes, only the backoff. */
+static void
+test_fake_probe (void)
+{
+  g_autoptr (RdtSigningKey) owner = rdt_signing_key_generate ();
+  g_autofree gchar *uid = rdt_signing_key_get_id (owner, RDT_ID_USER);
+  Fake *f = fake_new (uid);
+  guint port = fake_port (f);
+  gint64 end;
+  Fx fx;
+  RdtSession *s;
+
+  fx_init (&fx);
+  s = fake_session (f, owner, owner, &fx);
+  rdt_session_set_backoff (s, 600000, 600000);
+  rdt_session_set_probe_interval (s, 40);
+  rdt_session_connect (s);
+  rdt_session_open_topic (s, "general", 50);
+  wait_until (&fx, f_opened);
+  g_assert_cmpuint (tries_of (s), ==, 1);
+  g_assert_cmpint (rdt_session_get_next_try (s), ==, -1);
+
+  soup_server_disconnect (f->server);
+  g_assert_cmpuint (rdt_session_send_text (s, "general", "while down", NULL),
+                    >, 0);
+  wait_until (&fx, f_reconnecting);
+  g_assert_cmpint (rdt_session_get_next_try (s), >, 60000);
+  g_assert_true (rdt_session_is_probing (s));
+  end = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  while (probes_of (s) < 3)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, end);
+      g_main_context_iteration (NULL, TRUE);
+    }
+  /* probes only: no login was tried while nothing answered */
+  g_assert_cmpuint (tries_of (s), ==, 1);
+  fake_relisten (f, port);
+  wait_until (&fx, f_connected2);
+  g_assert_cmpuint (tries_of (s), ==, 2);
+  want_msgs = 1;
+  wait_until (&fx, f_sends);
+  g_assert_cmpuint (fx.n_send_err, ==, 0);
+  g_assert_cmpuint (f->n_posts, ==, 1);
+
+  /* The server answers, with errors: the backoff's tries only. */
+  f->down = TRUE;
+  fx.n_connecting_err = 0;
+  wait_until (&fx, f_reconnecting);
+  g_assert_false (rdt_session_is_probing (s));
+  g_assert_cmpint (rdt_session_get_next_try (s), >, 60000);
+  rdt_session_free (s);
+  fake_free (f);
+  fx_clear (&fx);
+}
+
+static gboolean f_connected3 (Fx *fx) { return fx->n_connected >= 3; }
+
+/* Probes off, the backoff at ten minutes: /reconnect
+ * (rdt_session_reconnect_now) and a network that comes back try at once. */
+static void
+test_fake_reconnect_now (void)
+{
+  g_autoptr (RdtSigningKey) owner = rdt_signing_key_generate ();
+  g_autofree gchar *uid = rdt_signing_key_get_id (owner, RDT_ID_USER);
+  Fake *f = fake_new (uid);
+  guint port = fake_port (f);
+  Fx fx;
+  RdtSession *s;
+
+  fx_init (&fx);
+  s = fake_session (f, owner, owner, &fx);
+  rdt_session_set_backoff (s, 600000, 600000);
+  rdt_session_set_probe_interval (s, 0);
+  rdt_session_connect (s);
+  rdt_session_open_topic (s, "general", 50);
+  wait_until (&fx, f_opened);
+  g_assert_false (rdt_session_reconnect_now (s));   /* live: nothing to do */
+
+  soup_server_disconnect (f->server);
+  wait_until (&fx, f_reconnecting);
+  g_assert_false (rdt_session_is_probing (s));
+  fake_relisten (f, port);
+  g_assert_true (rdt_session_reconnect_now (s));
+  wait_until (&fx, f_connected2);
+  g_assert_cmpuint (tries_of (s), ==, 2);
+
+  soup_server_disconnect (f->server);
+  fx.n_connecting_err = 0;
+  wait_until (&fx, f_reconnecting);
+  fake_relisten (f, port);
+  rdt_session_network_changed (s, FALSE);           /* gone: nothing */
+  g_assert_cmpuint (tries_of (s), ==, 2);
+  rdt_session_network_changed (s, TRUE);
+  wait_until (&fx, f_connected3);
+  g_assert_cmpuint (tries_of (s), ==, 3);
+  rdt_session_free (s);
+  fake_free (f);
+  fx_clear (&fx);
+}
+
 static void
 test_fake_verify_and_pins (void)
 {
@@ -1633,6 +1773,8 @@ main (int argc, char **argv)
   g_test_add_func ("/session/fake/payload", test_fake_payload);
   g_test_add_func ("/session/fake/not-member", test_fake_not_member);
   g_test_add_func ("/session/fake/outage", test_fake_outage);
+  g_test_add_func ("/session/fake/probe", test_fake_probe);
+  g_test_add_func ("/session/fake/reconnect-now", test_fake_reconnect_now);
   g_test_add_func ("/session/fake/verify-and-pins", test_fake_verify_and_pins);
   g_test_add_func ("/session/fake/login-errors", test_fake_login_errors);
   g_test_add_func ("/session/fake/token-refused", test_fake_token_refused);
