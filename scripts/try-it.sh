@@ -146,7 +146,8 @@ cat <<EOF
   chat        topic "$topic", joined automatically
 
   Finch keys: Alt+n / Alt+p next / previous window, Alt+c close window,
-  Alt+a actions menu, Alt+q quit. Type in the "$topic" window to post.
+  Alt+a actions menu, Alt+q quit. The buddy list has the focus at first:
+  Alt+n to the "$topic" window, then type to post.
 
 EOF
 if [ -t 0 ] && [ -t 1 ]; then
