@@ -7,7 +7,8 @@
 # makes a new space (a fresh space key and symmetric root; you log in as the
 # space's owner), posts a welcome message to topic "general", writes a
 # throw-away Finch config dir (the account, an auto-joined chat "general",
-# the plugin from build/) and opens Finch in this terminal. Type in the
+# the plugin from build/, the windows laid out for the terminal's size) and
+# opens Finch in this terminal. Type in the
 # chat window; quit Finch (Alt+q, or /quit) and the server is stopped and the
 # temporary files removed.
 #
@@ -131,6 +132,9 @@ conf=$tmp/finch
 mkdir -p "$conf/plugins"
 ln -s "$(realpath "$plugin")" "$conf/plugins/libreeeductio.so"
 rdt_purple_conf "$conf" finch "$user" "$seed" "$url" "$root" "$topic" "you"
+# The windows laid out for this terminal: the chat beside the buddy list.
+cols=$(tput cols) lines=$(tput lines) || cols=80 lines=24
+rdt_finch_layout "$conf" "${cols:-80}" "${lines:-24}"
 seed='' root=''
 umask 022
 
@@ -142,7 +146,8 @@ cat <<EOF
   chat        topic "$topic", joined automatically
 
   Finch keys: Alt+n / Alt+p next / previous window, Alt+c close window,
-  Alt+a actions menu, Alt+q quit. Type in the "$topic" window to post.
+  Alt+a actions menu, Alt+q quit. The buddy list has the focus at first:
+  Alt+n to the "$topic" window, then type to post.
 
 EOF
 if [ -t 0 ] && [ -t 1 ]; then

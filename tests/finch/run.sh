@@ -6,16 +6,19 @@
 # throw-away Finch config dir (accounts.xml: a reeeductio account that logs
 # in as the owner of a fresh space; blist.xml: an auto-joined chat for the
 # topic; plugins/: a symlink to the plugin from the build dir), runs
-# `finch -c <confdir>` in a detached tmux session of fixed size, waits until
-# the chat window is open (joined), posts a message from a second
-# client (tools/rdt-post --as-new-member: a member granted the chat
-# capability) and waits until
-# `tmux capture-pane` shows its text. Every wait polls with a deadline; on
-# failure the captured pane and the logs are printed.
+# `finch -c <confdir>` in a detached 180x50 tmux session with the window
+# layout of scripts/purple-conf.sh (rdt_finch_layout, as try-it.sh), waits
+# until the chat window is open (joined) and shows the long welcome line
+# posted before Finch started uncut on one line of the screen, right of the
+# buddy list (the first screen a newcomer sees), then posts a message from
+# a second client (tools/rdt-post --as-new-member: a member granted the
+# chat capability) and waits until `tmux capture-pane` shows its chat line
+# without any key pressed. Every wait polls with a deadline; on failure the
+# captured pane and the logs are printed.
 #
 # Environment (set by meson): FINCH, TMUX_BIN, RDT_TEST_SERVER_BIN,
 # RDT_PLUGIN_DIR (dir of libreeeductio.so), RDT_KEYGEN, RDT_POST. RDT_FINCH_KEEP=1
-# keeps the temp dir.
+# keeps the temp dir; RDT_FINCH_SCREEN=FILE saves the first screen there.
 set -eu
 # shellcheck source=scripts/purple-conf.sh
 . "$(dirname "$0")/../../scripts/purple-conf.sh"
@@ -23,6 +26,7 @@ set -eu
 : "${FINCH:=finch}" "${TMUX_BIN:=tmux}"
 : "${RDT_TEST_SERVER_BIN:?}" "${RDT_PLUGIN_DIR:?}" "${RDT_KEYGEN:?}" "${RDT_POST:?}"
 TOPIC=general
+COLS=180 LINES=50
 DEADLINE_S=${RDT_FINCH_DEADLINE:-60}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/rdt-finch-XXXXXX")
@@ -93,39 +97,46 @@ mkdir -p "$conf/plugins"
 chmod 700 "$conf"
 ln -s "$RDT_PLUGIN_DIR/libreeeductio.so" "$conf/plugins/libreeeductio.so"
 rdt_purple_conf "$conf" finch "$user" "$seed" "$url" "$root" "$TOPIC"
+rdt_finch_layout "$conf" "$COLS" "$LINES"
+
+# A welcome line of 120 characters, posted by the owner before Finch starts.
+welcome="Welcome-$$: messages in this space are end-to-end encrypted; the server stores and relays only ciphertext and signatures."
+welcome=$(printf '%.120s' "$welcome")
+RDT_SEED=$seed RDT_ROOT=$root "$RDT_POST" "$url" "$space" "$TOPIC" "$welcome" \
+    2> "$tmp/peer.err" || fail "rdt-post could not post the welcome line"
 
 # ---- Finch in tmux ----
-tm new-session -d -s finch -x 160 -y 48 \
-    "TERM=screen-256color exec '$FINCH' -c '$conf' 2> '$tmp/finch.err'" \
+# HOME is the temp dir: gnt's window positions (~/.gntpositions) of the
+# user running the tests must not move the windows.
+tm new-session -d -s finch -x "$COLS" -y "$LINES" \
+    "HOME='$tmp' TERM=screen-256color exec '$FINCH' -c '$conf' 2> '$tmp/finch.err'" \
     || fail "cannot start tmux"
 # Joined: Finch opened the chat window ("general (finch@S... -- reeeductio)"
 # in its window list), which happens once the account signed on and the
 # plugin joined the auto-join chat.
 wait_pane "$TOPIC (finch@"
 
+# ---- the first screen: the chat wide, beside the buddy list ----
+# The whole welcome line on one screen line: neither wrapped in a narrow
+# chat window nor covered by the buddy list.
+wait_pane "$welcome"
+screen=$(tm capture-pane -p -t finch)
+[ -z "${RDT_FINCH_SCREEN:-}" ] || printf '%s\n' "$screen" > "$RDT_FINCH_SCREEN"
+# The buddy list is still visible (its title on the top line), and the
+# chat text starts right of it.
+printf '%s\n' "$screen" | head -n1 | grep -qF "Buddy List" \
+    || fail "the buddy list is not visible on the first screen"
+col=$(printf '%s\n' "$screen" | grep -F -- "$welcome" | head -n1 \
+    | awk -v w="$welcome" '{ print index($0, w) }')
+[ "${col:-0}" -gt 30 ] || fail "the welcome line starts at column $col, under the buddy list"
+
 # ---- the second client posts; Finch must show it ----
 text="hello-from-peer-$$"
 peer_nick=$(RDT_SEED=$seed RDT_ROOT=$root "$RDT_POST" --as-new-member "$url" \
     "$space" "$TOPIC" "$text" 2> "$tmp/peer.err") || fail "rdt-post could not post"
 [ -n "$peer_nick" ] || fail "rdt-post printed no nick"
-# The new chat window opens partly under the buddy list: cycle the focus
-# (Finch's Alt+n, "next window") until the chat window is on top, i.e.
-# until the text shows; a bounded number of tries.
-wait_pane "$text"
-tries=0
-until tm capture-pane -p -t finch | grep -qF -- "$peer_nick: $text"; do
-    tries=$((tries + 1))
-    [ "$tries" -le 10 ] || fail "no chat line '$peer_nick: $text' after raising each window"
-    tm send-keys -t finch M-n
-    # let Finch redraw before looking again (polled, bounded)
-    end=$(( $(date +%s) + 2 ))
-    while [ "$(date +%s)" -lt "$end" ] && \
-          ! tm capture-pane -p -t finch | grep -qF -- "$peer_nick: $text"; do
-        sleep 0.1
-    done
-done
 # A chat line from the peer (by its short id), not just the text anywhere.
 wait_pane "$peer_nick: $text"
 tm capture-pane -p -t finch | grep -F -- "$text" | sed 's/^/# shown: /'
 
-echo "ok 1 finch shows a message posted by a second client"
+echo "ok 1 finch shows the welcome line uncut beside the buddy list and a message posted by a second client"

@@ -6,7 +6,7 @@
 #   tests/ui/pidgin-screenshot.sh OUTPUT.png
 #
 # Starts rdt-test-server (fresh data dir), makes a new space with
-# rdt-keygen, posts a welcome message with rdt-post, writes a throw-away
+# rdt-keygen, posts two lines as the owner with rdt-post, writes a throw-away
 # Pidgin config dir (accounts.xml with the account set to sign in,
 # blist.xml with an auto-joined chat for topic "general", prefs.xml with
 # chat logging on, plugins/ with a symlink to the plugin of the build dir),
@@ -14,7 +14,12 @@
 #   1. a window named "general" exists (xdotool): the chat is joined, and
 #   2. Pidgin's chat log holds the welcome text: the backlog was verified,
 #      decrypted and shown.
-# Then it saves the chat window to OUTPUT.png (ImageMagick `import`).
+# Then it types "/nick Alice" (the owner's display name) into the chat,
+# lets a second member post (rdt-post --as-new-member; its nick is its
+# short member ID: rdt-post cannot set display names), types "/chain" (the
+# topic's verified hash chain) and a line, waits for them in the chat log
+# and saves
+# the chat window to OUTPUT.png (ImageMagick `import`).
 #
 # Optional, not part of `meson test` or CI (it needs pidgin, xvfb, xdotool
 # and imagemagick: apt-get install pidgin xvfb xauth xdotool imagemagick).
@@ -32,7 +37,9 @@ out=$(realpath -m "$out")
 build=${BUILD_DIR:-build}
 deadline=${RDT_UI_DEADLINE:-60}
 topic=general
-welcome="Welcome to topic $topic, written by rdt-post before Pidgin started."
+welcome="Welcome to topic $topic! Everything here is end-to-end encrypted and signed."
+second="The server only stores ciphertext; each message is chained to the one before."
+reply="Hi Alice, the new member here. Nice: my client verified the whole history."
 
 for tool in pidgin Xvfb xdotool import; do
   command -v "$tool" >/dev/null || { echo "skip: $tool is not installed"; exit 77; }
@@ -91,14 +98,16 @@ umask 077
 read -r space _owner seed < <("$keygen" key)
 root=$("$keygen" root)
 user="pidgin@$space"
-RDT_SEED=$seed RDT_ROOT=$root "$post" "$url" "$space" "$topic" "$welcome" \
-  2> "$tmp/post.err" || fail "rdt-post could not post the welcome message"
+for line in "$welcome" "$second"; do
+  RDT_SEED=$seed RDT_ROOT=$root "$post" "$url" "$space" "$topic" "$line" \
+    2> "$tmp/post.err" || fail "rdt-post could not post the welcome message"
+done
 
 # ---- Pidgin config dir ----
 conf=$tmp/pidgin
 mkdir -p "$conf/plugins"
 ln -s "$(realpath "$plugin")" "$conf/plugins/libreeeductio.so"
-rdt_purple_conf "$conf" pidgin "$user" "$seed" "$url" "$root" "$topic"
+rdt_purple_conf "$conf" pidgin "$user" "$seed" "$url" "$root" "$topic" Alice
 # Chat logs in plain text: the script's proof that the backlog was shown.
 cat > "$conf/prefs.xml" <<EOF
 <?xml version='1.0' encoding='UTF-8' ?>
@@ -111,7 +120,6 @@ cat > "$conf/prefs.xml" <<EOF
  </pref>
 </pref>
 EOF
-seed='' root=''
 umask 022
 
 # ---- X display and Pidgin ----
@@ -133,11 +141,30 @@ log_has_welcome() { grep -rqF -- "$welcome" "$conf/logs"; }
 wait_for "the welcome message in Pidgin's chat log" log_has_welcome
 
 # Give the chat window a fixed size at the origin and wait until X reports
-# it, then grab that window.
+# it.
 chat=$(chat_window)
-xdotool windowmove "$chat" 0 0 windowsize "$chat" 760 480 windowraise "$chat"
-chat_placed() { xdotool getwindowgeometry "$chat" | grep -q 'Geometry: 760x480'; }
+xdotool windowmove "$chat" 0 0 windowsize "$chat" 880 400 windowraise "$chat"
+chat_placed() { xdotool getwindowgeometry "$chat" | grep -q 'Geometry: 880x400'; }
 wait_for "the chat window to be resized" chat_placed
+
+# Commands typed into the chat's entry (no window manager: focus it first).
+type_line() {
+  xdotool windowfocus --sync "$chat" type --delay 20 -- "$1"
+  xdotool key --window "$chat" Return
+}
+log_has() { grep -rqF -- "$1" "$conf/logs"; }
+type_line "/nick Alice"
+# A second member: added by the owner, posts once.
+RDT_SEED=$seed RDT_ROOT=$root "$post" --as-new-member "$url" "$space" "$topic" \
+  "$reply" > "$tmp/peer.out" 2> "$tmp/post.err" || fail "rdt-post could not post as a new member"
+seed='' root=''
+wait_for "the second member's message in the chat log" log_has "$reply"
+# /chain's answer is not logged; Alice's next line is, once sent, and Pidgin
+# handles typed lines in order.
+type_line "/chain"
+thanks="Welcome, and thanks for checking!"
+type_line "$thanks"
+wait_for "Alice's answer in the chat log" log_has "Alice: $thanks"
 
 mkdir -p "$(dirname "$out")"
 import -window "$chat" "$out" || fail "import could not grab the screen"
