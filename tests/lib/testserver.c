@@ -75,14 +75,26 @@ spawn (RdtTestServer *s)
     }
 }
 
+static gboolean
+external (void)
+{
+  const gchar *ext = g_getenv ("RDT_TEST_SERVER_URL");
+  return ext != NULL && *ext != '\0';
+}
+
 RdtTestServer *
 rdt_test_server_start (const gchar * const *extra_args)
 {
   RdtTestServer *s = g_new0 (RdtTestServer, 1);
   const gchar *ext = g_getenv ("RDT_TEST_SERVER_URL");
   signal (SIGPIPE, SIG_IGN);
-  if (ext && *ext)
+  if (external ())
     {
+      /* Options cannot reach a running server: a test relying on them
+       * would pass or hang for the wrong reason. */
+      if (extra_args != NULL && extra_args[0] != NULL)
+        g_error ("server options (%s ...) need a local rdt-test-server; "
+                 "call rdt_test_server_require_local() first", extra_args[0]);
       s->url = g_strdup (ext);
       if (g_str_has_suffix (s->url, "/"))
         s->url[strlen (s->url) - 1] = '\0';
@@ -109,12 +121,26 @@ rdt_test_server_is_local (RdtTestServer *s)
 }
 
 gboolean
-rdt_test_server_skip_unless_local (RdtTestServer *s)
+rdt_test_server_require_local (RdtTestServer *s, const gchar *why)
 {
-  if (s->local)
-    return FALSE;
-  g_test_skip ("needs a local rdt-test-server");
-  return TRUE;
+  g_autofree gchar *msg = NULL;
+
+  if (s != NULL && s->local)
+    return TRUE;
+  msg = g_strdup_printf ("needs a local rdt-test-server: %s", why);
+  g_test_skip (msg);
+  return FALSE;
+}
+
+RdtTestServer *
+rdt_test_server_start_local (const gchar * const *extra_args, const gchar *why)
+{
+  if (external ())
+    {
+      rdt_test_server_require_local (NULL, why);
+      return NULL;
+    }
+  return rdt_test_server_start (extra_args);
 }
 
 void
