@@ -75,6 +75,15 @@ spawn (RdtTestServer *s)
     }
 }
 
+/* A knob of a local server used on an external one: a test bug, named. */
+static void
+assert_local (RdtTestServer *s, const gchar *what)
+{
+  if (!s->local)
+    g_error ("%s needs a local rdt-test-server; call "
+             "rdt_test_server_require_local() first", what);
+}
+
 static gboolean
 external (void)
 {
@@ -158,7 +167,7 @@ rdt_test_server_kill (RdtTestServer *s)
 void
 rdt_test_server_resume (RdtTestServer *s)
 {
-  g_assert_true (s->local);
+  assert_local (s, "a restart");
   if (s->pid <= 0)
     spawn (s);
 }
@@ -166,7 +175,7 @@ rdt_test_server_resume (RdtTestServer *s)
 void
 rdt_test_server_restart (RdtTestServer *s)
 {
-  g_assert_true (s->local);
+  assert_local (s, "a restart");
   rdt_test_server_kill (s);
   spawn (s);
 }
@@ -181,7 +190,7 @@ control (RdtTestServer *s, const gchar *method, const gchar *json)
   g_autoptr (GBytes) answer = NULL;
   g_autoptr (GError) error = NULL;
 
-  g_assert_true (s->local);
+  assert_local (s, "the fault control endpoint");
   if (json != NULL)
     {
       g_autoptr (GBytes) body = g_bytes_new (json, strlen (json));
