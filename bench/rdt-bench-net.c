@@ -534,12 +534,22 @@ main (int argc, char **argv)
       g_printerr ("RDT_BENCH_SERVER_ARGS: %s\n", error->message);
       return 2;
     }
+  if (server_args != NULL && g_getenv ("RDT_TEST_SERVER_URL") != NULL
+      && *g_getenv ("RDT_TEST_SERVER_URL") != '\0')
+    {
+      g_printerr ("RDT_BENCH_SERVER_ARGS needs a local server: unset "
+                  "RDT_TEST_SERVER_URL or the options\n");
+      return 2;
+    }
   server = rdt_test_server_start ((const gchar * const *) server_args);
   b.url = g_strdup (rdt_test_server_get_url (server));
 
-  /* Fixed keys: the space key doubles as the member's (the owner). */
-  memset (b.seed, 0x44, sizeof b.seed);
-  memset (b.root, 0x55, sizeof b.root);
+  /* Fresh keys, so a fresh space, every run: a server that outlives the
+   * run (RDT_TEST_SERVER_URL) keeps the space and its topic's chain, which
+   * a fixed key would meet again with a stale head. The space key doubles
+   * as the member's (the owner). */
+  rdt_random_bytes (b.seed, sizeof b.seed);
+  rdt_random_bytes (b.root, sizeof b.root);
   b.key = rdt_signing_key_new_from_seed (b.seed);
   b.space_id = rdt_signing_key_get_id (b.key, RDT_ID_SPACE);
   keys = rdt_space_keys_new (b.root, b.space_id);

@@ -30,7 +30,7 @@
 #include "message.h"
 #endif
 
-#define SERVER_MAX_BLOB 262144   /* --max-blob-size for this run */
+#define SERVER_MAX_BLOB 262144   /* --max-blob-size of test_too_large's server */
 
 static RdtTestServer *srv;
 
@@ -281,7 +281,8 @@ test_send_receive_tamper (void)
   }
 
   /* Tamper with the stored blob: the download is rejected. */
-  if (!rdt_test_server_skip_unless_local (srv))
+  if (rdt_test_server_require_local (srv, "editing the stored blob in its data dir "
+                                     "(the transfer part passed)"))
     {
       g_autofree gchar *path = g_build_filename (
           rdt_test_server_get_data_dir (srv), "blobs", got->blob_id, NULL);
@@ -330,7 +331,16 @@ test_too_large (void)
   guint8 *buf;
   g_autoptr (GBytes) plain = NULL;
   const gsize n = SERVER_MAX_BLOB + 1;
+  const gchar *args[] = { "--max-blob-size", G_STRINGIFY (SERVER_MAX_BLOB),
+                          NULL };
+  g_autoptr (RdtTestServer) small = NULL;
+  RdtTestServer *saved = srv;
 
+  /* the real limit (100 MB) is too big to go over in a test */
+  small = rdt_test_server_start_local (args, "a 256 KiB blob limit (--max-blob-size)");
+  if (small == NULL)
+    return;
+  srv = small;
   rdt_random_bytes (root, sizeof root);
   fx_init (&a);
   sa = session_for (owner, root, &a);
@@ -351,6 +361,7 @@ test_too_large (void)
 
   rdt_session_free (sa);
   fx_clear (&a);
+  srv = saved;
 }
 
 #ifdef RDT_HAVE_PURPLE
@@ -849,7 +860,11 @@ xfer_bad (BadBlob how, const gchar *name, const gchar *chat_error)
   guint notes_before;
   gboolean notified = FALSE;
 
-  if (how != BAD_KEY && rdt_test_server_skip_unless_local (srv))
+  if (how == BAD_TAMPERED
+      && !rdt_test_server_require_local (srv, "editing the stored blob in its data dir"))
+    return;
+  if (how == BAD_MISSING
+      && !rdt_test_server_require_local (srv, "a GET /blobs/ 404 fault"))
     return;
   sp = space_new ();
   data = g_malloc (n);
@@ -883,7 +898,8 @@ xfer_bad (BadBlob how, const gchar *name, const gchar *chat_error)
   notes_before = notes->len;
   accept_to (dest);
   harness_wait (xfer_gone, NULL, 60, "the transfer to fail");
-  rdt_test_server_clear_faults (srv);
+  if (how == BAD_MISSING)
+    rdt_test_server_clear_faults (srv);
   g_assert_cmpint (seen.final_status, ==, PURPLE_XFER_STATUS_CANCEL_LOCAL);
   g_assert_cmpuint (seen.n_cancel_local, ==, 1);
   /* the transfer UI's error (purple_xfer_error) and the chat's line */
@@ -1003,7 +1019,7 @@ test_xfer_cancel_running (void)
   g_autoptr (RdtAttachment) a3 = NULL;
   gsize saved_len = 0;
 
-  if (rdt_test_server_skip_unless_local (srv))
+  if (!rdt_test_server_require_local (srv, "a GET /blobs/ delay fault to cancel during"))
     return;
   sp = space_new ();
   data = g_malloc (n);
@@ -1512,7 +1528,7 @@ test_images_one_download (void)
   g_autoptr (RdtAttachment) att = NULL;
   g_autofree gchar *fault = NULL;
 
-  if (rdt_test_server_skip_unless_local (srv))
+  if (!rdt_test_server_require_local (srv, "a GET /blobs/ fault on the first download"))
     return;
   sp = space_new ();
   space_peer_start (sp);
@@ -1682,8 +1698,6 @@ test_images_type_checked (void)
 int
 main (int argc, char **argv)
 {
-  const gchar *args[] = { "--max-blob-size", G_STRINGIFY (SERVER_MAX_BLOB),
-                          NULL };
   int ret;
 #ifdef RDT_HAVE_PURPLE
   /* /fetch ~/... goes here: a fresh home of this program's own (before
@@ -1725,7 +1739,7 @@ main (int argc, char **argv)
                    test_images_over_inline_limit);
   g_test_add_func ("/attach/images/type-checked", test_images_type_checked);
 #endif
-  srv = rdt_test_server_start (args);
+  srv = rdt_test_server_start (NULL);
   ret = g_test_run ();
   rdt_test_server_stop (srv);
 #ifdef RDT_HAVE_PURPLE

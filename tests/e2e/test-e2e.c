@@ -741,7 +741,7 @@ test_reconnect (void)
     "posted while down 1", "posted while down 2", "posted while down 3", NULL
   };
 
-  if (rdt_test_server_skip_unless_local (server))
+  if (!rdt_test_server_require_local (server, "stopping and restarting the server"))
     return;
   o = owner_new ();
   m = member_new (o);
@@ -1067,7 +1067,7 @@ tampered (const gchar *field)
   PurpleAccount *a;
   gchar *victim, *value;
 
-  if (rdt_test_server_skip_unless_local (server))
+  if (!rdt_test_server_require_local (server, "editing the stored messages in its data dir"))
     return;
   o = owner_new ();
   m = member_new (o);
@@ -1147,7 +1147,7 @@ test_history_rewritten (void)
   gchar *cut, *pin_before;
   gint64 started;
 
-  if (rdt_test_server_skip_unless_local (server))
+  if (!rdt_test_server_require_local (server, "cutting the stored history in its data dir"))
     return;
   o = owner_new ();
   m = member_new (o);
@@ -1216,7 +1216,7 @@ test_leave_with_queued_send (void)
   PurpleConvChat *chat;
   Peer *p;
 
-  if (rdt_test_server_skip_unless_local (server))
+  if (!rdt_test_server_require_local (server, "stopping the server while a send waits"))
     return;
   o = owner_new ();
   m = member_new (o);
@@ -1521,7 +1521,7 @@ served_tampered (const gchar *mode, gboolean expect_warning)
   gchar *fault;
   gint prev = -1;
 
-  if (rdt_test_server_skip_unless_local (server))
+  if (!rdt_test_server_require_local (server, "the tamper fault of the fault control endpoint"))
     return;
   o = owner_new ();
   m = member_new (o);
@@ -1672,7 +1672,7 @@ test_fault_soak (void)
   gchar text[32];
   SoakProgress sp;
 
-  if (rdt_test_server_skip_unless_local (server))
+  if (!rdt_test_server_require_local (server, "restarts and the fault control endpoint"))
     return;
   o = owner_new ();
   a = login (o, "alice");
@@ -1805,6 +1805,9 @@ test_inserted_image_and_retry (void)
   g_assert_cmpuint (harness_count_lines (a, "Message not sent", 0), ==, 0);
 
   /* the upload fails: said, with /retry; the same file goes up again */
+  if (!rdt_test_server_require_local (server, "a PUT /blobs/ fault for the failed "
+                                      "upload (the inserted image part passed)"))
+    goto out;
   g_assert_true (g_file_set_contents (file, "meeting notes", -1, NULL));
   rdt_test_server_fault (server, "{\"action\":\"status\",\"status\":400,"
                          "\"method\":\"PUT\",\"path\":\"/blobs/\"}");
@@ -1824,6 +1827,7 @@ test_inserted_image_and_retry (void)
                    PURPLE_CMD_STATUS_OK);
   g_free (err);
 
+out:
   g_unlink (file);
   g_rmdir (dir);
   peer_free (p);

@@ -507,6 +507,8 @@ test_tampered_state (void)
   guint8 root[32];
   HarnessAsync a = { NULL };
 
+  if (!rdt_test_server_require_local (server, "tamper and garbage faults on the state read"))
+    return;
   space_new (&s);
   g_assert_true (rdt_hex_decode (s.root_hex, root, 32, NULL));
   keys = rdt_space_keys_new (root, s.space);
@@ -1046,6 +1048,9 @@ test_swap_names (void)
   g_autoptr (GError) error = NULL;
   HarnessAsync a = { NULL };
 
+  if (!rdt_test_server_require_local (server, "a garbage fault on the state read "
+                                      "while both rename"))
+    return;
   world_new (&w);
   bob = core_new (&w);
   carl = core_new (&w);
@@ -1138,6 +1143,8 @@ test_invitation_kept (void)
   g_autofree gchar *invitation = NULL, *user = NULL;
   const gchar *text;
 
+  if (!rdt_test_server_require_local (server, "a 409 fault on every state write"))
+    return;
   space_new (&s);
   owner = owner_account (&s);
   ochat = harness_join (owner, TOPIC);

@@ -7,8 +7,8 @@
  * definitions set) on 127.0.0.1 with port 0 and a fresh temporary data
  * directory, and waits until it prints its URL. When RDT_TEST_SERVER_URL is
  * set, no process is spawned and the handle points at that external server
- * (then restart and faults are unavailable: tests that need them call
- * rdt_test_server_skip_unless_local()).
+ * (then options, restart, faults and the data dir are unavailable: tests
+ * that need them call rdt_test_server_require_local() first).
  *
  * Blocking is fine here: this is test set-up, not product code.
  */
@@ -21,13 +21,23 @@ G_BEGIN_DECLS
 typedef struct _RdtTestServer RdtTestServer;
 
 /* extra_args: NULL-terminated extra command-line options for the server
- * (e.g. "--token-ttl", "5"), or NULL. Fails the test on error. */
+ * (e.g. "--token-ttl", "5"), or NULL. Fails the test on error; with an
+ * external server, extra_args must be NULL (check with
+ * rdt_test_server_require_local() before). */
 RdtTestServer *rdt_test_server_start (const gchar * const *extra_args);
 /* Base URL without trailing slash, e.g. "http://127.0.0.1:41234". */
 const gchar   *rdt_test_server_get_url (RdtTestServer *server);
 gboolean       rdt_test_server_is_local (RdtTestServer *server);
-/* g_test_skip() and return TRUE when the server is external. */
-gboolean       rdt_test_server_skip_unless_local (RdtTestServer *server);
+/* TRUE for a local server. For an external one, g_test_skip() with the
+ * uniform reason "needs a local rdt-test-server: <why>" and FALSE; why says
+ * which option, fault or restart the test needs. */
+gboolean       rdt_test_server_require_local (RdtTestServer *server,
+                                              const gchar   *why);
+/* rdt_test_server_start (extra_args) for a test that needs those options;
+ * with an external server: the skip of rdt_test_server_require_local() and
+ * NULL. */
+RdtTestServer *rdt_test_server_start_local (const gchar * const *extra_args,
+                                            const gchar         *why);
 /* Stop (SIGTERM, wait) and start again on the same port and data dir. */
 void           rdt_test_server_restart (RdtTestServer *server);
 /* Stop the process but keep the handle (to test "server down"). */

@@ -429,7 +429,7 @@ test_redeem_answer_lost (void)
   g_autoptr (RdtApi) carol_api = NULL;
   g_autoptr (RdtSigningKey) carol = rdt_signing_key_generate ();
 
-  if (rdt_test_server_skip_unless_local (server))
+  if (!rdt_test_server_require_local (server, "a truncate fault of the fault control endpoint"))
     return;
   space_init (&s);
   inv = invite_new (&s, NULL);

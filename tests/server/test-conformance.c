@@ -41,17 +41,22 @@ static void
 test_token_expiry (void)
 {
   const gchar *args[] = { "--token-ttl", "1", NULL };
-  RdtTestServer *short_srv = rdt_test_server_start (args);
+  RdtTestServer *short_srv = NULL;
   g_autoptr (RdtSigningKey) key = rdt_signing_key_generate ();
   g_autofree gchar *space = rdt_signing_key_get_id (key, RDT_ID_SPACE);
   g_autofree gchar *uid = rdt_signing_key_get_id (key, RDT_ID_USER);
-  g_autofree gchar *token = login_on (short_srv, space, key, RDT_ID_USER, NULL);
+  g_autofree gchar *token = NULL;
   g_autofree gchar *data = g_base64_encode ((const guchar *) "x", 1);
   g_autoptr (RdtMessage) m = NULL;
   g_autoptr (Answer) r = NULL;
-  Space s = { key, space, uid, token, NULL };
+  Space s = { key, space, uid, NULL, NULL };
   gboolean done = FALSE;
 
+  if (!rdt_test_server_require_local (srv, "a one-second token lifetime (--token-ttl)"))
+    return;
+  short_srv = rdt_test_server_start (args);
+  token = login_on (short_srv, space, key, RDT_ID_USER, NULL);
+  s.token = token;
   g_assert_nonnull (token);
   /* JWT exp is in whole seconds: wait past it on the main loop. */
   g_timeout_add (2500, wait_done, &done);
@@ -227,14 +232,19 @@ static void
 test_ws_idle_ping (void)
 {
   const gchar *args[] = { "--ws-idle-ping", "1", NULL };
-  RdtTestServer *ping_srv = rdt_test_server_start (args);
+  RdtTestServer *ping_srv = NULL;
   g_autoptr (RdtSigningKey) key = rdt_signing_key_generate ();
   g_autofree gchar *space = rdt_signing_key_get_id (key, RDT_ID_SPACE);
   g_autofree gchar *uid = rdt_signing_key_get_id (key, RDT_ID_USER);
-  g_autofree gchar *token = login_on (ping_srv, space, key, RDT_ID_USER, NULL);
-  Space s = { key, space, uid, token, NULL };
+  g_autofree gchar *token = NULL;
+  Space s = { key, space, uid, NULL, NULL };
   Ws w = { 0 };
 
+  if (!rdt_test_server_require_local (srv, "a one-second idle ping (--ws-idle-ping)"))
+    return;
+  ping_srv = rdt_test_server_start (args);
+  token = login_on (ping_srv, space, key, RDT_ID_USER, NULL);
+  s.token = token;
   ws_open (ping_srv, &s, token, &w);
   g_assert_no_error (w.error);
   WAIT (has_frame (&w, "\"ping\""), "the server's idle ping");
@@ -242,9 +252,29 @@ test_ws_idle_ping (void)
   rdt_test_server_stop (ping_srv);
 }
 
+/* The message stored under msg's hash in topic, byte for byte. */
+static void
+assert_stored (const gchar *space, const gchar *token, const gchar *topic,
+               RdtMessage *msg)
+{
+  g_autofree gchar *p = g_strdup_printf ("/spaces/%s/topics/%s/messages/%s",
+                                         space, topic, msg->message_hash);
+  g_autoptr (Answer) a = request ("GET", p, token, NULL);
+  JsonObject *o;
+
+  g_assert_cmpuint (a->status, ==, 200);
+  o = json_node_get_object (a->json);
+  g_assert_cmpstr (json_object_get_string_member (o, "data"), ==, msg->data);
+  g_assert_cmpstr (json_object_get_string_member (o, "signature"), ==, msg->signature);
+  g_assert_cmpstr (json_object_get_string_member_with_default (o, "prev_hash", NULL),
+                   ==, msg->prev_hash);
+}
+
 /* Appendix A: the vectors' state write, msg1 and msg2 are built with the
  * core, come out byte-identical, and the server accepts them with the same
- * hashes (spec: "Server-accepted (verified)"). */
+ * hashes (spec: "Server-accepted (verified)"). The vectors' keys are fixed,
+ * so an external server may hold them from an earlier run: then they must be
+ * stored exactly. */
 static void
 test_appendix_a (void)
 {
@@ -274,6 +304,25 @@ test_appendix_a (void)
   g_assert_cmpstr (sw->message_hash, ==, "MEoLCDUkndB61rUP0xaHHZ0gWTUiWbH9QAedJr8CYb-B");
   g_assert_cmpstr (sw->signature, ==, "sEQD+DS2zdxBescWRXAPwOlLzhbc3sDb+J3VD+out6/v/0urQQycWB1VLanVXxX3lxKbJYKErqHnaDijV9y6CQ==");
   a = post_on (srv, &s, s.token, sw);
+  if (a->status == 409 && !rdt_test_server_is_local (srv))
+    {
+      g_autofree gchar *tok = login_on (srv, s.space, member, RDT_ID_USER, NULL);
+
+      assert_stored (s.space, s.token, "state", sw);
+      m1 = rdt_message_new_signed (s.space, "general", "chat.text", NULL,
+          "AAECAwQFBgcICQoLF5aTK/MyJhzCRZIu4SRr0pK6vzVQdfXjcuw0XA==", mid, member);
+      m2 = rdt_message_new_signed (s.space, "general", "chat.text", m1->message_hash,
+          "c2Vjb25k", mid, member);
+      g_assert_nonnull (tok);
+      assert_stored (s.space, tok, "general", m1);
+      assert_stored (s.space, tok, "general", m2);
+      g_test_message ("the vectors were stored by an earlier run");
+      g_clear_pointer (&a, answer_free);
+      g_free (s.space);
+      g_free (s.uid);
+      g_free (s.token);
+      return;
+    }
   g_assert_cmpuint (a->status, ==, 201);
   g_assert_cmpstr (json_object_get_string_member (json_node_get_object (a->json), "message_hash"),
                    ==, sw->message_hash);

@@ -111,13 +111,17 @@ test_options (void)
   g_autofree gchar *kuid = rdt_signing_key_get_id (known, RDT_ID_USER);
   const gchar *args[] = { "--no-auto-create", "--space", kspace,
                           "--challenge-ttl", "1", NULL };
-  g_autoptr (RdtTestServer) strict = rdt_test_server_start (args);
+  g_autoptr (RdtTestServer) strict = NULL;
   g_autofree gchar *tok = NULL;
   g_autofree gchar *cpath = g_strdup_printf ("/spaces/%s/auth/challenge", ospace);
   g_autofree gchar *body = g_strdup_printf ("{\"public_key\":\"%s\"}", kuid);
   g_autoptr (Answer) a = NULL;
   guint status = 0;
 
+  if (!rdt_test_server_require_local (srv, "registered spaces only (--no-auto-create) "
+                                      "and a one-second challenge lifetime (--challenge-ttl)"))
+    return;
+  strict = rdt_test_server_start (args);
   tok = login_on (strict, kspace, known, RDT_ID_USER, &status);
   g_assert_nonnull (tok);
   a = request_on (strict, "POST", cpath, NULL, "application/json", body, strlen (body));
@@ -405,21 +409,16 @@ test_concurrent_posters (void)
   g_assert_cmpuint (MAX (r.status[0], r.status[1]), ==, 409);
 }
 
-/* Spec 10: blob id check, idempotent re-upload, sizes, 500 on bad token,
+/* Spec 10: blob id check, idempotent re-upload, 500 on bad token,
  * deletion rights. */
 static void
 test_blobs (void)
 {
-  const gchar *args[] = { "--max-blob-size", "1000", NULL };
-  g_autoptr (RdtTestServer) small = rdt_test_server_start (args);
-  RdtTestServer *saved = srv;
   g_autoptr (Space) s = NULL;
   guint8 bytes[600], digest[RDT_SHA256_LENGTH];
   g_autofree gchar *bid = NULL, *path = NULL, *wrong = NULL, *expect = NULL;
   g_autoptr (Answer) a = NULL;
-  g_autofree guint8 *big = g_malloc0 (1001);
 
-  srv = small;
   s = space_new ();
   rdt_random_bytes (bytes, sizeof bytes);
   rdt_sha256 (bytes, sizeof bytes, digest);
@@ -456,22 +455,37 @@ test_blobs (void)
   g_assert_cmpuint (a->status, ==, 500);   /* the real server's quirk */
   g_clear_pointer (&a, answer_free);
 
-  {
-    guint8 d2[RDT_SHA256_LENGTH];
-    g_autofree gchar *bid2 = NULL, *p2 = NULL;
-    rdt_sha256 (big, 1001, d2);
-    bid2 = rdt_id_encode (RDT_ID_BLOB, d2);
-    p2 = g_strdup_printf ("/spaces/%s/blobs/%s", s->space, bid2);
-    a = request_on (srv, "PUT", p2, s->token, "application/octet-stream", big, 1001);
-    assert_answer (a, 413, "Blob too large. Maximum size is 1000 bytes");
-    g_clear_pointer (&a, answer_free);
-  }
-
   a = request_on (srv, "DELETE", path, s->token, NULL, NULL, 0);
   g_assert_cmpuint (a->status, ==, 204);
   g_clear_pointer (&a, answer_free);
   a = request_on (srv, "GET", path, s->token, NULL, NULL, 0);
   assert_answer (a, 404, "Blob not found");
+}
+
+/* Spec 10: a blob over the server's limit gives 413 naming the limit. */
+static void
+test_blob_limit (void)
+{
+  const gchar *args[] = { "--max-blob-size", "1000", NULL };
+  g_autoptr (RdtTestServer) small = NULL;
+  RdtTestServer *saved = srv;
+  g_autoptr (Space) s = NULL;
+  g_autofree guint8 *big = g_malloc0 (1001);
+  guint8 d2[RDT_SHA256_LENGTH];
+  g_autofree gchar *bid2 = NULL, *p2 = NULL;
+  g_autoptr (Answer) a = NULL;
+
+  /* The real limit (100 MiB) is too big to hit in a test. */
+  if (!rdt_test_server_require_local (srv, "a 1000-byte blob limit (--max-blob-size)"))
+    return;
+  small = rdt_test_server_start (args);
+  srv = small;
+  s = space_new ();
+  rdt_sha256 (big, 1001, d2);
+  bid2 = rdt_id_encode (RDT_ID_BLOB, d2);
+  p2 = g_strdup_printf ("/spaces/%s/blobs/%s", s->space, bid2);
+  a = request_on (srv, "PUT", p2, s->token, "application/octet-stream", big, 1001);
+  assert_answer (a, 413, "Blob too large. Maximum size is 1000 bytes");
   srv = saved;
 }
 
@@ -486,7 +500,7 @@ test_restart (void)
   g_autofree gchar *got = NULL, *want = join (h, 0, 2);
   gboolean more;
 
-  if (rdt_test_server_skip_unless_local (srv))
+  if (!rdt_test_server_require_local (srv, "a restart of the server"))
     return;
   rdt_test_server_restart (srv);
   g_free (s->token);
@@ -502,16 +516,13 @@ test_restart (void)
   }
 }
 
+/* Spec 7: bad tokens refused, every message on every socket, pong. */
 static void
 test_stream (void)
 {
-  const gchar *args[] = { "--ws-idle-ping", "1", NULL };
-  g_autoptr (RdtTestServer) pinging = rdt_test_server_start (args);
-  RdtTestServer *saved = srv;
   g_autoptr (Space) s = NULL;
   Ws bad = { 0 }, w1 = { 0 }, w2 = { 0 };
 
-  srv = pinging;
   s = space_new ();
   ws_open (srv, s, "not-a-token", &bad);
   g_assert_null (bad.ws);
@@ -533,15 +544,37 @@ test_stream (void)
   }
   soup_websocket_connection_send_text (w1.ws, "ping");
   WAIT (has_frame (&w1, "pong"), "pong");
+  ws_clear (&w1);
+  ws_clear (&w2);
+}
+
+/* The server's idle ping on a silent socket; the close_websockets fault. */
+static void
+test_stream_local (void)
+{
+  const gchar *args[] = { "--ws-idle-ping", "1", NULL };
+  g_autoptr (RdtTestServer) pinging = NULL;
+  RdtTestServer *saved = srv;
+  g_autoptr (Space) s = NULL;
+  Ws w1 = { 0 }, w2 = { 0 };
+
+  if (!rdt_test_server_require_local (srv, "a one-second idle ping (--ws-idle-ping) "
+                                      "and the close_websockets fault"))
+    return;
+  pinging = rdt_test_server_start (args);
+  srv = pinging;
+  s = space_new ();
+  ws_open (srv, s, s->token, &w1);
+  ws_open (srv, s, s->token, &w2);
+  g_assert_no_error (w1.error);
+  g_assert_no_error (w2.error);
+  soup_websocket_connection_send_text (w1.ws, "ping");
+  WAIT (has_frame (&w1, "pong"), "pong");
   /* Client silence: the server's own ping (no message_hash). */
   WAIT (has_frame (&w2, "{\"type\": \"ping\"}"), "the server's idle ping");
 
-  /* Fault: the server closes every socket. */
-  if (!rdt_test_server_skip_unless_local (srv))
-    {
-      rdt_test_server_fault (srv, "{\"action\":\"close_websockets\"}");
-      WAIT (w1.closed && w2.closed, "both sockets closed by the fault");
-    }
+  rdt_test_server_fault (srv, "{\"action\":\"close_websockets\"}");
+  WAIT (w1.closed && w2.closed, "both sockets closed by the fault");
   ws_clear (&w1);
   ws_clear (&w2);
   srv = saved;
@@ -557,7 +590,7 @@ test_faults (void)
   g_autoptr (Answer) a = NULL;
   gboolean more;
 
-  if (rdt_test_server_skip_unless_local (srv))
+  if (!rdt_test_server_require_local (srv, "the fault control endpoint"))
     return;
   rdt_test_server_fault (srv, "{\"path\":\"/topics/general/messages\",\"action\":\"status\","
                               "\"status\":503,\"count\":1}");
@@ -604,8 +637,10 @@ main (int argc, char **argv)
   g_test_add_func ("/server/member-rights", test_member_rights);
   g_test_add_func ("/server/concurrent-posters", test_concurrent_posters);
   g_test_add_func ("/server/blobs", test_blobs);
+  g_test_add_func ("/server/blob-limit", test_blob_limit);
   g_test_add_func ("/server/restart", test_restart);
   g_test_add_func ("/server/stream", test_stream);
+  g_test_add_func ("/server/stream-idle-ping", test_stream_local);
   g_test_add_func ("/server/faults", test_faults);
   ret = g_test_run ();
   rdt_test_server_stop (srv);
