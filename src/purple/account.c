@@ -25,6 +25,7 @@
 #include "invite.h"
 #include "membership.h"
 
+#include "events.h"
 #include "members.h"
 #include "rdt-purple.h"
 #include "xfer.h"
@@ -406,6 +407,7 @@ login_as_member (PurpleAccount *account)
       return;
     }
   rdt_chat_pins_check_space (account, space);
+  rdt_events_check_space (account, space);
   server = purple_account_get_string (account, "server", RDT_DEFAULT_SERVER);
   session = rdt_session_new (server, space, seed, root, &error);
   rdt_wipe (seed, sizeof seed);
@@ -471,6 +473,7 @@ rdt_close (PurpleConnection *gc)
   rdt_members_free (rc);             /* cancels state syncs and writes */
   rdt_chat_pins_free (rc);           /* the newest heads, written now */
   rdt_session_free (rc->session);   /* no callback runs after this */
+  rdt_events_free (rc);
   g_hash_table_destroy (rc->topic_to_id);
   g_hash_table_destroy (rc->id_to_topic);
   g_hash_table_destroy (rc->pending_text);

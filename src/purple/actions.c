@@ -20,6 +20,7 @@
 #include "actions.h"
 #include "crypto.h"
 #include "encoding.h"
+#include "events.h"
 #include "id.h"
 #include "invite.h"
 #include "members.h"
@@ -439,6 +440,47 @@ join_with_invitation (PurplePluginAction *action)
             NULL, TRUE, _("_Join"), invitation_entered);
 }
 
+/* ---- leave this space ---- */
+
+/* user_data is the connection: libpurple closes the request, without
+ * calling back, when the connection goes. events.c waits for the posts
+ * and deletes the account from the main loop. */
+static void
+leave_confirmed (gpointer user_data, int choice)
+{
+  RdtConn *rc = rdt_conn_of (user_data);
+
+  if (rc == NULL)
+    purple_notify_error (user_data, _("Leave this space"),
+                         _("The space was not left."),
+                         _("The account is not connected."));
+  else
+    rdt_events_leave_space (rc);
+}
+
+static void
+leave_space (PurplePluginAction *action)
+{
+  PurpleConnection *gc = action_gc (action);
+
+  if (gc == NULL || rdt_conn_of (gc) == NULL)
+    return;
+  /* default: cancel */
+  purple_request_action (gc, _("Leave this space"),
+                         _("Leave this space?"),
+                         _("This posts \"left the space\" to the open "
+                           "topics (or to \"general\" if none is open), "
+                           "then removes this account with its private key "
+                           "and the space's symmetric root from this "
+                           "computer. An admin can still remove you from "
+                           "the member list. Export the credentials first "
+                           "if you want to come back with the same key."),
+                         1, purple_connection_get_account (gc), NULL, NULL,
+                         gc, 2,
+                         _("_Leave"), G_CALLBACK (leave_confirmed),
+                         _("_Cancel"), G_CALLBACK (action_cancelled));
+}
+
 GList *
 rdt_actions_list (PurplePlugin *plugin, gpointer context)
 {
@@ -460,5 +502,7 @@ rdt_actions_list (PurplePlugin *plugin, gpointer context)
                                                   join_with_invitation));
   l = g_list_append (l, purple_plugin_action_new (_("Create a new space..."),
                                                   create_space));
+  l = g_list_append (l, purple_plugin_action_new (_("Leave this space..."),
+                                                  leave_space));
   return l;
 }

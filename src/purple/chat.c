@@ -21,6 +21,7 @@
 
 #include "id.h"
 
+#include "events.h"
 #include "members.h"
 #include "rdt-purple.h"
 #include "xfer.h"
@@ -92,6 +93,7 @@ rdt_chat_on_topic_opened (RdtSession *session, const gchar *topic_id,
   RdtConn *rc = user_data;
   gchar *text;
 
+  rdt_events_on_topic_opened (rc, topic_id, error);
   if (error == NULL)
     return;
   text = g_strdup_printf (_("Could not open topic %s: %s"), topic_id,
@@ -125,7 +127,8 @@ rdt_chat_on_message (RdtSession *session, const RdtSessionMessage *msg,
     }
   if (!msg->own && !purple_conv_chat_find_user (chat, who))
     purple_conv_chat_add_user (chat, who, NULL, PURPLE_CBFLAGS_NONE, FALSE);
-  if (rdt_xfer_handle_message (rc, chat, msg))
+  if (rdt_events_handle_message (rc, chat, msg) ||
+      rdt_xfer_handle_message (rc, chat, msg))
     {
       g_free (who);
       return;
@@ -308,6 +311,8 @@ rdt_chat_on_send_done (RdtSession *session, const gchar *topic_id, guint64 send_
   gchar *line;
 
   offline_done (rc, topic_id, send_id, error == NULL);
+  if (rdt_events_on_send_done (rc, topic_id, send_id, error))
+    return;
   if (error == NULL)
     {
       g_hash_table_remove (rc->pending_text, &send_id);

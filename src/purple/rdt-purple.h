@@ -39,6 +39,7 @@ typedef struct {
   gpointer members;            /* members.c: display names, member list */
   gpointer transfers;          /* xfer.c: attachments in flight */
   GHashTable *heads;           /* chat.c: topic -> head pin not written yet */
+  gpointer events;             /* events.c: our join and leave posts */
 } RdtConn;
 
 /* chat.c: conversations */
