@@ -837,7 +837,7 @@ test_typed_offline (void)
     "typed offline 1", "typed offline 2", "typed offline 3", NULL
   };
 
-  if (rdt_test_server_skip_unless_local (server))
+  if (!rdt_test_server_require_local (server, "stopping and restarting the server"))
     return;
   o = owner_new ();
   m = member_new (o);
@@ -901,7 +901,7 @@ test_close_with_queued (void)
   GPtrArray *ns;
   guint before, found = 0;
 
-  if (rdt_test_server_skip_unless_local (server))
+  if (!rdt_test_server_require_local (server, "stopping and restarting the server"))
     return;
   o = owner_new ();
   m = member_new (o);
