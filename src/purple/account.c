@@ -27,6 +27,7 @@
 
 #include "members.h"
 #include "rdt-purple.h"
+#include "display.h"
 #include "xfer.h"
 
 static void
@@ -423,6 +424,7 @@ rdt_close (PurpleConnection *gc)
   rdt_members_free (rc);             /* cancels state syncs and writes */
   rdt_chat_pins_free (rc);           /* the newest heads, written now */
   rdt_session_free (rc->session);   /* no callback runs after this */
+  rdt_display_free (rc);             /* entries held for images: dropped */
   g_hash_table_destroy (rc->topic_to_id);
   g_hash_table_destroy (rc->id_to_topic);
   g_hash_table_destroy (rc->pending_text);

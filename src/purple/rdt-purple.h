@@ -29,6 +29,7 @@ typedef struct {
   gchar *nick;                 /* rdt_id_short of our member id */
   gpointer members;            /* members.c: display names, member list */
   gpointer transfers;          /* xfer.c: attachments in flight */
+  gpointer display;            /* display.c: entries held for images */
   GHashTable *heads;           /* chat.c: topic -> head pin not written yet */
 } RdtConn;
 

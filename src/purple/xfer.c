@@ -36,6 +36,7 @@
  * it alone); rdt_xfer_conn_free() cancels every offer, which cancels it. */
 #include "config.h"
 
+#include <stdarg.h>
 #include <string.h>
 #include <time.h>
 
@@ -48,10 +49,12 @@
 #include <ft.h>
 #include <imgstore.h>
 #include <request.h>
+#include <util.h>
 
 #include "api.h"
 #include "attachment.h"
 #include "crypto.h"
+#include "display.h"
 #include "id.h"
 #include "members.h"
 #include "xfer.h"
@@ -83,6 +86,8 @@ typedef struct {
   gboolean own;
   gboolean backlog;
   guint number;           /* its /fetch number */
+  guint64 ticket;         /* its held entry (display.c), 0 once filled */
+  gchar *text_entry;      /* the entry without the image (html) */
 } ImageTarget;
 
 /* One automatic download of an image blob, for every descriptor of that
@@ -113,6 +118,7 @@ typedef struct {
   GQueue image_cache;    /* CachedImage*, newest first */
   GHashTable *failed;    /* topic id -> Op*: the last upload that failed
                           * there, encrypted and ready for /retry */
+  gboolean inline_images;   /* the UI shows them (display.c) */
 } XferState;
 
 /* One operation in flight. */
@@ -159,6 +165,7 @@ image_target_free (gpointer data)
   g_free (t->topic_id);
   g_free (t->sender);
   g_free (t->filename);
+  g_free (t->text_entry);
   g_free (t);
 }
 
@@ -202,6 +209,7 @@ state_of (RdtConn *rc)
       st->image_jobs = g_hash_table_new (g_str_hash, g_str_equal);
       st->failed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                           (GDestroyNotify) op_free);
+      st->inline_images = rdt_display_ui_shows_images ();
       rc->transfers = st;
     }
   return st;
@@ -662,20 +670,34 @@ op_fail (Op *op, const gchar *line)
 
 static void start_download (Op *op, guint64 limit);
 
-static void
-show_image_to (RdtConn *rc, const ImageTarget *t, gint img_id)
+/* The entry of an image shown inline: its name, then the image. */
+static gchar *
+image_entry_html (const gchar *filename, gint img_id)
 {
-  PurpleConvChat *chat = rdt_chat_for_topic (rc, t->topic_id);
-  g_autofree gchar *html = NULL;
+  g_autofree gchar *text = g_strdup_printf (_("sent image “%s”"), filename);
+  g_autofree gchar *escaped = purple_markup_escape_text (text, -1);
 
-  if (chat == NULL)
+  return g_strdup_printf ("%s<br><img id=\"%d\">", escaped, img_id);
+}
+
+/* The image in its held entry (display.c). */
+static void
+show_image_to (RdtConn *rc, ImageTarget *t, gint img_id)
+{
+  g_autofree gchar *html = image_entry_html (t->filename, img_id);
+
+  rdt_display_fill (rc, t->ticket, html, PURPLE_MESSAGE_IMAGES, img_id);
+  t->ticket = 0;
+}
+
+/* No image comes for t: its entry says how to get it instead. */
+static void
+give_up_image (RdtConn *rc, ImageTarget *t)
+{
+  if (t->ticket == 0)
     return;
-  html = g_strdup_printf ("<img id=\"%d\">", img_id);
-  /* Own images under our nick with SEND, as chat.c does for text. */
-  purple_conv_chat_write (chat, t->own ? rc->nick : t->sender, html,
-                          (t->own ? PURPLE_MESSAGE_SEND : PURPLE_MESSAGE_RECV)
-                          | PURPLE_MESSAGE_IMAGES | PURPLE_MESSAGE_NO_LOG,
-                          time (NULL));
+  rdt_display_fill (rc, t->ticket, t->text_entry, 0, 0);
+  t->ticket = 0;
 }
 
 static void
@@ -714,12 +736,15 @@ image_job_unregister (XferState *st, ImageJob *job)
   job->registered = FALSE;
 }
 
-/* A running job is over (its op is done): the next may start. */
+/* A running job is over (its op is done): the next may start. Entries
+ * still held get their text. */
 static void
 image_job_done (Op *op)
 {
   XferState *st = op->rc->transfers;
 
+  for (guint i = 0; i < op->job->targets->len; i++)
+    give_up_image (op->rc, op->job->targets->pdata[i]);
   image_job_unregister (st, op->job);
   st->images_running--;
   pump_later (op->rc);
@@ -764,6 +789,7 @@ image_job_fail (Op *op, ImageFailure how, const gchar *message)
                                   t->filename, t->sender, message, t->number);
           break;
         }
+      give_up_image (op->rc, t);
       say_to (op->rc, t, PURPLE_MESSAGE_ERROR, line);
     }
   image_job_done (op);
@@ -852,6 +878,7 @@ drop_oldest_queued (RdtConn *rc)
       ImageTarget *t = job->targets->pdata[i];
       g_autofree gchar *line = NULL;
 
+      give_up_image (rc, t);
       if (t->backlog)
         continue;   /* history: only its newest images are shown */
       line = g_strdup_printf (_("“%s” is not shown: too many images came at "
@@ -862,14 +889,18 @@ drop_oldest_queued (RdtConn *rc)
   image_job_free (job);
 }
 
-/* Show an image descriptor inline: from the cache, by joining the
- * download of the same attachment, or by queueing a new one. */
+/* Show an image descriptor inline, in its entry from who: from the cache,
+ * by joining the download of the same attachment, or by queueing a new
+ * one (the entry held meanwhile). Takes text_entry, the entry if no image
+ * comes, and placeholder, the entry if it comes late. */
 static void
 request_image (RdtConn *rc, const RdtSessionMessage *msg, const gchar *who,
-               RdtAttachment *att, guint number)
+               PurpleMessageFlags flags, RdtAttachment *att, guint number,
+               gchar *text_entry, const gchar *placeholder)
 {
   XferState *st = state_of (rc);
   ImageTarget *t = g_new0 (ImageTarget, 1);
+  time_t mtime = (time_t) (msg->timestamp / 1000);
   ImageJob *job;
 
   t->topic_id = g_strdup (msg->topic_id);
@@ -878,6 +909,7 @@ request_image (RdtConn *rc, const RdtSessionMessage *msg, const gchar *who,
   t->own = msg->own;
   t->backlog = msg->backlog;
   t->number = number;
+  t->text_entry = text_entry;
 
   for (GList *l = st->image_cache.head; l != NULL; l = l->next)
     {
@@ -885,7 +917,10 @@ request_image (RdtConn *rc, const RdtSessionMessage *msg, const gchar *who,
 
       if (same_attachment (c->att, att))
         {
-          show_image_to (rc, t, c->img_id);
+          g_autofree gchar *html = image_entry_html (t->filename, c->img_id);
+
+          rdt_display_write (rc, t->topic_id, who, html,
+                             flags | PURPLE_MESSAGE_IMAGES, mtime, c->img_id);
           g_queue_unlink (&st->image_cache, l);
           g_queue_push_head_link (&st->image_cache, l);
           image_target_free (t);
@@ -894,6 +929,8 @@ request_image (RdtConn *rc, const RdtSessionMessage *msg, const gchar *who,
         }
     }
 
+  t->ticket = rdt_display_hold (rc, t->topic_id, who, flags, mtime,
+                                placeholder);
   job = g_hash_table_lookup (st->image_jobs, att->blob_id);
   if (job != NULL && same_attachment (job->att, att))
     {
@@ -1448,28 +1485,56 @@ offer_xfer (RdtConn *rc, const gchar *topic_id, const gchar *who,
   purple_xfer_request (xfer);
 }
 
+/* "4×3, 120 B" or "120 B": what the descriptor says of att. */
+static gchar *
+describe (const RdtAttachment *att)
+{
+  g_autofree gchar *size = att->size != 0 ? g_format_size (att->size)
+                                          : g_strdup (_("unknown size"));
+
+  if (att->width != 0 && att->height != 0)
+    /* Translators: an image's width × height, then its size */
+    return g_strdup_printf (_("%u×%u, %s"), att->width, att->height, size);
+  return g_steal_pointer (&size);
+}
+
+static gchar *
+escaped_printf (const gchar *format, ...) G_GNUC_PRINTF (1, 2);
+
+static gchar *
+escaped_printf (const gchar *format, ...)
+{
+  va_list args;
+  g_autofree gchar *text = NULL;
+
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  return purple_markup_escape_text (text, -1);
+}
+
 gboolean
 rdt_xfer_handle_message (RdtConn *rc, PurpleConvChat *chat,
-                         const RdtSessionMessage *msg)
+                         const RdtSessionMessage *msg, const gchar *who,
+                         PurpleMessageFlags flags)
 {
   XferState *st;
   g_autoptr (GError) error = NULL;
   g_autoptr (RdtAttachment) att = NULL;
-  g_autofree gchar *who = NULL;
   g_autofree gchar *line = NULL;
-  g_autofree gchar *size_str = NULL;
+  g_autofree gchar *entry = NULL;
+  g_autofree gchar *about = NULL;
   g_autofree gchar *over = NULL;
-  const gchar *shown_who;
+  time_t mtime = (time_t) (msg->timestamp / 1000);
   Received *r;
   guint number;
   gsize len = 0;
   const guint8 *data;
-  gboolean show_inline, offer, capped = FALSE;
+  gboolean image, show_inline, offer, capped = FALSE;
 
   if (msg == NULL || !rdt_attachment_type_is_attachment (msg->type))
     return FALSE;
 
-  who = rdt_members_nick_for (rc, msg->sender);   /* as chat.c names them */
   data = msg->payload != NULL ? g_bytes_get_data (msg->payload, &len) : NULL;
   att = rdt_attachment_parse (data, len, &error);
   if (att == NULL)
@@ -1493,44 +1558,54 @@ rdt_xfer_handle_message (RdtConn *rc, PurpleConvChat *chat,
     }
   number = st->first_index + st->received->len - 1;
 
-  /* Images small enough are shown; bigger ones are files. Live files
-   * from others are offered too; history would flood the UI with old
-   * offers: /fetch covers those. */
-  show_inline = rdt_attachment_is_image (att)
-                && att->size <= inline_limit (rc);
-  offer = !show_inline && !msg->own && !msg->backlog;
+  /* Images small enough are shown where the UI can; bigger ones are
+   * files. Live files from others are offered too; history would flood
+   * the UI with old offers: /fetch covers those. */
+  image = rdt_attachment_is_image (att) && att->size <= inline_limit (rc);
+  show_inline = image && st->inline_images;
+  offer = !image && !msg->own && !msg->backlog;
   if (offer)
     {
       over = over_limit_line (rc, att);
       capped = over == NULL && st->offers_asking >= OFFERS_OPEN_MAX;
     }
 
-  shown_who = msg->own ? _("You") : who;
-  size_str = att->size != 0 ? g_format_size (att->size)
-                            : g_strdup (_("unknown size"));
-  if (capped)
-    line = g_strdup_printf (_("%s sent “%s” (%s, %s). Type /fetch %u <path> "
-                              "to save it. It is not offered as a transfer: "
-                              "%u offers already wait for an answer."),
-                            shown_who, att->filename, att->content_type,
-                            size_str, number, st->offers_asking);
-  else if (rdt_attachment_is_image (att) && !show_inline)
-    line = g_strdup_printf (_("%s sent “%s” (%s, %s), too large to show "
-                              "inline. Type /fetch %u <path> to save it."),
-                            shown_who, att->filename, att->content_type,
-                            size_str, number);
+  /* One entry from the sender at the message's time, logged like text. */
+  about = describe (att);
+  if (image)
+    /* Translators: "sent image “dot.png” (4×3, 120 B) — /fetch 2" */
+    entry = escaped_printf (_("sent image “%s” (%s) — /fetch %u"),
+                            att->filename, about, number);
+  else if (rdt_attachment_is_image (att) && st->inline_images)
+    entry = escaped_printf (_("sent image “%s” (%s), too large to show "
+                              "inline — /fetch %u"),
+                            att->filename, about, number);
   else
-    line = g_strdup_printf (_("%s sent “%s” (%s, %s). Type /fetch %u <path> "
-                              "to save it."),
-                            shown_who, att->filename, att->content_type,
-                            size_str, number);
-  rdt_write_system (chat, line, PURPLE_MESSAGE_SYSTEM);
-
+    entry = escaped_printf (_("sent file “%s” (%s) — /fetch %u"),
+                            att->filename, about, number);
   if (show_inline)
-    request_image (rc, msg, who, g_steal_pointer (&att), number);
-  else if (over != NULL)
+    {
+      g_autofree gchar *placeholder = escaped_printf (
+          _("sent image “%s” (%s) — loading, it follows"), att->filename,
+          about);
+
+      request_image (rc, msg, who, flags, g_steal_pointer (&att), number,
+                     g_steal_pointer (&entry), placeholder);
+      return TRUE;
+    }
+  rdt_display_write (rc, msg->topic_id, who, entry, flags, mtime, 0);
+
+  if (over != NULL)
     rdt_write_system (chat, over, PURPLE_MESSAGE_ERROR);
-  else if (offer && !capped)
+  else if (capped)
+    {
+      line = g_strdup_printf (_("“%s” is not offered as a transfer: %u "
+                                "offers already wait for an answer. Type "
+                                "/fetch %u <path> to save it."),
+                              att->filename, st->offers_asking, number);
+      rdt_write_system (chat, line, PURPLE_MESSAGE_SYSTEM);
+    }
+  else if (offer)
     offer_xfer (rc, msg->topic_id, who, g_steal_pointer (&att));
   return TRUE;
 }

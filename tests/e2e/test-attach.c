@@ -771,7 +771,7 @@ static void
 check_offer (Space *sp, const gchar *name, gsize len)
 {
   g_autofree gchar *nick = rdt_id_short (sp->member_uid);
-  g_autofree gchar *hint = g_strdup_printf ("sent “%s”", name);
+  g_autofree gchar *hint = g_strdup_printf ("sent file “%s”", name);
 
   harness_wait (asked, NULL, 30, "the incoming transfer to be offered");
   g_assert_cmpuint (seen.n_new, ==, 1);
@@ -780,10 +780,13 @@ check_offer (Space *sp, const gchar *name, gsize len)
   g_assert_cmpstr (seen.who, ==, nick);
   g_assert_cmpstr (seen.filename, ==, name);
   g_assert_cmpuint (seen.size, ==, len);
+  /* an entry from the sender, logged */
   g_assert_cmpuint (harness_count_lines (sp->account, hint,
-                                         PURPLE_MESSAGE_SYSTEM), ==, 1);
-  g_assert_cmpuint (harness_count_lines (sp->account, "Type /fetch",
-                                         PURPLE_MESSAGE_SYSTEM), >=, 1);
+                                         PURPLE_MESSAGE_RECV), ==, 1);
+  g_assert_cmpuint (harness_count_lines (sp->account, "— /fetch ",
+                                         PURPLE_MESSAGE_RECV), >=, 1);
+  g_assert_cmpuint (harness_count_lines (sp->account, hint,
+                                         PURPLE_MESSAGE_NO_LOG), ==, 0);
 }
 
 /* Accept as Pidgin does: "Accept" in the question, then the chooser. */
@@ -1077,7 +1080,8 @@ test_xfer_history_not_offered (void)
   att = peer_upload (sp, "old.bin", data, n);
   peer_announce (sp, att);
   space_join (sp);
-  harness_wait_line (sp->account, "sent “old.bin”", PURPLE_MESSAGE_SYSTEM);
+  harness_wait_line (sp->account, "sent file “old.bin”",
+                     PURPLE_MESSAGE_RECV | PURPLE_MESSAGE_DELAYED);
   space_drain (sp, "after history");
   g_assert_cmpuint (seen.n_new, ==, 0);
   g_assert_null (seen.accept_cb);
@@ -1365,21 +1369,23 @@ test_xfer_offer_cap (void)
   for (guint i = 1; i <= 5; i++)
     {
       g_autofree gchar *name = g_strdup_printf ("flood-%u.bin", i);
-      g_autofree gchar *hint = g_strdup_printf ("sent “%s”", name);
+      g_autofree gchar *hint = g_strdup_printf ("sent file “%s”", name);
       g_autoptr (RdtAttachment) att = peer_upload (sp, name, data, n);
 
       peer_announce (sp, att);
-      harness_wait_line (sp->account, hint, PURPLE_MESSAGE_SYSTEM);
+      harness_wait_line (sp->account, hint, PURPLE_MESSAGE_RECV);
     }
   g_assert_cmpuint (seen.n_asked, ==, 3);
   g_assert_cmpuint (seen.n_new, ==, 3);
   g_assert_cmpstr (seen.filename, ==, "flood-3.bin");
   g_assert_cmpuint (harness_count_lines (sp->account,
-                                         "It is not offered as a transfer",
+                                         "is not offered as a transfer",
                                          PURPLE_MESSAGE_SYSTEM), ==, 2);
   g_assert_cmpuint (harness_count_lines (sp->account,
-                                         "sent “flood-5.bin”",
-                                         PURPLE_MESSAGE_SYSTEM), ==, 1);
+                                         "sent file “flood-5.bin”",
+                                         PURPLE_MESSAGE_RECV), ==, 1);
+  g_assert_cmpuint (harness_count_lines (sp->account, "/fetch 5",
+                                         PURPLE_MESSAGE_RECV), ==, 1);
   g_assert_cmpuint (harness_count_lines (sp->account, "Type /fetch 5 ",
                                          PURPLE_MESSAGE_SYSTEM), ==, 1);
 
@@ -1389,13 +1395,13 @@ test_xfer_offer_cap (void)
     g_autoptr (RdtAttachment) att = peer_upload (sp, "flood-6.bin", data, n);
 
     peer_announce (sp, att);
-    harness_wait_line (sp->account, "sent “flood-6.bin”",
-                       PURPLE_MESSAGE_SYSTEM);
+    harness_wait_line (sp->account, "sent file “flood-6.bin”",
+                       PURPLE_MESSAGE_RECV);
   }
   g_assert_cmpuint (seen.n_asked, ==, 4);
   g_assert_cmpstr (seen.filename, ==, "flood-6.bin");
   g_assert_cmpuint (harness_count_lines (sp->account,
-                                         "It is not offered as a transfer",
+                                         "is not offered as a transfer",
                                          PURPLE_MESSAGE_SYSTEM), ==, 2);
   space_free (sp);
 }
@@ -1579,8 +1585,13 @@ test_images_history_newest (void)
   space_drain (sp, "after the images of the history");
   g_assert_cmpuint (harness_count_lines (sp->account, "<img id=",
                                          PURPLE_MESSAGE_IMAGES), ==, shown);
-  g_assert_cmpuint (harness_count_lines (sp->account, "Type /fetch",
-                                         PURPLE_MESSAGE_SYSTEM), ==, total);
+  /* the others: their entry with /fetch, from the sender */
+  g_assert_cmpuint (harness_count_lines (sp->account, "sent image “old-",
+                                         PURPLE_MESSAGE_RECV
+                                         | PURPLE_MESSAGE_DELAYED), ==, total);
+  g_assert_cmpuint (harness_count_lines (sp->account, "— /fetch ",
+                                         PURPLE_MESSAGE_RECV), ==,
+                    total - shown);
   g_assert_cmpuint (shown_images->len, ==, shown);
   for (guint i = total - shown; i < total; i++)
     {
@@ -1614,8 +1625,8 @@ test_images_over_inline_limit (void)
   /* as announced: 6 MB (the blob is small, which a download would find) */
   att->size = 6 * 1024 * 1024;
   peer_announce_as (sp, att, RDT_ATTACHMENT_TYPE_IMAGE);
-  harness_wait_line (sp->account, "too large to show inline",
-                     PURPLE_MESSAGE_SYSTEM);
+  harness_wait_line (sp->account, "too large to show inline — /fetch",
+                     PURPLE_MESSAGE_RECV);
   check_offer (sp, "huge.png", 6 * 1024 * 1024);
   space_drain (sp, "after the big image");
   g_assert_cmpuint (harness_count_lines (sp->account, "<img id=",
@@ -1692,6 +1703,9 @@ main (int argc, char **argv)
 
   g_assert_nonnull (home);
   g_setenv ("HOME", home, TRUE);
+  /* the harness is no Pidgin: images inline as Pidgin shows them, unless
+   * a test says otherwise (read when an account connects) */
+  g_setenv ("RDT_INLINE_IMAGES", "1", TRUE);
 #endif
 
   g_test_init (&argc, &argv, NULL);
