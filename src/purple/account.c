@@ -390,6 +390,7 @@ login_as_member (PurpleAccount *account)
   rc->last_failed = g_hash_table_new_full (g_str_hash, g_str_equal,
                                            g_free, g_free);
   rc->next_chat_id = 1;
+  rc->inline_images = rdt_display_ui_shows_images ();
   rdt_chat_pins_init (rc);
   rc->nick = rdt_id_short (rdt_session_get_member_id (session));
   /* own messages show this, not the account name; members.c puts the

@@ -34,7 +34,7 @@ void    rdt_display_fill (RdtConn *rc, guint64 ticket, const gchar *html,
 void    rdt_display_forget_topic (RdtConn *rc, const gchar *topic_id);
 /* Whether the UI shows images within chat entries: Pidgin does, Finch and
  * BitlBee do not. RDT_INLINE_IMAGES=1 or 0 in the environment overrides
- * the guess (tests, other UIs); xfer.c asks once per connection. */
+ * the guess (tests, other UIs); asked once per connection, at login. */
 gboolean rdt_display_ui_shows_images (void);
 /* The account closes. */
 void    rdt_display_free (RdtConn *rc);

@@ -30,6 +30,7 @@ typedef struct {
   gpointer members;            /* members.c: display names, member list */
   gpointer transfers;          /* xfer.c: attachments in flight */
   gpointer display;            /* display.c: entries held for images */
+  gboolean inline_images;      /* the UI shows images in entries (at login) */
   GHashTable *heads;           /* chat.c: topic -> head pin not written yet */
 } RdtConn;
 

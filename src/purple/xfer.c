@@ -118,7 +118,6 @@ typedef struct {
   GQueue image_cache;    /* CachedImage*, newest first */
   GHashTable *failed;    /* topic id -> Op*: the last upload that failed
                           * there, encrypted and ready for /retry */
-  gboolean inline_images;   /* the UI shows them (display.c) */
 } XferState;
 
 /* One operation in flight. */
@@ -209,7 +208,6 @@ state_of (RdtConn *rc)
       st->image_jobs = g_hash_table_new (g_str_hash, g_str_equal);
       st->failed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                           (GDestroyNotify) op_free);
-      st->inline_images = rdt_display_ui_shows_images ();
       rc->transfers = st;
     }
   return st;
@@ -1562,7 +1560,7 @@ rdt_xfer_handle_message (RdtConn *rc, PurpleConvChat *chat,
    * files. Live files from others are offered too; history would flood
    * the UI with old offers: /fetch covers those. */
   image = rdt_attachment_is_image (att) && att->size <= inline_limit (rc);
-  show_inline = image && st->inline_images;
+  show_inline = image && rc->inline_images;
   offer = !image && !msg->own && !msg->backlog;
   if (offer)
     {
@@ -1576,7 +1574,7 @@ rdt_xfer_handle_message (RdtConn *rc, PurpleConvChat *chat,
     /* Translators: "sent image “dot.png” (4×3, 120 B) — /fetch 2" */
     entry = escaped_printf (_("sent image “%s” (%s) — /fetch %u"),
                             att->filename, about, number);
-  else if (rdt_attachment_is_image (att) && st->inline_images)
+  else if (rdt_attachment_is_image (att) && rc->inline_images)
     entry = escaped_printf (_("sent image “%s” (%s), too large to show "
                               "inline — /fetch %u"),
                             att->filename, about, number);
