@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* xfer-fetch.c - download, check, save: /fetch and accepted transfers; only verified plaintext is written. */
+/* xfer-fetch.c - download, check, save: /fetch and accepted transfers; only
+ * verified plaintext is written. */
 #include "config.h"
 
-#include <stdarg.h>
 #include <string.h>
 #include <time.h>
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* xfer-image.c - images shown inline by themselves, bounded (see xfer.c): one download per blob, a small queue and cache, the entry held in its place meanwhile (display.c). */
+/* xfer-image.c - images shown inline by themselves, bounded (see xfer.c):
+ * one download per blob, a small queue and cache, the entry held in its
+ * place meanwhile (display.c). */
 #include "config.h"
 
-#include <stdarg.h>
 #include <string.h>
 #include <time.h>
 

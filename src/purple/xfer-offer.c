@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* xfer-offer.c - files from other members offered as libpurple incoming transfers. */
+/* xfer-offer.c - files from other members offered as libpurple incoming
+ * transfers. */
 #include "config.h"
 
-#include <stdarg.h>
 #include <string.h>
 #include <time.h>
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* xfer-send.c - sending attachments: /send-file, images put into a message, /retry (see xfer.c). */
+/* xfer-send.c - sending attachments: /send-file, images put into a message,
+ * /retry (see xfer.c). */
 #include "config.h"
 
-#include <stdarg.h>
 #include <string.h>
 #include <time.h>
 
