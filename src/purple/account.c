@@ -28,6 +28,7 @@
 #include "events.h"
 #include "members.h"
 #include "rdt-purple.h"
+#include "transcript.h"
 #include "xfer.h"
 
 /* What the chats say while the session reconnects: the error and when the
@@ -436,6 +437,7 @@ login_as_member (PurpleAccount *account)
   rc->offline_sent = g_hash_table_new_full (g_str_hash, g_str_equal,
                                             g_free, NULL);
   rc->next_chat_id = 1;
+  rc->inline_images = rdt_transcript_ui_shows_images ();
   rdt_chat_pins_init (rc);
   rc->nick = rdt_id_short (rdt_session_get_member_id (session));
   /* own messages show this, not the account name; members.c puts the
@@ -474,6 +476,7 @@ rdt_close (PurpleConnection *gc)
   rdt_chat_pins_free (rc);           /* the newest heads, written now */
   rdt_session_free (rc->session);   /* no callback runs after this */
   rdt_events_free (rc);
+  rdt_transcript_free (rc);             /* entries held for images: dropped */
   g_hash_table_destroy (rc->topic_to_id);
   g_hash_table_destroy (rc->id_to_topic);
   g_hash_table_destroy (rc->pending_text);

@@ -21,6 +21,7 @@
 
 #include "id.h"
 
+#include "transcript.h"
 #include "events.h"
 #include "members.h"
 #include "rdt-purple.h"
@@ -127,8 +128,7 @@ rdt_chat_on_message (RdtSession *session, const RdtSessionMessage *msg,
     }
   if (!msg->own && !purple_conv_chat_find_user (chat, who))
     purple_conv_chat_add_user (chat, who, NULL, PURPLE_CBFLAGS_NONE, FALSE);
-  if (rdt_events_handle_message (rc, chat, msg) ||
-      rdt_xfer_handle_message (rc, chat, msg))
+  if (rdt_events_handle_message (rc, chat, msg))
     {
       g_free (who);
       return;
@@ -137,10 +137,22 @@ rdt_chat_on_message (RdtSession *session, const RdtSessionMessage *msg,
   flags = msg->own ? PURPLE_MESSAGE_SEND : PURPLE_MESSAGE_RECV;
   if (msg->backlog)
     flags |= PURPLE_MESSAGE_DELAYED;
-  escaped = purple_markup_escape_text (msg->text, -1);
   /* Own messages: the chat nick is our short id, so purple keeps them SEND. */
-  purple_conv_chat_write (chat, msg->own ? rc->nick : who, escaped, flags,
-                          (time_t) (msg->timestamp / 1000));
+  if (msg->own)
+    {
+      g_free (who);
+      who = g_strdup (rc->nick);
+    }
+  /* Attachments are entries from their sender too (xfer.c). */
+  if (rdt_xfer_handle_message (rc, chat, msg, who, flags))
+    {
+      g_free (who);
+      return;
+    }
+  escaped = purple_markup_escape_text (msg->text, -1);
+  /* in chain order: after the images held before it (transcript.c) */
+  rdt_transcript_write (rc, msg->topic_id, who, escaped, flags,
+                     (time_t) (msg->timestamp / 1000), 0);
   g_free (escaped);
   g_free (who);
 }
@@ -639,6 +651,7 @@ rdt_chat_leave (PurpleConnection *gc, int id)
   copy = g_strdup (topic);
   forget_failed (rc, copy);
   pin_flush_topic (rc, copy);
+  rdt_transcript_forget_topic (rc, copy);
   g_hash_table_remove (rc->id_to_topic, GINT_TO_POINTER (id));
   g_hash_table_remove (rc->topic_to_id, copy);
   /* Unmapped first: the sends that close_topic ends now (send_done with

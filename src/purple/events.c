@@ -25,6 +25,7 @@
 #include "state.h"
 
 #include "events.h"
+#include "transcript.h"
 #include "members.h"
 #include "rdt-purple.h"
 
@@ -237,9 +238,10 @@ rdt_events_handle_message (RdtConn *rc, PurpleConvChat *chat,
   if (msg->backlog)
     flags |= PURPLE_MESSAGE_DELAYED;
   escaped = purple_markup_escape_text (line, -1);
-  /* a verified, signed entry: logged, unlike rdt_write_system's notices */
-  purple_conversation_write (purple_conv_chat_get_conversation (chat), NULL,
-                             escaped, flags, (time_t) (msg->timestamp / 1000));
+  /* a verified, signed entry: logged, unlike rdt_write_system's notices,
+   * and in chain order (after the images held before it) */
+  rdt_transcript_write (rc, msg->topic_id, NULL, escaped, flags,
+                        (time_t) (msg->timestamp / 1000), 0);
   g_free (escaped);
   return TRUE;
 }

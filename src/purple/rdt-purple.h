@@ -38,6 +38,8 @@ typedef struct {
   gchar *nick;                 /* rdt_id_short of our member id */
   gpointer members;            /* members.c: display names, member list */
   gpointer transfers;          /* xfer.c: attachments in flight */
+  gpointer transcript;         /* transcript.c: entries held for images */
+  gboolean inline_images;      /* the UI shows images in entries (at login) */
   GHashTable *heads;           /* chat.c: topic -> head pin not written yet */
   gpointer events;             /* events.c: our join and leave posts */
 } RdtConn;

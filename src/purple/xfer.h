@@ -23,9 +23,11 @@ void rdt_xfer_unregister_commands (void);
 PurpleAccountOption *rdt_xfer_account_option_new (void);
 
 /* Call from the chat message callback before normal display: TRUE if msg
- * was an attachment (shown here, or rejected with a warning). */
+ * was an attachment (shown here as an entry from who with flags, as
+ * chat.c writes text, or rejected with a warning). */
 gboolean rdt_xfer_handle_message (RdtConn *rc, PurpleConvChat *chat,
-                                  const RdtSessionMessage *msg);
+                                  const RdtSessionMessage *msg,
+                                  const gchar *who, PurpleMessageFlags flags);
 
 /* Send a local file to a topic (what /send-file does). */
 void rdt_xfer_send_file (RdtConn *rc, const gchar *topic_id,

@@ -551,6 +551,7 @@ typedef struct {
   guint peer_queued, peer_sent, peer_failed;
   PurpleAccount *account;
   gchar *dir;                  /* where the test saves files */
+  gint64 peer_image_ms;        /* server time of the peer's last image */
 } Space;
 
 static void
@@ -575,8 +576,17 @@ peer_send_done (RdtSession *s, const gchar *t, guint64 id, const GError *e,
     sp->peer_sent++;
 }
 
+/* The peer's own messages come back with their server time. */
+static void
+peer_message (RdtSession *s, const RdtSessionMessage *m, gpointer d)
+{
+  if (m->own && g_strcmp0 (m->type, RDT_ATTACHMENT_TYPE_IMAGE) == 0)
+    ((Space *) d)->peer_image_ms = m->timestamp;
+}
+
 static const RdtSessionCallbacks peer_callbacks = {
   .topic_opened = peer_opened,
+  .message = peer_message,
   .send_done = peer_send_done,
 };
 
@@ -782,7 +792,8 @@ static void
 check_offer (Space *sp, const gchar *name, gsize len)
 {
   g_autofree gchar *nick = rdt_id_short (sp->member_uid);
-  g_autofree gchar *hint = g_strdup_printf ("sent “%s”", name);
+  /* "sent file “x” (" or "sent image “x” (…), too large to show inline" */
+  g_autofree gchar *hint = g_strdup_printf ("“%s” (", name);
 
   harness_wait (asked, NULL, 30, "the incoming transfer to be offered");
   g_assert_cmpuint (seen.n_new, ==, 1);
@@ -791,10 +802,13 @@ check_offer (Space *sp, const gchar *name, gsize len)
   g_assert_cmpstr (seen.who, ==, nick);
   g_assert_cmpstr (seen.filename, ==, name);
   g_assert_cmpuint (seen.size, ==, len);
+  /* an entry from the sender, logged */
   g_assert_cmpuint (harness_count_lines (sp->account, hint,
-                                         PURPLE_MESSAGE_SYSTEM), ==, 1);
-  g_assert_cmpuint (harness_count_lines (sp->account, "Type /fetch",
-                                         PURPLE_MESSAGE_SYSTEM), >=, 1);
+                                         PURPLE_MESSAGE_RECV), ==, 1);
+  g_assert_cmpuint (harness_count_lines (sp->account, "— /fetch ",
+                                         PURPLE_MESSAGE_RECV), >=, 1);
+  g_assert_cmpuint (harness_count_lines (sp->account, hint,
+                                         PURPLE_MESSAGE_NO_LOG), ==, 0);
 }
 
 /* Accept as Pidgin does: "Accept" in the question, then the chooser. */
@@ -1093,7 +1107,8 @@ test_xfer_history_not_offered (void)
   att = peer_upload (sp, "old.bin", data, n);
   peer_announce (sp, att);
   space_join (sp);
-  harness_wait_line (sp->account, "sent “old.bin”", PURPLE_MESSAGE_SYSTEM);
+  harness_wait_line (sp->account, "sent file “old.bin”",
+                     PURPLE_MESSAGE_RECV | PURPLE_MESSAGE_DELAYED);
   space_drain (sp, "after history");
   g_assert_cmpuint (seen.n_new, ==, 0);
   g_assert_null (seen.accept_cb);
@@ -1381,21 +1396,23 @@ test_xfer_offer_cap (void)
   for (guint i = 1; i <= 5; i++)
     {
       g_autofree gchar *name = g_strdup_printf ("flood-%u.bin", i);
-      g_autofree gchar *hint = g_strdup_printf ("sent “%s”", name);
+      g_autofree gchar *hint = g_strdup_printf ("sent file “%s”", name);
       g_autoptr (RdtAttachment) att = peer_upload (sp, name, data, n);
 
       peer_announce (sp, att);
-      harness_wait_line (sp->account, hint, PURPLE_MESSAGE_SYSTEM);
+      harness_wait_line (sp->account, hint, PURPLE_MESSAGE_RECV);
     }
   g_assert_cmpuint (seen.n_asked, ==, 3);
   g_assert_cmpuint (seen.n_new, ==, 3);
   g_assert_cmpstr (seen.filename, ==, "flood-3.bin");
   g_assert_cmpuint (harness_count_lines (sp->account,
-                                         "It is not offered as a transfer",
+                                         "is not offered as a transfer",
                                          PURPLE_MESSAGE_SYSTEM), ==, 2);
   g_assert_cmpuint (harness_count_lines (sp->account,
-                                         "sent “flood-5.bin”",
-                                         PURPLE_MESSAGE_SYSTEM), ==, 1);
+                                         "sent file “flood-5.bin”",
+                                         PURPLE_MESSAGE_RECV), ==, 1);
+  g_assert_cmpuint (harness_count_lines (sp->account, "/fetch 5",
+                                         PURPLE_MESSAGE_RECV), ==, 1);
   g_assert_cmpuint (harness_count_lines (sp->account, "Type /fetch 5 ",
                                          PURPLE_MESSAGE_SYSTEM), ==, 1);
 
@@ -1405,13 +1422,13 @@ test_xfer_offer_cap (void)
     g_autoptr (RdtAttachment) att = peer_upload (sp, "flood-6.bin", data, n);
 
     peer_announce (sp, att);
-    harness_wait_line (sp->account, "sent “flood-6.bin”",
-                       PURPLE_MESSAGE_SYSTEM);
+    harness_wait_line (sp->account, "sent file “flood-6.bin”",
+                       PURPLE_MESSAGE_RECV);
   }
   g_assert_cmpuint (seen.n_asked, ==, 4);
   g_assert_cmpstr (seen.filename, ==, "flood-6.bin");
   g_assert_cmpuint (harness_count_lines (sp->account,
-                                         "It is not offered as a transfer",
+                                         "is not offered as a transfer",
                                          PURPLE_MESSAGE_SYSTEM), ==, 2);
   space_free (sp);
 }
@@ -1595,8 +1612,13 @@ test_images_history_newest (void)
   space_drain (sp, "after the images of the history");
   g_assert_cmpuint (harness_count_lines (sp->account, "<img id=",
                                          PURPLE_MESSAGE_IMAGES), ==, shown);
-  g_assert_cmpuint (harness_count_lines (sp->account, "Type /fetch",
-                                         PURPLE_MESSAGE_SYSTEM), ==, total);
+  /* the others: their entry with /fetch, from the sender */
+  g_assert_cmpuint (harness_count_lines (sp->account, "sent image “old-",
+                                         PURPLE_MESSAGE_RECV
+                                         | PURPLE_MESSAGE_DELAYED), ==, total);
+  g_assert_cmpuint (harness_count_lines (sp->account, "— /fetch ",
+                                         PURPLE_MESSAGE_RECV), ==,
+                    total - shown);
   g_assert_cmpuint (shown_images->len, ==, shown);
   for (guint i = total - shown; i < total; i++)
     {
@@ -1630,8 +1652,8 @@ test_images_over_inline_limit (void)
   /* as announced: 6 MB (the blob is small, which a download would find) */
   att->size = 6 * 1024 * 1024;
   peer_announce_as (sp, att, RDT_ATTACHMENT_TYPE_IMAGE);
-  harness_wait_line (sp->account, "too large to show inline",
-                     PURPLE_MESSAGE_SYSTEM);
+  harness_wait_line (sp->account, "too large to show inline — /fetch",
+                     PURPLE_MESSAGE_RECV);
   check_offer (sp, "huge.png", 6 * 1024 * 1024);
   space_drain (sp, "after the big image");
   g_assert_cmpuint (harness_count_lines (sp->account, "<img id=",
@@ -1693,6 +1715,231 @@ test_images_type_checked (void)
                                          PURPLE_MESSAGE_ERROR), ==, 0);
   space_free (sp);
 }
+/* ---- attachments as entries from their sender, in chain order ---- */
+
+/* The index of the first line of account containing text (any flags),
+ * or -1. */
+static gint
+line_index (PurpleAccount *account, const gchar *text)
+{
+  GPtrArray *ls = harness_lines ();
+
+  for (guint i = 0; i < ls->len; i++)
+    {
+      HarnessLine *l = ls->pdata[i];
+
+      if (g_strcmp0 (l->account, purple_account_get_username (account)) == 0
+          && strstr (l->text, text) != NULL)
+        return (gint) i;
+    }
+  return -1;
+}
+
+static gboolean
+peer_image_echoed (gpointer d)
+{
+  return ((Space *) d)->peer_image_ms != 0;
+}
+
+/* The peer posts "<tag> before", an image, "<tag> after"; the image blob
+ * is served delay_ms late (so its download ends after the last text came
+ * in). Returns the descriptor. */
+static RdtAttachment *
+peer_text_image_text (Space *sp, const gchar *tag, guint delay_ms)
+{
+  GError *error = NULL;
+  gsize len;
+  g_autofree guint8 *png = png_bytes (4, 3, 200, &len);
+  g_autofree gchar *before = g_strdup_printf ("%s before", tag);
+  g_autofree gchar *after = g_strdup_printf ("%s after", tag);
+  g_autofree gchar *fault = NULL;
+  RdtAttachment *att = peer_upload_typed (sp, "dot.png", "image/png", png,
+                                          len);
+
+  att->width = 4;
+  att->height = 3;
+  fault = g_strdup_printf ("{\"action\":\"delay\",\"delay_ms\":%u,"
+                           "\"path\":\"/blobs/%s\",\"method\":\"GET\"}",
+                           delay_ms, att->blob_id);
+  rdt_test_server_fault (srv, fault);
+  g_assert_cmpuint (rdt_session_send_text (sp->peer, TOPIC, before, &error),
+                    >, 0);
+  g_assert_no_error (error);
+  sp->peer_queued++;
+  harness_wait (peer_all_sent, sp, 30, "peer's first text");
+  sp->peer_image_ms = 0;
+  peer_announce_as (sp, att, RDT_ATTACHMENT_TYPE_IMAGE);
+  harness_wait (peer_image_echoed, sp, 30, "the image's server time");
+  g_assert_cmpuint (rdt_session_send_text (sp->peer, TOPIC, after, &error),
+                    >, 0);
+  g_assert_no_error (error);
+  sp->peer_queued++;
+  harness_wait (peer_all_sent, sp, 30, "peer's last text");
+  g_assert_cmpuint (sp->peer_failed, ==, 0);
+  return att;
+}
+
+/* The image is one entry from its sender (not a system line), at the
+ * message's server time, logged, between the texts around it. */
+static void
+check_image_entry (Space *sp, const gchar *tag, PurpleMessageFlags more)
+{
+  g_autofree gchar *nick = rdt_id_short (sp->member_uid);
+  g_autofree gchar *before = g_strdup_printf ("%s before", tag);
+  g_autofree gchar *after = g_strdup_printf ("%s after", tag);
+  gint i_before = line_index (sp->account, before);
+  gint i_image = line_index (sp->account, "<img id=");
+  gint i_after = line_index (sp->account, after);
+  HarnessLine *l;
+
+  g_assert_cmpint (i_before, >=, 0);
+  g_assert_cmpint (i_image, >, i_before);
+  g_assert_cmpint (i_after, >, i_image);
+  l = harness_lines ()->pdata[i_image];
+  g_assert_cmpstr (l->who, ==, nick);
+  g_assert_nonnull (strstr (l->text, "sent image “dot.png”"));
+  g_assert_cmpuint (l->flags & (PURPLE_MESSAGE_RECV | PURPLE_MESSAGE_IMAGES
+                                | more), ==,
+                    PURPLE_MESSAGE_RECV | PURPLE_MESSAGE_IMAGES | more);
+  g_assert_cmpuint (l->flags & (PURPLE_MESSAGE_SYSTEM | PURPLE_MESSAGE_ERROR
+                                | PURPLE_MESSAGE_NO_LOG | PURPLE_MESSAGE_SEND),
+                    ==, 0);
+  g_assert_cmpint (l->mtime, ==, (time_t) (sp->peer_image_ms / 1000));
+  /* Pidgin never says /fetch for an image it shows */
+  g_assert_null (strstr (l->text, "/fetch"));
+  g_assert_cmpuint (harness_count_lines (sp->account, "<img id=",
+                                         PURPLE_MESSAGE_IMAGES), ==, 1);
+}
+
+static void
+test_images_entry_live (void)
+{
+  Space *sp;
+  g_autoptr (RdtAttachment) att = NULL;
+
+  if (!rdt_test_server_require_local (srv, "a fault that delays the image download"))
+    return;
+  sp = space_new ();
+  space_join (sp);
+  space_peer_start (sp);
+  space_drain (sp, "before the live image");
+  att = peer_text_image_text (sp, "live", 1500);
+  harness_wait_line (sp->account, "<img id=", PURPLE_MESSAGE_IMAGES);
+  harness_wait_line (sp->account, "live after", 0);
+  check_image_entry (sp, "live", 0);
+  rdt_test_server_clear_faults (srv);
+  space_free (sp);
+}
+
+static void
+test_images_entry_backlog (void)
+{
+  Space *sp;
+  g_autoptr (RdtAttachment) att = NULL;
+
+  if (!rdt_test_server_require_local (srv, "a fault that delays the image download"))
+    return;
+  sp = space_new ();
+  space_peer_start (sp);
+  att = peer_text_image_text (sp, "old", 1500);
+  space_join (sp);
+  harness_wait_line (sp->account, "old after", PURPLE_MESSAGE_DELAYED);
+  check_image_entry (sp, "old", PURPLE_MESSAGE_DELAYED);
+  rdt_test_server_clear_faults (srv);
+  space_free (sp);
+}
+
+/* An image later than the bounded wait: a placeholder from the sender
+ * takes its place, the text after it is not held longer, and the image
+ * follows as an entry from the same sender at the same time. */
+static void
+test_images_entry_late (void)
+{
+  Space *sp;
+  g_autoptr (RdtAttachment) att = NULL;
+  g_autofree gchar *nick = NULL;
+  gint i_hold, i_after, i_image;
+  HarnessLine *hold, *image;
+
+  if (!rdt_test_server_require_local (srv, "a fault that delays the image download"))
+    return;
+  sp = space_new ();
+  nick = rdt_id_short (sp->member_uid);
+  space_join (sp);
+  space_peer_start (sp);
+  space_drain (sp, "before the late image");
+  att = peer_text_image_text (sp, "late", 7000);
+  harness_wait_line (sp->account, "late after", 0);
+  g_assert_cmpuint (harness_count_lines (sp->account, "<img id=",
+                                         PURPLE_MESSAGE_IMAGES), ==, 0);
+  harness_wait_line (sp->account, "<img id=", PURPLE_MESSAGE_IMAGES);
+  i_hold = line_index (sp->account, "loading, it follows");
+  i_after = line_index (sp->account, "late after");
+  i_image = line_index (sp->account, "<img id=");
+  g_assert_cmpint (i_hold, >, line_index (sp->account, "late before"));
+  g_assert_cmpint (i_after, >, i_hold);
+  g_assert_cmpint (i_image, >, i_after);
+  hold = harness_lines ()->pdata[i_hold];
+  image = harness_lines ()->pdata[i_image];
+  g_assert_nonnull (strstr (hold->text, "sent image “dot.png” (4×3, "));
+  g_assert_cmpstr (hold->who, ==, nick);
+  g_assert_cmpstr (image->who, ==, nick);
+  g_assert_cmpuint (hold->flags & (PURPLE_MESSAGE_RECV | PURPLE_MESSAGE_SYSTEM
+                                   | PURPLE_MESSAGE_NO_LOG), ==,
+                    PURPLE_MESSAGE_RECV);
+  g_assert_cmpint (hold->mtime, ==, (time_t) (sp->peer_image_ms / 1000));
+  g_assert_cmpint (image->mtime, ==, hold->mtime);
+  rdt_test_server_clear_faults (srv);
+  space_free (sp);
+}
+
+/* A UI without inline images (Finch, BitlBee): the image is a text entry
+ * from its sender with its size and /fetch number, and nothing is
+ * downloaded by itself. */
+static void
+test_images_text_entry (void)
+{
+  Space *sp;
+  gsize len;
+  g_autofree guint8 *png = png_bytes (4, 3, 200, &len);
+  g_autoptr (RdtAttachment) att = NULL;
+  g_autofree gchar *nick = NULL;
+  g_autofree gchar *want = NULL;
+  g_autofree gchar *size = g_format_size (len);
+  HarnessLine *l;
+  gint i;
+
+  g_setenv ("RDT_INLINE_IMAGES", "0", TRUE);
+  sp = space_new ();
+  g_setenv ("RDT_INLINE_IMAGES", "1", TRUE);
+  nick = rdt_id_short (sp->member_uid);
+  space_join (sp);
+  space_peer_start (sp);
+  space_drain (sp, "before the image as text");
+  att = peer_upload_typed (sp, "dot.png", "image/png", png, len);
+  att->width = 4;
+  att->height = 3;
+  sp->peer_image_ms = 0;
+  peer_announce_as (sp, att, RDT_ATTACHMENT_TYPE_IMAGE);
+  harness_wait (peer_image_echoed, sp, 30, "the image's server time");
+  space_drain (sp, "after the image as text");
+  want = g_strdup_printf ("sent image “dot.png” (4×3, %s) — /fetch 1", size);
+  i = line_index (sp->account, "sent image");
+  g_assert_cmpint (i, >, line_index (sp->account, "before the image as"));
+  g_assert_cmpint (i, <, line_index (sp->account, "after the image as"));
+  l = harness_lines ()->pdata[i];
+  g_assert_cmpstr (l->text, ==, want);
+  g_assert_cmpstr (l->who, ==, nick);
+  g_assert_cmpuint (l->flags & (PURPLE_MESSAGE_RECV | PURPLE_MESSAGE_SYSTEM
+                                | PURPLE_MESSAGE_NO_LOG
+                                | PURPLE_MESSAGE_IMAGES), ==,
+                    PURPLE_MESSAGE_RECV);
+  g_assert_cmpint (l->mtime, ==, (time_t) (sp->peer_image_ms / 1000));
+  g_assert_cmpuint (harness_count_lines (sp->account, "<img id=", 0), ==, 0);
+  g_assert_cmpuint (harness_count_lines (sp->account, "dot.png",
+                                         PURPLE_MESSAGE_ERROR), ==, 0);
+  space_free (sp);
+}
 #endif
 
 int
@@ -1706,6 +1953,9 @@ main (int argc, char **argv)
 
   g_assert_nonnull (home);
   g_setenv ("HOME", home, TRUE);
+  /* the harness is no Pidgin: images inline as Pidgin shows them, unless
+   * a test says otherwise (read when an account connects) */
+  g_setenv ("RDT_INLINE_IMAGES", "1", TRUE);
 #endif
 
   g_test_init (&argc, &argv, NULL);
@@ -1738,6 +1988,10 @@ main (int argc, char **argv)
   g_test_add_func ("/attach/images/over-inline-limit",
                    test_images_over_inline_limit);
   g_test_add_func ("/attach/images/type-checked", test_images_type_checked);
+  g_test_add_func ("/attach/images/entry-live", test_images_entry_live);
+  g_test_add_func ("/attach/images/entry-backlog", test_images_entry_backlog);
+  g_test_add_func ("/attach/images/entry-late", test_images_entry_late);
+  g_test_add_func ("/attach/images/text-entry", test_images_text_entry);
 #endif
   srv = rdt_test_server_start (NULL);
   ret = g_test_run ();

@@ -1359,7 +1359,7 @@ test_attachments (void)
   g_assert_cmpint (purple_cmd_do_command (conv, cmd, cmd, &err), ==,
                    PURPLE_CMD_STATUS_OK);
   harness_wait_line (a, "Uploaded “pic.png”", PURPLE_MESSAGE_SYSTEM);
-  harness_wait_line (a, "sent “pic.png” (image/png", PURPLE_MESSAGE_SYSTEM);
+  harness_wait_line (a, "sent image “pic.png”", PURPLE_MESSAGE_SEND);
   harness_wait_line (a, "<img id=", PURPLE_MESSAGE_IMAGES);
   g_free (cmd);
   cmd = g_strconcat ("fetch 1 ", out, NULL);
@@ -1982,6 +1982,8 @@ main (int argc, char **argv)
   int ret;
 
   g_test_init (&argc, &argv, NULL);
+  /* the harness is no Pidgin: images inline as Pidgin shows them */
+  g_setenv ("RDT_INLINE_IMAGES", "1", TRUE);
   rdt_crypto_init ();
   harness_init ();
   g_test_add_func ("/e2e/plugin-loaded", test_plugin_loaded);
