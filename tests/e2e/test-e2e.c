@@ -635,7 +635,7 @@ typedef struct {
   const gchar *topic;
   RdtSigningKey *key;
   const gchar *uid;
-  gchar *prev;                   /* in: head; out: new head */
+  gchar *prev;                   /* out: new head (in: the server's) */
   const gchar * const *texts;
   GError *error;
 } OffPost;
@@ -660,6 +660,23 @@ off_post_thread (gpointer data)
   rdt_space_keys_topic_key (keys, op->topic, key);
   api = rdt_api_new (rdt_test_server_get_url (server), op->space_id, op->key,
                      RDT_ID_USER, &op->error);
+  if (api && op->prev == NULL)
+    {
+      /* chain on the server's head (spec 4.6): whatever the plugin posted
+       * itself (its event.join) included */
+      HarnessAsync w = { NULL };
+      GPtrArray *newest;
+
+      rdt_api_get_messages_async (api, op->topic, G_GINT64_CONSTANT (9999999999999),
+                                  0, 1, NULL, harness_async_cb, &w);
+      while (w.result == NULL)
+        g_main_context_iteration (ctx, TRUE);
+      newest = rdt_api_get_messages_finish (api, w.result, NULL, &op->error);
+      if (newest && newest->len > 0)
+        op->prev = g_strdup (((RdtMessage *) newest->pdata[0])->message_hash);
+      g_clear_pointer (&newest, g_ptr_array_unref);
+      g_object_unref (w.result);
+    }
   for (guint i = 0; api && op->texts[i] && op->error == NULL; i++)
     {
       gchar *d = rdt_payload_encrypt (key, (const guint8 *) op->texts[i],
@@ -720,9 +737,9 @@ pinned_hash (PurpleAccount *a, const gchar *topic)
 }
 
 static void
-off_post (Member *m, Owner *o, gchar *prev, const gchar * const *texts)
+off_post (Member *m, Owner *o, const gchar * const *texts)
 {
-  OffPost op = { o->space_id, TOPIC, m->key, m->uid, prev, texts, NULL };
+  OffPost op = { o->space_id, TOPIC, m->key, m->uid, NULL, texts, NULL };
   GThread *t = g_thread_new ("off-post", off_post_thread, &op);
 
   g_thread_join (t);
@@ -756,7 +773,7 @@ test_reconnect (void)
   wait_offline (a);
   rdt_test_server_resume (server);
   /* the second client posts before the plugin can run again */
-  off_post (m, o, pinned_hash (a, TOPIC), while_down);
+  off_post (m, o, while_down);
   harness_wait (harness_account_connected, a, 60, "reconnect");
   for (guint i = 0; while_down[i]; i++)
     harness_wait_line (a, while_down[i], PURPLE_MESSAGE_RECV);
@@ -953,7 +970,7 @@ test_conflict_retry (void)
   drain (a, p, "start");
   /* A post lands that neither client has seen yet, then both post on
    * their stale head at once: a certain 409 for each (spec 4.3, 15.9). */
-  off_post (m, o, pinned_hash (a, TOPIC), sneak);
+  off_post (m, o, sneak);
   purple_conv_chat_send (chat, "plugin stale 0");
   peer_send (p, "peer stale 0");
   /* and both clients post concurrently */

@@ -757,6 +757,23 @@ core_say (World *w, Core *c, const gchar *text)
   gboolean due = FALSE;
   RdtMessage *m;
 
+  /* chain on the server's head: the plugin's accounts post too (their
+   * event.join when they first join the space) */
+  {
+    GPtrArray *newest;
+
+    rdt_api_get_messages_async (c->api, TOPIC, G_GINT64_CONSTANT (9999999999999),
+                                0, 1, NULL, harness_async_cb, &a);
+    harness_wait (harness_async_done, &a, 30, "the topic's head");
+    newest = rdt_api_get_messages_finish (c->api, a.result, NULL, &error);
+    g_assert_no_error (error);
+    g_clear_object (&a.result);
+    g_free (w->prev);
+    w->prev = newest->len > 0
+              ? g_strdup (((RdtMessage *) newest->pdata[0])->message_hash)
+              : NULL;
+    g_ptr_array_unref (newest);
+  }
   rdt_space_keys_topic_key (w->keys, TOPIC, key);
   payload = rdt_payload_encrypt (key, (const guint8 *) text, strlen (text));
   rdt_wipe (key, 32);
