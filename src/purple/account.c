@@ -98,6 +98,7 @@ on_state_changed (RdtSession *session, RdtSessionState state,
       rc->was_connected = TRUE;
       if (purple_connection_get_state (gc) != PURPLE_CONNECTED)
         purple_connection_set_state (gc, PURPLE_CONNECTED);
+      rdt_xfer_on_connected (rc);
       rdt_members_on_connected (rc);
       break;
     case RDT_SESSION_CONNECTING:

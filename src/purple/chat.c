@@ -356,17 +356,26 @@ rdt_chat_warn_unsent (RdtConn *rc)
 {
   GList *ids = g_list_sort (g_hash_table_get_keys (rc->pending_text),
                             compare_ids);
+  GPtrArray *lines = g_ptr_array_new_with_free_func (g_free);
   GString *body;
   gchar *primary;
-  guint n = g_list_length (ids);
+  guint n;
 
-  if (n == 0)
-    return;
-  body = g_string_new (NULL);
   for (GList *l = ids; l; l = l->next)
+    g_ptr_array_add (lines, g_strdup (g_hash_table_lookup (rc->pending_text,
+                                                           l->data)));
+  g_list_free (ids);
+  rdt_xfer_list_unsent (rc, lines);
+  n = lines->len;
+  if (n == 0)
     {
-      gchar *e = purple_markup_escape_text (
-          g_hash_table_lookup (rc->pending_text, l->data), -1);
+      g_ptr_array_unref (lines);
+      return;
+    }
+  body = g_string_new (NULL);
+  for (guint i = 0; i < n; i++)
+    {
+      gchar *e = purple_markup_escape_text (lines->pdata[i], -1);
 
       g_string_append_printf (body, "%s%s", body->len ? "<br>" : "", e);
       g_free (e);
@@ -379,7 +388,7 @@ rdt_chat_warn_unsent (RdtConn *rc)
                            body->str, NULL, NULL);
   g_free (primary);
   g_string_free (body, TRUE);
-  g_list_free (ids);
+  g_ptr_array_unref (lines);
 }
 
 /* ---- pinned heads ---- */

@@ -72,6 +72,8 @@ typedef struct {
   GQueue image_cache;    /* CachedImage*, newest first */
   GHashTable *failed;    /* topic id -> Op*: the last upload that failed
                           * there, encrypted and ready for /retry */
+  GQueue offline;        /* Op*: encrypted uploads waiting for the
+                          * connection, oldest first (owned) */
 } XferState;
 
 /* One operation in flight. */

@@ -27,6 +27,8 @@
 
 /* ---- sending ---- */
 
+static void wait_for_connection (Op *op);
+
 static void
 send_uploaded (GObject *src, GAsyncResult *res, gpointer user_data)
 {
@@ -42,6 +44,13 @@ send_uploaded (GObject *src, GAsyncResult *res, gpointer user_data)
   rdt_api_put_blob_finish (RDT_API (src), res, &error);
   if (rdt_xfer_op_dead (op, error))
     return;
+  if (g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_NETWORK)
+      && rdt_session_get_state (op->rc->session) != RDT_SESSION_CONNECTED)
+    {
+      /* The connection went away under it: it goes again once back. */
+      wait_for_connection (op);
+      return;
+    }
   if (error != NULL)
     {
       /* Nothing the user sent is lost: the encrypted blob stays, and
@@ -110,14 +119,67 @@ send_progress (goffset sent, goffset total, gpointer data)
   rdt_xfer_op_say (op, PURPLE_MESSAGE_SYSTEM, line);
 }
 
+/* Offline: the encrypted file waits in order for the connection
+ * (rdt_xfer_on_connected), so that nothing sent is lost to an outage. */
+static void
+wait_for_connection (Op *op)
+{
+  g_autofree gchar *line = g_strdup_printf (
+      _("Offline: “%s” will be uploaded when the connection is back."),
+      op->filename);
+
+  rdt_xfer_op_say (op, PURPLE_MESSAGE_SYSTEM, line);
+  op->quarters_said = 0;
+  g_queue_push_tail (&rdt_xfer_state (op->rc)->offline, op);
+}
+
 static void
 upload (Op *op)
 {
+  if (rdt_session_get_state (op->rc->session) != RDT_SESSION_CONNECTED)
+    {
+      wait_for_connection (op);
+      return;
+    }
   op->t_start = g_get_monotonic_time ();
   rdt_api_put_blob_with_progress_async (rdt_session_get_api (op->rc->session),
                                         op->att->blob_id, op->blob,
                                         send_progress, op, op->cancel,
                                         send_uploaded, op);
+}
+
+void
+rdt_xfer_on_connected (RdtConn *rc)
+{
+  XferState *st = rc->transfers;
+  GQueue waiting = G_QUEUE_INIT;
+  Op *op;
+
+  if (st == NULL)
+    return;
+  /* moved out first: an upload that fails at once may queue itself again */
+  while ((op = g_queue_pop_head (&st->offline)))
+    g_queue_push_tail (&waiting, op);
+  while ((op = g_queue_pop_head (&waiting)))
+    upload (op);
+}
+
+void
+rdt_xfer_list_unsent (RdtConn *rc, GPtrArray *names)
+{
+  XferState *st = rc->transfers;
+  GHashTableIter iter;
+  gpointer op;
+
+  if (st == NULL)
+    return;
+  for (GList *l = st->offline.head; l; l = l->next)
+    g_ptr_array_add (names, g_strdup_printf (_("file %s"),
+                                             ((Op *) l->data)->filename));
+  g_hash_table_iter_init (&iter, st->failed);
+  while (g_hash_table_iter_next (&iter, NULL, &op))
+    g_ptr_array_add (names, g_strdup_printf (_("file %s"),
+                                             ((Op *) op)->filename));
 }
 
 gboolean

@@ -125,6 +125,7 @@ rdt_xfer_state (RdtConn *rc)
       st->first_index = 1;
       g_queue_init (&st->image_queue);
       g_queue_init (&st->image_cache);
+      g_queue_init (&st->offline);
       st->image_jobs = g_hash_table_new (g_str_hash, g_str_equal);
       st->failed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                           (GDestroyNotify) rdt_xfer_op_free);
@@ -159,6 +160,7 @@ rdt_xfer_conn_free (RdtConn *rc)
   g_hash_table_destroy (st->image_jobs);
   g_queue_clear_full (&st->image_cache, rdt_xfer_cached_image_free);
   g_hash_table_destroy (st->failed);
+  g_queue_clear_full (&st->offline, (GDestroyNotify) rdt_xfer_op_free);
   g_cancellable_cancel (st->cancel);
   g_object_unref (st->cancel);
   g_ptr_array_unref (st->received);

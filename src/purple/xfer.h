@@ -38,6 +38,12 @@ void rdt_xfer_send_bytes (RdtConn *rc, const gchar *topic_id,
 /* /retry: upload again the last attachment of the topic whose upload
  * failed; FALSE if there is none. */
 gboolean rdt_xfer_retry (RdtConn *rc, const gchar *topic_id);
+/* The connection is (back) up: uploads that waited for it start, in the
+ * order they were sent. */
+void     rdt_xfer_on_connected (RdtConn *rc);
+/* Adds a line ("file NAME") per upload not done: waiting for the
+ * connection or failed (the account closes). */
+void     rdt_xfer_list_unsent (RdtConn *rc, GPtrArray *names);
 
 /* Call from rdt_close() before the session is freed: cancels transfers in
  * flight and frees rc->transfers. */

@@ -1853,6 +1853,61 @@ out:
   owner_free (o);
 }
 
+/* An image put into the message while the server is down waits for the
+ * connection (encrypted), then goes up and reaches the other member once. */
+static void
+test_image_offline (void)
+{
+  Owner *o;
+  Member *m;
+  Peer *p;
+  PurpleAccount *a;
+  PurpleConvChat *chat;
+  guint8 png[600];
+  gint img_id;
+  g_autofree gchar *html = NULL;
+  PeerPrefix w = { NULL, "[chat.image: offline.png" };
+
+  if (!rdt_test_server_require_local (server, "stopping and restarting the server"))
+    return;
+  o = owner_new ();
+  m = member_new (o);
+  a = login (o, "alice");
+  chat = harness_join (a, TOPIC);
+  rdt_test_server_kill (server);
+  wait_offline (a);
+  rdt_random_bytes (png, sizeof png);
+  memcpy (png, "\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\0\x08\0\0\0\x08", 24);
+  img_id = purple_imgstore_add_with_id (g_memdup2 (png, sizeof png),
+                                        sizeof png, "offline.png");
+  html = g_strdup_printf ("<IMG ID=\"%d\">", img_id);
+  purple_conv_chat_send (chat, html);
+  purple_imgstore_unref_by_id (img_id);
+  harness_wait_line (a, "Offline: “offline.png” will be uploaded when the "
+                     "connection is back.", PURPLE_MESSAGE_SYSTEM);
+  g_assert_cmpuint (harness_count_lines (a, "Could not upload", PURPLE_MESSAGE_ERROR),
+                    ==, 0);
+  rdt_test_server_resume (server);
+  harness_wait_line (a, "Uploaded “offline.png”", PURPLE_MESSAGE_SYSTEM);
+  p = peer_new (o, m, TOPIC);
+  w.p = p;
+  harness_wait (peer_has_prefix, &w, 30, "the image at the other member");
+  drain (a, p, "after the offline image");
+  g_assert_cmpuint (harness_count_lines (a, "Uploaded “offline.png”",
+                                         PURPLE_MESSAGE_SYSTEM), ==, 1);
+  {
+    guint n = 0;
+
+    for (guint i = 0; i < p->msgs->len; i++)
+      n += g_str_has_prefix (((PeerMsg *) p->msgs->pdata[i])->text, w.prefix);
+    g_assert_cmpuint (n, ==, 1);
+  }
+  peer_free (p);
+  account_done (a);
+  member_free (m);
+  owner_free (o);
+}
+
 /* ---- what members may post: odd data and signature spellings ---- */
 
 static gboolean
@@ -2033,6 +2088,7 @@ main (int argc, char **argv)
   g_test_add_func ("/e2e/member-spellings", test_member_spellings);
   g_test_add_func ("/e2e/inserted-image-and-retry",
                    test_inserted_image_and_retry);
+  g_test_add_func ("/e2e/image-offline", test_image_offline);
   /* long: run by the `faults` test, skipped by `e2e` (see meson.build) */
   g_test_add_func ("/faults/soak", test_fault_soak);
 #endif
