@@ -679,6 +679,44 @@ test_leave (void)
   world_clear (&w);
 }
 
+static gboolean
+notified (gpointer needle)
+{
+  return harness_find_notify (needle) != NULL;
+}
+
+/* The leave cannot be posted: said in a window, and the account and its
+ * key stay. */
+static void
+test_leave_fails (void)
+{
+  World w;
+  PurpleAccount *owner;
+  g_autofree gchar *user = NULL;
+
+  if (g_getenv ("RDT_TEST_SERVER_URL") != NULL)
+    {
+      g_test_skip ("needs the local test server's faults");
+      return;
+    }
+  world_new (&w);
+  owner = account_for (&w, "owner", w.seed_hex);
+  user = g_strdup (purple_account_get_username (owner));
+  join_and_wait (owner, TOPIC, "joined the space", PURPLE_MESSAGE_SYSTEM);
+  rdt_test_server_fault (server, "{\"action\":\"status\",\"status\":400,"
+                         "\"method\":\"POST\",\"path\":\"/messages\"}");
+  leave (owner);
+  harness_wait (notified, "could not be posted", 60, "the leave to fail");
+  rdt_test_server_clear_faults (server);
+  g_assert_true (purple_accounts_find (user, "prpl-reeeductio") == owner);
+  g_assert_cmpstr (purple_account_get_password (owner), ==, w.seed_hex);
+  g_assert_cmpstr (purple_account_get_string (owner, "symmetric_root", NULL), ==,
+                   w.root_hex);
+
+  purple_account_set_enabled (owner, "rdt-e2e", FALSE);
+  world_clear (&w);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -695,6 +733,7 @@ main (int argc, char **argv)
   g_test_add_func ("/events/empty-text", test_empty_text);
   g_test_add_func ("/events/own-join-once", test_own_join_once);
   g_test_add_func ("/events/leave", test_leave);
+  g_test_add_func ("/events/leave-fails", test_leave_fails);
   ret = g_test_run ();
   rdt_test_server_stop (server);
   purple_core_quit ();
