@@ -113,9 +113,10 @@ test_list (void)
   g_assert_nonnull (plugin);
   g_assert_nonnull (plugin->info->actions);
   actions = plugin->info->actions (plugin, NULL);
-  /* member id, export, display name, invite, add member, join, new space
-   * (the membership ones are exercised in test-members.c) */
-  g_assert_cmpuint (g_list_length (actions), ==, 7);
+  /* member id, export, display name, invite, add member, join, new space,
+   * leave (the membership ones are exercised in test-members.c, leaving
+   * in test-events.c) */
+  g_assert_cmpuint (g_list_length (actions), ==, 8);
   g_list_free_full (actions, (GDestroyNotify) purple_plugin_action_free);
 }
 
