@@ -8,7 +8,6 @@
 #include "config.h"
 
 #include <string.h>
-#include <time.h>
 
 #include <glib.h>
 #include <glib/gi18n-lib.h>
