@@ -8,7 +8,6 @@
 #include "config.h"
 
 #include <string.h>
-#include <time.h>
 
 #include <glib.h>
 #include <glib/gi18n-lib.h>
@@ -395,8 +394,10 @@ rdt_events_on_send_done (RdtConn *rc, const gchar *topic_id, guint64 send_id,
               _("Could not post that you joined the space: %s"),
               error->message);
 
-          /* not posted after all: the next topic or login tries again */
-          purple_account_remove_setting (account, key);
+          /* not posted after all: the next topic or login tries again
+           * ("-": neither "" nor a member id, and kept so that
+           * rdt_events_check_space does not take the pins for a join) */
+          purple_account_set_string (account, key, "-");
           ev->join_queued = FALSE;
           rdt_write_system (rdt_chat_for_topic (rc, topic_id), line,
                             PURPLE_MESSAGE_ERROR);

@@ -616,6 +616,58 @@ test_own_join_once (void)
   world_clear (&w);
 }
 
+/* A member added by id posts its join at its first topic; an account of
+ * an older version (heads pinned in this space, no join recorded) was a
+ * member before and posts none. */
+static void
+test_member_join (void)
+{
+  World w;
+  PurpleAccount *erin, *old;
+  PurpleConvChat *chat;
+  const gchar *topics[] = { TOPIC, NULL };
+  RdtSigningKey *erin_key, *old_key;
+  g_autofree gchar *erin_uid = NULL, *erin_seed = NULL, *old_uid = NULL;
+  g_autofree gchar *old_seed = NULL, *old_user = NULL;
+  Peer *bob;
+
+  world_new (&w);
+  bob = peer_new (&w, NULL, topics);
+  peer_post (bob, TOPIC, "chat.text", "history");
+
+  erin_key = rdt_signing_key_generate ();
+  erin_uid = rdt_signing_key_get_id (erin_key, RDT_ID_USER);
+  erin_seed = harness_seed_hex (erin_key);
+  add_member (&w, erin_uid);
+  erin = account_for (&w, "erin", erin_seed);
+  join_and_wait (erin, TOPIC, "history", 0);
+  peer_wait (bob, TOPIC, "event.join", erin_uid, NULL, "erin's join");
+
+  old_key = rdt_signing_key_generate ();
+  old_uid = rdt_signing_key_get_id (old_key, RDT_ID_USER);
+  old_seed = harness_seed_hex (old_key);
+  add_member (&w, old_uid);
+  old_user = g_strconcat ("old@", w.space, NULL);
+  old = harness_account_new (old_user, old_seed,
+                             rdt_test_server_get_url (server), w.root_hex);
+  /* what an older version left: a pinned head, no head_space */
+  purple_account_set_string (old, "head:" OTHER, "x 0");
+  harness_account_connect (old);
+  harness_wait (harness_account_connected, old, 30, "the old account to connect");
+  chat = join_and_wait (old, TOPIC, "history", 0);
+  purple_conv_chat_send (chat, "old marker");
+  peer_wait (bob, TOPIC, "chat.text", old_uid, "old marker", "old marker");
+  g_assert_cmpuint (peer_count (bob, NULL, "event.join", old_uid), ==, 0);
+  g_assert_cmpuint (peer_count (bob, NULL, "event.join", erin_uid), ==, 1);
+
+  purple_account_set_enabled (old, "rdt-e2e", FALSE);
+  purple_account_set_enabled (erin, "rdt-e2e", FALSE);
+  rdt_signing_key_free (old_key);
+  rdt_signing_key_free (erin_key);
+  peer_free (bob);
+  world_clear (&w);
+}
+
 static gboolean
 account_gone (gpointer username)
 {
@@ -679,6 +731,44 @@ test_leave (void)
   world_clear (&w);
 }
 
+static gboolean
+notified (gpointer needle)
+{
+  return harness_find_notify (needle) != NULL;
+}
+
+/* The leave cannot be posted: said in a window, and the account and its
+ * key stay. */
+static void
+test_leave_fails (void)
+{
+  World w;
+  PurpleAccount *owner;
+  g_autofree gchar *user = NULL;
+
+  if (g_getenv ("RDT_TEST_SERVER_URL") != NULL)
+    {
+      g_test_skip ("needs the local test server's faults");
+      return;
+    }
+  world_new (&w);
+  owner = account_for (&w, "owner", w.seed_hex);
+  user = g_strdup (purple_account_get_username (owner));
+  join_and_wait (owner, TOPIC, "joined the space", PURPLE_MESSAGE_SYSTEM);
+  rdt_test_server_fault (server, "{\"action\":\"status\",\"status\":400,"
+                         "\"method\":\"POST\",\"path\":\"/messages\"}");
+  leave (owner);
+  harness_wait (notified, "could not be posted", 60, "the leave to fail");
+  rdt_test_server_clear_faults (server);
+  g_assert_true (purple_accounts_find (user, "prpl-reeeductio") == owner);
+  g_assert_cmpstr (purple_account_get_password (owner), ==, w.seed_hex);
+  g_assert_cmpstr (purple_account_get_string (owner, "symmetric_root", NULL), ==,
+                   w.root_hex);
+
+  purple_account_set_enabled (owner, "rdt-e2e", FALSE);
+  world_clear (&w);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -694,7 +784,9 @@ main (int argc, char **argv)
   g_test_add_func ("/events/data-not-trusted", test_data_not_trusted);
   g_test_add_func ("/events/empty-text", test_empty_text);
   g_test_add_func ("/events/own-join-once", test_own_join_once);
+  g_test_add_func ("/events/member-join", test_member_join);
   g_test_add_func ("/events/leave", test_leave);
+  g_test_add_func ("/events/leave-fails", test_leave_fails);
   ret = g_test_run ();
   rdt_test_server_stop (server);
   purple_core_quit ();
