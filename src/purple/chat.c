@@ -27,64 +27,6 @@
 #include "rdt-purple.h"
 #include "xfer.h"
 
-RdtConn *
-rdt_conn_of (PurpleConnection *gc)
-{
-  return gc ? purple_connection_get_protocol_data (gc) : NULL;
-}
-
-PurpleConvChat *
-rdt_chat_for_topic (RdtConn *rc, const gchar *topic_id)
-{
-  gpointer id;
-  PurpleConversation *conv;
-
-  if (!g_hash_table_lookup_extended (rc->topic_to_id, topic_id, NULL, &id))
-    return NULL;
-  conv = purple_find_chat (rc->gc, GPOINTER_TO_INT (id));
-  return conv ? PURPLE_CONV_CHAT (conv) : NULL;
-}
-
-const gchar *
-rdt_topic_for_conv (PurpleConversation *conv)
-{
-  PurpleConnection *gc = purple_conversation_get_gc (conv);
-  RdtConn *rc = rdt_conn_of (gc);
-  PurpleConvChat *chat = PURPLE_CONV_CHAT (conv);
-
-  if (rc == NULL || chat == NULL)
-    return NULL;
-  return g_hash_table_lookup (rc->id_to_topic,
-                              GINT_TO_POINTER (purple_conv_chat_get_id (chat)));
-}
-
-/* A line that is not a message: warnings, errors, notices. Never written as
- * a normal message, so nothing unverified can pass for one. */
-void
-rdt_write_system (PurpleConvChat *chat, const gchar *text, PurpleMessageFlags flags)
-{
-  gchar *escaped;
-
-  if (chat == NULL)
-    return;
-  escaped = purple_markup_escape_text (text, -1);
-  purple_conversation_write (purple_conv_chat_get_conversation (chat), NULL,
-                             escaped, flags | PURPLE_MESSAGE_NO_LOG,
-                             time (NULL));
-  g_free (escaped);
-}
-
-void
-rdt_write_all_chats (RdtConn *rc, const gchar *text, PurpleMessageFlags flags)
-{
-  GHashTableIter iter;
-  gpointer topic;
-
-  g_hash_table_iter_init (&iter, rc->topic_to_id);
-  while (g_hash_table_iter_next (&iter, &topic, NULL))
-    rdt_write_system (rdt_chat_for_topic (rc, topic), text, flags);
-}
-
 /* ---- session callbacks ---- */
 
 void

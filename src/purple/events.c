@@ -26,7 +26,6 @@
 #include "events.h"
 #include "transcript.h"
 #include "members.h"
-#include "rdt-purple.h"
 
 #define TYPE_JOIN "event.join"
 #define TYPE_LEAVE "event.leave"

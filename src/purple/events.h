@@ -11,7 +11,7 @@
 #include <account.h>
 #include <conversation.h>
 
-#include "rdt-purple.h"
+#include "conn.h"
 
 G_BEGIN_DECLS
 

@@ -13,7 +13,7 @@
 #include <conversation.h>
 #include <roomlist.h>
 
-#include "rdt-purple.h"
+#include "conn.h"
 #include "state.h"
 
 G_BEGIN_DECLS

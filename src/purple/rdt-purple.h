@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* rdt-purple.h - what the files of the purple layer share: the per-account
- * connection data and the helpers that map topics to chat conversations.
+/* rdt-purple.h - the plugin's entry points that plugin.c wires into the
+ * prpl info: login and logout (account.c), chats (chat.c), commands.
  * Internal to the plugin; the core (src/core) knows nothing of this. */
 #pragma once
 
@@ -9,55 +9,16 @@
 #include <connection.h>
 #include <conversation.h>
 
-#include "session.h"
+#include "conn.h"
 
 G_BEGIN_DECLS
 
-#define RDT_PRPL_ID "prpl-reeeductio"
-#define RDT_DEFAULT_SERVER "http://127.0.0.1:8080"
-#define RDT_DEFAULT_BACKLOG 50
-/* How long a message typed during an outage waits for the connection
- * before it is reported as not sent (then /retry). */
-#define RDT_OFFLINE_SEND_TIMEOUT_S (15 * 60)
-/* Failed messages kept per chat for /retry. */
-#define RDT_MAX_FAILED_PER_CHAT 50
-
-typedef struct {
-  PurpleConnection *gc;
-  RdtSession *session;
-  GHashTable *topic_to_id;     /* topic -> GINT chat id */
-  GHashTable *id_to_topic;     /* GINT chat id -> topic (owned) */
-  GHashTable *pending_text;    /* send id (guint64*) -> text */
-  GHashTable *last_failed;     /* topic -> GArray of guint64 send ids */
-  GHashTable *offline_sends;   /* send id typed while offline -> topic */
-  GHashTable *offline_sent;    /* topic -> GUINT of those sent so far */
-  gint next_chat_id;
-  gboolean was_connected;
-  gint64 offline_since;        /* monotonic; 0 while connected */
-  gint64 offline_noted;        /* when the chats were last told */
-  gchar *nick;                 /* rdt_id_short of our member id */
-  gpointer members;            /* members.c: display names, member list */
-  gpointer transfers;          /* xfer.c: attachments in flight */
-  gpointer transcript;         /* transcript.c: entries held for images */
-  gboolean inline_images;      /* the UI shows images in entries (at login) */
-  GHashTable *heads;           /* chat.c: topic -> head pin not written yet */
-  gpointer events;             /* events.c: our join and leave posts */
-} RdtConn;
-
-/* chat.c: conversations */
-RdtConn        *rdt_conn_of (PurpleConnection *gc);
-PurpleConvChat *rdt_chat_for_topic (RdtConn *rc, const gchar *topic_id);
-const gchar    *rdt_topic_for_conv (PurpleConversation *conv);
-void            rdt_write_system (PurpleConvChat *chat, const gchar *text,
-                                  PurpleMessageFlags flags);
-void            rdt_write_all_chats (RdtConn *rc, const gchar *text,
-                                     PurpleMessageFlags flags);
 /* The account closes: tell the user which messages were not sent. */
-void            rdt_chat_warn_unsent (RdtConn *rc);
+void  rdt_chat_warn_unsent (RdtConn *rc);
 /* /retry: send again every failed message of the chat, oldest first.
  * Returns how many were queued; sets error when none could be. */
-guint           rdt_chat_retry_failed (RdtConn *rc, const gchar *topic,
-                                       GError **error);
+guint rdt_chat_retry_failed (RdtConn *rc, const gchar *topic,
+                             GError **error);
 
 /* chat.c: session callbacks about topics */
 void rdt_chat_on_topic_opened (RdtSession *session, const gchar *topic_id,

@@ -7,7 +7,7 @@
  * the image follows when it comes. */
 #pragma once
 
-#include "rdt-purple.h"
+#include "conn.h"
 
 G_BEGIN_DECLS
 

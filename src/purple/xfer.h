@@ -6,7 +6,7 @@
 
 #include <accountopt.h>
 
-#include "rdt-purple.h"
+#include "conn.h"
 
 G_BEGIN_DECLS
 
