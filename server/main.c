@@ -1158,6 +1158,15 @@ early_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
                GHashTable *query, gpointer user_data)
 {
   gchar **seg = g_strsplit (path + (path[0] == '/'), "/", -1);
+  SoupMessageHeaders *req = soup_server_message_get_request_headers (msg);
+
+  /* libsoup 3.2's server never closes a kept-alive connection that the
+   * client closes while idle (fixed in 3.3): one fd lost per connection
+   * until a long-running server hits its file limit. Closing our side
+   * after each answer avoids that; the stream's upgrade stays open. */
+  if (!soup_message_headers_header_contains (req, "Upgrade", "websocket"))
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                  "Connection", "close");
   blob_early_handler (server, msg, path, query, user_data);
   if (g_strv_length (seg) == 3 && strcmp (seg[0], "spaces") == 0 &&
       strcmp (seg[2], "stream") == 0)
