@@ -554,23 +554,36 @@ test_tampered_state (void)
     g_autofree gchar *path = g_strconcat ("profiles/", bob_uid, NULL);
     g_autofree gchar *data = rdt_state_encode_profile (state, "Bob the Third", NULL);
     RdtMessage *m;
+    gint64 posted = -1;
 
-    rdt_state_sync_async (state, bob_api, NULL, harness_async_cb, &a);
-    harness_wait (harness_async_done, &a, 30, "bob's read of the state");
-    g_assert_true (rdt_state_sync_finish (state, a.result, NULL, NULL, &error));
-    g_clear_object (&a.result);
-    m = rdt_message_new_signed (s.space, "state", path, rdt_state_get_head (state),
-                                data, bob_uid, bob);
-    /* until cleared: under load another state read (the plugin's own
-     * default topic name write, retrying a 409) took a single garbled
-     * answer, and the owner's read then went through */
-    rdt_test_server_fault (server, "{\"action\":\"garbage\",\"method\":\"GET\","
-                           "\"path\":\"/topics/state/messages\"}");
-    rdt_api_post_message_async (bob_api, m, NULL, harness_async_cb, &a);
-    harness_wait (harness_async_done, &a, 30, "bob's profile post");
-    g_assert_cmpint (rdt_api_post_message_finish (bob_api, a.result, &error), >, 0);
-    g_clear_object (&a.result);
-    rdt_message_unref (m);
+    /* the plugin writes the state too (its default topic name): a post on
+     * a head it just moved gets 409; read again and post again */
+    for (guint tries = 0; posted < 0 && tries < 5; tries++)
+      {
+        rdt_test_server_clear_faults (server);
+        g_clear_error (&error);
+        rdt_state_sync_async (state, bob_api, NULL, harness_async_cb, &a);
+        harness_wait (harness_async_done, &a, 30, "bob's read of the state");
+        g_assert_true (rdt_state_sync_finish (state, a.result, NULL, NULL, &error));
+        g_clear_object (&a.result);
+        m = rdt_message_new_signed (s.space, "state", path,
+                                    rdt_state_get_head (state), data, bob_uid,
+                                    bob);
+        /* until cleared: under load another state read (the plugin's own
+         * default topic name write, retrying a 409) took a single garbled
+         * answer, and the owner's read then went through */
+        rdt_test_server_fault (server, "{\"action\":\"garbage\",\"method\":\"GET\","
+                               "\"path\":\"/topics/state/messages\"}");
+        rdt_api_post_message_async (bob_api, m, NULL, harness_async_cb, &a);
+        harness_wait (harness_async_done, &a, 30, "bob's profile post");
+        posted = rdt_api_post_message_finish (bob_api, a.result, &error);
+        g_clear_object (&a.result);
+        rdt_message_unref (m);
+        if (posted < 0)
+          g_assert_error (error, RDT_API_ERROR, RDT_API_ERROR_CONFLICT);
+      }
+    g_assert_no_error (error);
+    g_assert_cmpint (posted, >, 0);
   }
   harness_wait_line (owner, "could not read the space's members", PURPLE_MESSAGE_ERROR);
   rdt_test_server_clear_faults (server);
