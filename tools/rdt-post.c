@@ -13,8 +13,9 @@
  * the chat capability of spec 8.2 (state writes, spec 8.5) - a fresh key,
  * or the --key one - posts as that member, and prints the member's short
  * id. --name writes the poster's display name (profiles/{U}, spec 12)
- * before posting; --image posts an image file as chat.image (spec 10)
- * instead of TEXT, the way the plugin sends one. Exits 0 once the server
+ * before posting (without TEXT, it only does that); --image posts an image
+ * file as chat.image (spec 10) instead of TEXT, the way the plugin sends
+ * one. Exits 0 once the server
  * has confirmed the post.
  */
 #include "config.h"
@@ -59,7 +60,8 @@ static const GOptionEntry entries[] = {
     "Post as the key whose seed (hex or base64, e.g. the third field of "
     "`rdt-keygen key`) is in FILE instead of RDT_SEED's", "FILE" },
   { "name", 'n', 0, G_OPTION_ARG_STRING, &opt_name,
-    "Set the poster's display name to NAME before posting", "NAME" },
+    "Set the poster's display name to NAME before posting (without TEXT: "
+    "only that)", "NAME" },
   { "image", 'i', 0, G_OPTION_ARG_FILENAME, &opt_image,
     "Post the image FILE (png, jpeg, gif, webp, bmp) as chat.image instead "
     "of TEXT", "FILE" },
@@ -254,13 +256,13 @@ on_uploaded (GObject *src, GAsyncResult *res, gpointer data)
 static void
 upload_then_send (Post *p)
 {
-  if (p->blob == NULL)
-    {
-      send_message (p);
-      return;
-    }
-  rdt_api_put_blob_async (rdt_session_get_api (p->session), p->att->blob_id,
-                          p->blob, NULL, on_uploaded, p);
+  if (p->blob == NULL && p->text == NULL)
+    finish (p, 0, NULL);     /* --name alone */
+  else if (p->blob == NULL)
+    send_message (p);
+  else
+    rdt_api_put_blob_async (rdt_session_get_api (p->session),
+                            p->att->blob_id, p->blob, NULL, on_uploaded, p);
 }
 
 static void
@@ -370,14 +372,22 @@ main (int argc, char **argv)
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     return usage (ctx, error->message);
-  if (argc != (opt_image ? 4 : 5))
-    return usage (ctx, opt_image ? "--image takes the place of TEXT"
+  if (opt_image && argc != 4)
+    return usage (ctx, argc == 5 ? "--image takes the place of TEXT"
                                  : "wrong number of arguments");
+  if (!opt_image && argc != 5 && !(opt_name && argc == 4))
+    return usage (ctx, "wrong number of arguments");
   url = argv[1];
   space = argv[2];
   p.topic = argv[3];
-  p.text = opt_image ? NULL : argv[4];
+  p.text = argc == 5 ? argv[4] : NULL;
 
+  /* checked here as well as by the session: --name needs it first */
+  if (!rdt_id_is_valid (space, RDT_ID_SPACE))
+    {
+      g_printerr ("rdt-post: “%s” is not a space id\n", space);
+      return 2;
+    }
   need_owner = opt_new_member || opt_key_file == NULL;
   if (!rdt_crypto_init ())
     {

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-tools.c - tools/rdt-post against the test server: --key lets one
- * member post several lines, --name writes its display name, --image posts
- * a chat.image the plugin can show. Checked with the core: the state gives
- * the name, the topic's messages are the member's, verified, and the image
- * descriptor leads to a blob that decrypts to the very bytes posted. */
+ * member post several lines, --name writes its display name (alone, or
+ * before a post), --image posts a chat.image the plugin can show. Checked
+ * with the core: the state gives the name, the topic's messages are the
+ * member's, verified, and the image descriptor leads to a blob that
+ * decrypts to the very bytes posted. */
 #include "config.h"
 
 #include <string.h>
@@ -140,14 +141,18 @@ test_post_name_image (void)
   g_assert_true (g_file_set_contents (image, (const gchar *) tiny_png,
                                       sizeof tiny_png, NULL));
 
-  /* Bob added by the owner, with a name; then two more posts as Bob,
-   * without the owner's key. */
+  /* Bob added by the owner and named, without a post; then renamed with
+   * his first line, and one more, without the owner's key. */
   {
     const gchar *args[] = { "--as-new-member", "--key", key_file,
-                            "--name", "Bob", url, space, "general",
-                            texts[0], NULL };
+                            "--name", "Bobby", url, space, "general", NULL };
     g_assert_cmpint (rdt_post (args, owner_hex, root_hex, &out), ==, 0);
     g_assert_cmpstr (g_strstrip (out), ==, bob_short);
+  }
+  {
+    const gchar *args[] = { "--key", key_file, "--name", "Bob", url, space,
+                            "general", texts[0], NULL };
+    g_assert_cmpint (rdt_post (args, NULL, root_hex, NULL), ==, 0);
   }
   {
     const gchar *args[] = { "--key", key_file, url, space, "general",
