@@ -51,6 +51,7 @@ static gchar *opt_key_file;
 static gchar *opt_name;
 static gchar *opt_image;
 static gboolean opt_new_member;
+static gchar **opt_args;
 
 static const GOptionEntry entries[] = {
   { "as-new-member", 0, 0, G_OPTION_ARG_NONE, &opt_new_member,
@@ -65,6 +66,9 @@ static const GOptionEntry entries[] = {
   { "image", 'i', 0, G_OPTION_ARG_FILENAME, &opt_image,
     "Post the image FILE (png, jpeg, gif, webp, bmp) as chat.image instead "
     "of TEXT", "FILE" },
+  /* the positional arguments: this way "--" ends the options */
+  { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_args, NULL,
+    NULL },
   { NULL }
 };
 
@@ -357,6 +361,7 @@ main (int argc, char **argv)
   g_autoptr (RdtSigningKey) key = NULL;
   guint8 seed[32], root[32];
   gboolean need_owner;
+  guint n_args;
   const gchar *url, *space;
   gchar *member_nick = NULL;
   Post p = { 0 };
@@ -368,19 +373,20 @@ main (int argc, char **argv)
     "server\nhas it. Keys from the environment: RDT_ROOT, the space's "
     "symmetric root;\nRDT_SEED, the key to post as (or, with "
     "--as-new-member, the owner's key).\nBoth as 64 hex characters or "
-    "base64.");
+    "base64.\nA TEXT that starts with '-' goes after \"--\".");
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     return usage (ctx, error->message);
-  if (opt_image && argc != 4)
-    return usage (ctx, argc == 5 ? "--image takes the place of TEXT"
-                                 : "wrong number of arguments");
-  if (!opt_image && argc != 5 && !(opt_name && argc == 4))
+  n_args = opt_args ? g_strv_length (opt_args) : 0;
+  if (opt_image && n_args != 3)
+    return usage (ctx, n_args == 4 ? "--image takes the place of TEXT"
+                                   : "wrong number of arguments");
+  if (!opt_image && n_args != 4 && !(opt_name && n_args == 3))
     return usage (ctx, "wrong number of arguments");
-  url = argv[1];
-  space = argv[2];
-  p.topic = argv[3];
-  p.text = argc == 5 ? argv[4] : NULL;
+  url = opt_args[0];
+  space = opt_args[1];
+  p.topic = opt_args[2];
+  p.text = n_args == 4 ? opt_args[3] : NULL;
 
   /* checked here as well as by the session: --name needs it first */
   if (!rdt_id_is_valid (space, RDT_ID_SPACE))
