@@ -14,12 +14,15 @@
 #   1. a window named "general" exists (xdotool): the chat is joined, and
 #   2. Pidgin's chat log holds the welcome text: the backlog was verified,
 #      decrypted and shown.
-# Then it types "/nick Alice" (the owner's display name) into the chat,
-# lets a second member post (rdt-post --as-new-member; its nick is its
-# short member ID: rdt-post cannot set display names), types "/chain" (the
-# topic's verified hash chain) and a line, waits for them in the chat log
-# and saves
-# the chat window to OUTPUT.png (ImageMagick `import`).
+# Then it types "/nick Alice" (the owner's display name) into the chat;
+# a second member, added by the owner, sets its display name "Bob"
+# (rdt-post --as-new-member --key FILE --name Bob), and once the chat shows
+# the name, posts (rdt-post --key FILE); Alice answers;
+# Bob posts a line and a small PNG (rdt-post --key FILE --image, shown
+# inline: the script waits until its colour is on screen); "/chain" (the
+# topic's verified hash chain) and a last line from Alice; it waits for each
+# in the chat log and saves the chat window to OUTPUT.png (ImageMagick
+# `import`).
 #
 # Optional, not part of `meson test` or CI (it needs pidgin, xvfb, xdotool
 # and imagemagick: apt-get install pidgin xvfb xauth xdotool imagemagick).
@@ -39,9 +42,16 @@ deadline=${RDT_UI_DEADLINE:-60}
 topic=general
 welcome="Welcome to topic $topic! Everything here is end-to-end encrypted and signed."
 second="The server only stores ciphertext; each message is chained to the one before."
-reply="Hi Alice, the new member here. Nice: my client verified the whole history."
+hello="Hi Alice! Bob here, just joined. My client verified the whole history."
+ask="Welcome, Bob! Did you bring the sketch from this morning?"
+here="Here it is, encrypted before it left my machine:"
+thanks="Got it, thanks! The server only ever saw ciphertext."
+# The sketch's orange: the script knows the image is shown once the chat
+# window has pixels of it (grep reads all of the list: no SIGPIPE under
+# pipefail).
+mark=E8590C
 
-for tool in pidgin Xvfb xdotool import; do
+for tool in pidgin Xvfb xdotool import convert; do
   command -v "$tool" >/dev/null || { echo "skip: $tool is not installed"; exit 77; }
 done
 server_bin=$build/server/rdt-test-server
@@ -124,7 +134,7 @@ umask 022
 
 # ---- X display and Pidgin ----
 exec 3> "$tmp/display"
-Xvfb -displayfd 3 -screen 0 1024x640x24 -nolisten tcp > "$tmp/xvfb.err" 2>&1 &
+Xvfb -displayfd 3 -screen 0 1280x640x24 -nolisten tcp > "$tmp/xvfb.err" 2>&1 &
 xvfb_pid=$!
 exec 3>&-
 wait_for "Xvfb" grep -q '[0-9]' "$tmp/display"
@@ -143,9 +153,20 @@ wait_for "the welcome message in Pidgin's chat log" log_has_welcome
 # Give the chat window a fixed size at the origin and wait until X reports
 # it.
 chat=$(chat_window)
-xdotool windowmove "$chat" 0 0 windowsize "$chat" 880 400 windowraise "$chat"
-chat_placed() { xdotool getwindowgeometry "$chat" | grep -q 'Geometry: 880x400'; }
+xdotool windowmove "$chat" 0 0 windowsize "$chat" 880 540 windowraise "$chat"
+chat_placed() { xdotool getwindowgeometry "$chat" | grep -q 'Geometry: 880x540'; }
 wait_for "the chat window to be resized" chat_placed
+
+# Without a window manager the buddy list sits at the origin too, and it
+# shows up over the chat when the roster changes: keep it beside the chat
+# (the screen is wide enough).
+blist_away() {
+  local w
+  for w in $(xdotool search --onlyvisible --name '^Buddy List$' || true); do
+    xdotool getwindowgeometry "$w" | grep -q 'Position: 900,' ||
+      xdotool windowmove --sync "$w" 900 0
+  done
+}
 
 # Commands typed into the chat's entry (no window manager: focus it first).
 type_line() {
@@ -154,18 +175,48 @@ type_line() {
 }
 log_has() { grep -rqF -- "$1" "$conf/logs"; }
 type_line "/nick Alice"
-# A second member: added by the owner, posts once.
-RDT_SEED=$seed RDT_ROOT=$root "$post" --as-new-member "$url" "$space" "$topic" \
-  "$reply" > "$tmp/peer.out" 2> "$tmp/post.err" || fail "rdt-post could not post as a new member"
-seed='' root=''
-wait_for "the second member's message in the chat log" log_has "$reply"
+# Bob: a key of its own (in a file, mode 600, as rdt-post wants it), made a
+# member by the owner, with a display name; posts several lines.
+umask 077
+"$keygen" key | cut -d' ' -f3 > "$tmp/bob.seed"
+umask 022
+convert -size 160x100 xc:'#fff8e1' \
+  -fill "#$mark" -draw 'circle 45,50 45,18' \
+  -fill '#1971c2' -draw 'rectangle 90,22 145,78' \
+  -fill '#2f9e44' -draw 'polygon 55,92 75,62 95,92' \
+  "$tmp/sketch.png" || fail "convert could not draw the sketch"
+bob() {
+  RDT_ROOT=$root "$post" --key "$tmp/bob.seed" "$url" "$space" "$topic" \
+    "$@" > /dev/null 2> "$tmp/post.err"
+}
+RDT_SEED=$seed bob --as-new-member --name Bob || fail "rdt-post could not add Bob"
+# The plugin shows the name once it has read the profile ("... is now
+# known as Bob"), so Bob's lines come under it.
+wait_for "Bob's display name in the chat log" log_has "Bob"
+bob "$hello" || fail "rdt-post could not post Bob's first line"
+wait_for "Bob's first message in the chat log" log_has "Bob: $hello"
+type_line "$ask"
+wait_for "Alice's question in the chat log" log_has "Alice: $ask"
+bob "$here" || fail "rdt-post could not post Bob's line"
+bob --image "$tmp/sketch.png" || fail "rdt-post could not post Bob's image"
+seed=''
+# The image is downloaded, decrypted and shown (not logged): wait for its
+# colour in the window.
+image_shown() {
+  blist_away
+  import -window "$chat" "$tmp/probe.png" &&
+    convert "$tmp/probe.png" -unique-colors txt:- | grep -i "#$mark" >/dev/null
+}
+wait_for "Bob's image in the chat window" image_shown
+root=''
 # /chain's answer is not logged; Alice's next line is, once sent, and Pidgin
 # handles typed lines in order.
 type_line "/chain"
-thanks="Welcome, and thanks for checking!"
 type_line "$thanks"
 wait_for "Alice's answer in the chat log" log_has "Alice: $thanks"
 
+# The image is still in view, nothing over it.
+wait_for "Bob's image in the final chat window" image_shown
 mkdir -p "$(dirname "$out")"
 import -window "$chat" "$out" || fail "import could not grab the screen"
 echo "ok: screenshot of Pidgin in topic '$topic' saved to $out"
