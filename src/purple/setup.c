@@ -291,8 +291,7 @@ ask (PurpleConnection *gc, const gchar *why, gint choice)
   fields = purple_request_fields_new ();
   group = purple_request_field_group_new (NULL);
   purple_request_fields_add_group (fields, group);
-  field = purple_request_field_choice_new ("how", _("How do you want to start?"),
-                                           choice);
+  field = purple_request_field_choice_new ("how", _("Start with"), choice);
   purple_request_field_choice_add (field, _("Join with an invitation"));
   purple_request_field_choice_add (field, _("Create a new space"));
   purple_request_field_choice_add (field, _("I have my key and space key"));
