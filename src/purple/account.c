@@ -28,6 +28,7 @@
 #include "events.h"
 #include "members.h"
 #include "rdt-purple.h"
+#include "setup.h"
 #include "transcript.h"
 #include "xfer.h"
 
@@ -312,6 +313,10 @@ rdt_login (PurpleAccount *account)
   const gchar *pending, *p = password;
   GError *error = NULL;
 
+  /* a first login without a key, space or space key, or a word typed as
+   * the password: the dialog asks and calls us again (setup.c) */
+  if (!rdt_setup_check (account))
+    return;
   while (p != NULL && g_ascii_isspace (*p))
     p++;
   if (p != NULL && g_str_has_prefix (p, RDT_INVITE_PREFIX))

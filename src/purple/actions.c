@@ -178,13 +178,13 @@ reconnect_idle (gpointer data)
   return FALSE;
 }
 
-/* The keys are made only once confirmed, so no secret waits in a pending
- * request. user_data is the connection: libpurple closes the request
- * (without calling back) when the connection goes, so it is alive here. */
-static void
-new_space_confirmed (gpointer user_data, int choice)
+/* Fills the account in as the owner of a new space: a fresh space key,
+ * which is also the owner's login key (the server makes the first login
+ * with the space's own key its owner), and a random symmetric root. The
+ * login that follows creates the space (auto_create_spaces). */
+void
+rdt_actions_fill_new_space (PurpleAccount *account)
 {
-  PurpleAccount *account = purple_connection_get_account (user_data);
   RdtSigningKey *key;
   const gchar *username, *at;
   gchar *local, *space_id, *new_username, *seed_hex, *root_hex;
@@ -195,8 +195,6 @@ new_space_confirmed (gpointer user_data, int choice)
   local = at && at != username ? g_strndup (username, at - username)
                                : g_strdup (username);
 
-  /* The space key is also the owner's login key: the server makes the
-   * first login with the space's own key its owner. */
   key = rdt_signing_key_generate ();
   space_id = rdt_signing_key_get_id (key, RDT_ID_SPACE);
   rdt_signing_key_copy_seed (key, seed);
@@ -212,12 +210,26 @@ new_space_confirmed (gpointer user_data, int choice)
   new_username = g_strconcat (local, "@", space_id, NULL);
   purple_account_set_username (account, new_username);
   purple_account_set_password (account, seed_hex);
+  purple_account_set_remember_password (account, TRUE);
   purple_account_set_string (account, "symmetric_root", root_hex);
-  purple_timeout_add (0, reconnect_idle, new_username);
   rdt_secret_string_free (seed_hex);
   rdt_secret_string_free (root_hex);
+  g_free (new_username);
   g_free (space_id);
   g_free (local);
+}
+
+/* The keys are made only once confirmed, so no secret waits in a pending
+ * request. user_data is the connection: libpurple closes the request
+ * (without calling back) when the connection goes, so it is alive here. */
+static void
+new_space_confirmed (gpointer user_data, int choice)
+{
+  PurpleAccount *account = purple_connection_get_account (user_data);
+
+  rdt_actions_fill_new_space (account);
+  purple_timeout_add (0, reconnect_idle,
+                      g_strdup (purple_account_get_username (account)));
 }
 
 static void

@@ -4,11 +4,16 @@
 #pragma once
 
 #include <glib.h>
+#include <account.h>
 #include <plugin.h>
 
 G_BEGIN_DECLS
 
 /* PurplePluginInfo.actions: context is the PurpleConnection. */
 GList *rdt_actions_list (PurplePlugin *plugin, gpointer context);
+/* Fills the account in as the owner of a new space (new space key, which
+ * is the login key, and a new symmetric root); the next login creates it.
+ * Used by "Create a new space..." and the first-login dialog (setup.c). */
+void   rdt_actions_fill_new_space (PurpleAccount *account);
 
 G_END_DECLS

@@ -113,13 +113,16 @@ init_plugin (PurplePlugin *plugin)
   info.summary = (char *) _("reeeductio protocol plugin");
   info.description = (char *) _("End-to-end encrypted chat in reeeductio spaces.");
 
-  split = purple_account_user_split_new (_("Space ID"), NULL, '@');
+  /* The server and space key are protocol options, on libpurple 2.x's
+   * Advanced tab: a first login without them asks for them (setup.c). */
+  split = purple_account_user_split_new (_("Space ID (empty: asked at first "
+                                           "login)"), NULL, '@');
   prpl_info.user_splits = g_list_append (prpl_info.user_splits, split);
 
   opt = purple_account_option_string_new (_("Server URL"), "server",
                                           RDT_DEFAULT_SERVER);
   prpl_info.protocol_options = g_list_append (prpl_info.protocol_options, opt);
-  opt = purple_account_option_string_new (_("Symmetric root (hex or base64)"),
+  opt = purple_account_option_string_new (_("Space key (from your invitation)"),
                                           "symmetric_root", "");
   purple_account_option_set_masked (opt, TRUE);
   prpl_info.protocol_options = g_list_append (prpl_info.protocol_options, opt);

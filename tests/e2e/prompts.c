@@ -9,7 +9,8 @@
 typedef struct {
   HarnessPrompt pub;
   GPtrArray *cbs;           /* action: PurpleRequestActionCb per label */
-  GCallback ok_cb;          /* input */
+  GCallback ok_cb;          /* input, fields */
+  GCallback cancel_cb;      /* fields */
   gpointer user_data;
 } Prompt;
 
@@ -71,6 +72,22 @@ request_action (const char *title, const char *primary, const char *secondary,
   return p;
 }
 
+static void *
+request_fields (const char *title, const char *primary, const char *secondary,
+                PurpleRequestFields *fields, const char *ok_text,
+                GCallback ok_cb, const char *cancel_text, GCallback cancel_cb,
+                PurpleAccount *account, const char *who,
+                PurpleConversation *conv, void *user_data)
+{
+  Prompt *p = prompt_new (PURPLE_REQUEST_FIELDS, title, primary, secondary,
+                          user_data);
+
+  p->pub.fields = fields;   /* the UI's to free, as in Pidgin */
+  p->ok_cb = ok_cb;
+  p->cancel_cb = cancel_cb;
+  return p;
+}
+
 static void
 close_request (PurpleRequestType type, void *ui_handle)
 {
@@ -84,12 +101,15 @@ close_request (PurpleRequestType type, void *ui_handle)
   g_free (p->pub.secondary);
   g_ptr_array_free (p->pub.labels, TRUE);
   g_ptr_array_free (p->cbs, TRUE);
+  if (p->pub.fields != NULL)
+    purple_request_fields_destroy (p->pub.fields);
   g_free (p);
 }
 
 static PurpleRequestUiOps request_ops = {
   .request_input = request_input,
   .request_action = request_action,
+  .request_fields = request_fields,
   .close_request = close_request,
 };
 
@@ -138,6 +158,29 @@ harness_answer_input (const gchar *text)
 
   ((PurpleRequestInputCb) p->ok_cb) (p->user_data, text);
   purple_request_close (PURPLE_REQUEST_INPUT, p);
+}
+
+void
+harness_answer_fields (gboolean ok)
+{
+  Prompt *p = take (PURPLE_REQUEST_FIELDS);
+
+  ((PurpleRequestFieldsCb) (ok ? p->ok_cb : p->cancel_cb)) (p->user_data,
+                                                           p->pub.fields);
+  purple_request_close (PURPLE_REQUEST_FIELDS, p);
+}
+
+void
+harness_prompt_set_string (const gchar *id, const gchar *value)
+{
+  HarnessPrompt *p = harness_prompt ();
+  PurpleRequestField *f;
+
+  g_assert_nonnull (p);
+  g_assert_cmpint (p->type, ==, PURPLE_REQUEST_FIELDS);
+  f = purple_request_fields_get_field (p->fields, id);
+  g_assert_nonnull (f);
+  purple_request_field_string_set_value (f, value);
 }
 
 const gchar *

@@ -8,11 +8,12 @@
 #include <purple.h>
 
 typedef struct {
-  PurpleRequestType type;   /* PURPLE_REQUEST_INPUT or _ACTION */
+  PurpleRequestType type;   /* PURPLE_REQUEST_INPUT, _ACTION or _FIELDS */
   gchar *title, *primary, *secondary;
   gboolean masked;          /* input: a secret */
   gint default_action;      /* action: index into labels */
   GPtrArray *labels;        /* action: choice labels, mnemonics removed */
+  PurpleRequestFields *fields;  /* fields: the test fills them in */
 } HarnessPrompt;
 
 /* Installs the request ops (after harness_init). */
@@ -24,6 +25,10 @@ HarnessPrompt *harness_prompt (void);
 void           harness_answer_action (const gchar *label);
 /* Answers the open input prompt with text (OK). */
 void           harness_answer_input (const gchar *text);
+/* Answers the open fields prompt (as filled in) with OK, or Cancel. */
+void           harness_answer_fields (gboolean ok);
+/* Sets a string field of the open fields prompt. */
+void           harness_prompt_set_string (const gchar *id, const gchar *value);
 /* The label of the open action prompt's default choice. */
 const gchar   *harness_prompt_default_label (void);
 /* Runs the plugin action of a's connection whose label contains label. */
