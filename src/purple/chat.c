@@ -225,6 +225,7 @@ rdt_chat_retry_failed (RdtConn *rc, const gchar *topic, GError **error)
     {
       guint64 old_id = g_array_index (ids, guint64, i), new_id;
       gchar *text = NULL;
+      gpointer old_key = NULL;
       GError *e = NULL;
 
       new_id = rdt_session_retry_send (rc->session, old_id, &e);
@@ -238,8 +239,9 @@ rdt_chat_retry_failed (RdtConn *rc, const gchar *topic, GError **error)
           continue;
         }
       n++;
-      g_hash_table_steal_extended (rc->pending_text, &old_id, NULL,
+      g_hash_table_steal_extended (rc->pending_text, &old_id, &old_key,
                                    (gpointer *) &text);
+      g_free (old_key);
       g_hash_table_insert (rc->pending_text, g_memdup2 (&new_id, sizeof new_id),
                            text ? text : g_strdup (""));
       if (rdt_session_get_state (rc->session) != RDT_SESSION_CONNECTED)

@@ -147,12 +147,15 @@ timer_data_free (gpointer data)
 static void
 flush (Display *d, const gchar *topic_id)
 {
-  Pending *p = g_hash_table_lookup (d->chats, topic_id);
-  Entry *head;
+  /* topic_id may be an entry's, freed below (rdt_transcript_fill) */
+  g_autofree gchar *topic = g_strdup (topic_id);
+  Pending *p;
+  Entry *head = NULL;
 
-  if (p == NULL)
-    return;
-  while ((head = g_queue_peek_head (&p->entries)) != NULL
+  /* looked up again after each write: a UI may leave the chat
+   * (rdt_transcript_forget_topic) from inside purple_conv_chat_write */
+  while ((p = g_hash_table_lookup (d->chats, topic)) != NULL
+         && (head = g_queue_peek_head (&p->entries)) != NULL
          && head->html != NULL)
     {
       g_queue_pop_head (&p->entries);
@@ -160,9 +163,11 @@ flush (Display *d, const gchar *topic_id)
                  head->mtime);
       entry_free (head);
     }
+  if (p == NULL)
+    return;
   if (head == NULL)
     {
-      g_hash_table_remove (d->chats, topic_id);   /* and its timer */
+      g_hash_table_remove (d->chats, topic);   /* and its timer */
       return;
     }
   if (p->timer == 0)
@@ -171,7 +176,7 @@ flush (Display *d, const gchar *topic_id)
       TimerData *td = g_new0 (TimerData, 1);
 
       td->d = d;
-      td->topic_id = g_strdup (topic_id);
+      td->topic_id = g_strdup (topic);
       /* A GLib source, as xfer.c's: purple_timeout_add has no destroy
        * notify for the data. */
       p->timer = g_timeout_add_full (G_PRIORITY_DEFAULT,
