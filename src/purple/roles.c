@@ -92,12 +92,17 @@ gchar *
 rdt_roles_find_member (RdtConn *rc, const gchar *typed, gchar **cleaned)
 {
   g_autofree gchar *text = unquote (typed), *key = NULL;
+  g_autofree gchar *whole = g_strstrip (g_strdup (typed));
   RdtState *state = rdt_members_get_state (rc);
   g_autoptr (GPtrArray) members = NULL;
-  const gchar *uid = rdt_members_lookup_nick (rc, text), *found = NULL;
+  const gchar *uid, *found = NULL;
 
   if (cleaned != NULL)
     *cleaned = g_strdup (text);
+  /* a nick that has quotes of its own first, then without the quotes */
+  uid = rdt_members_lookup_nick (rc, whole);
+  if (uid == NULL)
+    uid = rdt_members_lookup_nick (rc, text);
   if (uid != NULL)
     return g_strdup (uid);
   if (rdt_id_is_valid (text, RDT_ID_USER))

@@ -275,7 +275,7 @@ test_whois_members (void)
   World w;
   PurpleAccount *owner;
   PurpleConvChat *chat;
-  g_autofree gchar *ada = NULL, *sam = NULL, *id_line = NULL;
+  g_autofree gchar *ada = NULL, *sam = NULL, *zed = NULL, *id_line = NULL;
   const gchar *typed[] = { "whois Some Name", "whois \"Some Name\"",
                            "whois   'some name'  ",
                            "whois \xe2\x80\x9cSome Name\xe2\x80\x9d" };
@@ -285,7 +285,9 @@ test_whois_members (void)
   ada = add_member (&w);
   sam = add_member (&w);
   set_name (&w, ada, "Ada Admin");
+  zed = add_member (&w);
   set_name (&w, sam, "Some Name");
+  set_name (&w, zed, "'Zed Zebra'");
   make_admin (&w, ada);
   owner = owner_account (&w);
   chat = harness_join (owner, TOPIC);
@@ -316,13 +318,21 @@ test_whois_members (void)
   g_assert_cmpstr (error, ==, "No member called \"No Body\".");
   g_clear_pointer (&error, g_free);
 
+  /* quotes that are part of the nick stay */
+  g_clear_pointer (&id_line, g_free);
+  id_line = g_strconcat ("Member ID: ", zed, NULL);
+  g_assert_cmpint (command (chat, "whois 'Zed Zebra'", &error), ==,
+                   PURPLE_CMD_STATUS_OK);
+  g_assert_cmpuint (harness_count_lines (owner, id_line, PURPLE_MESSAGE_SYSTEM),
+                    ==, 1);
+
   g_assert_cmpint (command (chat, "whois Ada Admin", &error), ==,
                    PURPLE_CMD_STATUS_OK);
   harness_wait_line (owner, "Role: admin", PURPLE_MESSAGE_SYSTEM);
   harness_wait_line (owner, "can add members", PURPLE_MESSAGE_SYSTEM);
 
   g_assert_cmpint (command (chat, "members", &error), ==, PURPLE_CMD_STATUS_OK);
-  harness_wait_line (owner, "3 members:", PURPLE_MESSAGE_SYSTEM);
+  harness_wait_line (owner, "4 members:", PURPLE_MESSAGE_SYSTEM);
   {
     g_autofree gchar *o = g_strdup_printf (": owner (%s)", w.owner_uid);
     g_autofree gchar *a = g_strdup_printf ("Ada Admin: admin (%s)", ada);
