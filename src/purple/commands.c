@@ -127,7 +127,7 @@ cmd_members (PurpleConversation *conv, const gchar *cmd, gchar **args,
 
   if (rc == NULL)
     return PURPLE_CMD_RET_FAILED;
-  text = rdt_members_describe_all (rc);
+  text = rdt_roles_describe_all (rc);
   rdt_write_system (PURPLE_CONV_CHAT (conv), text, PURPLE_MESSAGE_SYSTEM);
   g_free (text);
   return PURPLE_CMD_RET_OK;
@@ -138,20 +138,19 @@ cmd_whois (PurpleConversation *conv, const gchar *cmd, gchar **args,
            gchar **error, void *data)
 {
   RdtConn *rc = rdt_conn_of (purple_conversation_get_gc (conv));
-  const gchar *uid;
+  g_autofree gchar *uid = NULL, *name = NULL;
   gchar *text;
 
   if (rc == NULL)
     return PURPLE_CMD_RET_FAILED;
-  uid = rdt_members_lookup_nick (rc, args[0]);
-  if (uid == NULL && rdt_id_is_valid (args[0], RDT_ID_USER))
-    uid = args[0];
+  /* "s": the whole rest of the line, a nick with spaces, maybe quoted */
+  uid = rdt_roles_find_member (rc, args[0], &name);
   if (uid == NULL)
     {
-      *error = g_strdup_printf (_("No member called \"%s\"."), args[0]);
+      *error = g_strdup_printf (_("No member called \"%s\"."), name);
       return PURPLE_CMD_RET_FAILED;
     }
-  text = rdt_members_describe (rc, uid);
+  text = rdt_roles_describe (rc, uid);
   rdt_write_system (PURPLE_CONV_CHAT (conv), text, PURPLE_MESSAGE_SYSTEM);
   g_free (text);
   return PURPLE_CMD_RET_OK;
@@ -298,9 +297,9 @@ rdt_commands_register (void)
   REG ("reconnect", "", cmd_reconnect,
        _("reconnect: while the connection is lost, try to reconnect now instead of waiting for the next try."));
   REG ("members", "", cmd_members,
-       _("members: list the members of the space with their display names and IDs."));
+       _("members: list the members of the space with their names, roles (owner, admin, member) and IDs."));
   REG ("whois", "s", cmd_whois,
-       _("whois &lt;nick or member ID&gt;: show a member's ID, display name, role and rights."));
+       _("whois &lt;nick or member ID&gt;: show a member's ID, display name, role and what they may do. A nick with spaces needs no quotes."));
   REG ("add-member", "w", cmd_add_member,
        _("add-member &lt;member ID&gt;: make this member ID (U...) a member of the space, able to chat (needs admin rights)."));
   REG ("invite", "", cmd_invite,

@@ -29,6 +29,8 @@
 #include "statesync.h"
 
 #include "members.h"
+#include "roles.h"
+#include "rooms.h"
 
 /* After a failed sync, try again this much later (while connected). */
 #define SYNC_RETRY_S 15
@@ -422,19 +424,36 @@ on_metadata_created (GObject *source, GAsyncResult *result, gpointer user_data)
                        error->message);
 }
 
+/* The owner as founder, admins as ops (roles.c), as a chat user. */
+static PurpleConvChatBuddyFlags
+flags_of (Members *m, const gchar *nick)
+{
+  const gchar *uid = rdt_members_lookup_nick (m->rc, nick);
+
+  return uid ? rdt_roles_chat_flags (m->state, uid) : PURPLE_CBFLAGS_NONE;
+}
+
 /* Adds the nicks a chat does not list yet, in one call: one by one is
- * quadratic in Pidgin's user list for a big space. */
+ * quadratic in Pidgin's user list for a big space. Those listed already
+ * get their flags brought up to date (rights change). */
 static void
-add_missing_users (PurpleConvChat *chat, GPtrArray *nicks)
+add_missing_users (Members *m, PurpleConvChat *chat, GPtrArray *nicks)
 {
   GList *users = NULL, *flags = NULL;
 
   for (guint i = nicks->len; i > 0; i--)
-    if (!purple_conv_chat_find_user (chat, nicks->pdata[i - 1]))
-      {
-        users = g_list_prepend (users, nicks->pdata[i - 1]);
-        flags = g_list_prepend (flags, GINT_TO_POINTER (PURPLE_CBFLAGS_NONE));
-      }
+    {
+      const gchar *nick = nicks->pdata[i - 1];
+      PurpleConvChatBuddyFlags f = flags_of (m, nick);
+
+      if (!purple_conv_chat_find_user (chat, nick))
+        {
+          users = g_list_prepend (users, (gpointer) nick);
+          flags = g_list_prepend (flags, GINT_TO_POINTER (f));
+        }
+      else if (purple_conv_chat_user_get_flags (chat, nick) != f)
+        purple_conv_chat_user_set_flags (chat, nick, f);
+    }
   if (users != NULL)
     purple_conv_chat_add_users (chat, users, NULL, flags, FALSE);
   g_list_free (users);
@@ -582,7 +601,7 @@ refresh_chats (Members *m, GHashTable *old_nicks)
           purple_conv_chat_set_nick (chat, own);
         }
       /* members who joined the space since */
-      add_missing_users (chat, nicks);
+      add_missing_users (m, chat, nicks);
       update_chat_topic (m, chat, topic);
       maybe_create_metadata (m, topic);
     }
@@ -807,63 +826,10 @@ rdt_members_chat_joined (RdtConn *rc, PurpleConvChat *chat,
   {
     g_autoptr (GPtrArray) nicks = member_nicks (m);
 
-    add_missing_users (chat, nicks);
+    add_missing_users (m, chat, nicks);
   }
   update_chat_topic (m, chat, topic_id);
   maybe_create_metadata (m, topic_id);
-}
-
-/* ---- describing members ---- */
-
-gchar *
-rdt_members_describe (RdtConn *rc, const gchar *user_id)
-{
-  Members *m = members_of (rc);
-  GString *out = g_string_new (NULL);
-  g_autofree gchar *name = NULL, *nick = NULL;
-  g_autoptr (GPtrArray) caps = NULL;
-
-  if (m == NULL)
-    return g_string_free (out, FALSE);
-  name = rdt_state_get_display_name (m->state, user_id);
-  nick = rdt_members_nick_for (rc, user_id);
-  g_string_append_printf (out, _("%s\nMember ID: %s\nDisplay name: %s\n"),
-                          nick, user_id, name ? name : _("(none)"));
-  if (rdt_state_is_owner (m->state, user_id))
-    g_string_append (out, _("Role: owner of the space\n"));
-  else if (rdt_state_is_member (m->state, user_id))
-    g_string_append (out, _("Role: member\n"));
-  else
-    g_string_append (out, _("Role: not a member\n"));
-  caps = rdt_state_list_capabilities (m->state, user_id);
-  for (guint i = 0; i < caps->len; i++)
-    g_string_append_printf (out, _("Right: %s\n"), (gchar *) caps->pdata[i]);
-  return g_string_free (out, FALSE);
-}
-
-gchar *
-rdt_members_describe_all (RdtConn *rc)
-{
-  Members *m = members_of (rc);
-  GString *out;
-  g_autoptr (GPtrArray) members = NULL;
-
-  if (m == NULL || !m->synced)
-    return g_strdup (_("The member list is not loaded yet."));
-  members = rdt_state_list_members (m->state);
-  out = g_string_new (NULL);
-  g_string_append_printf (out,
-      g_dngettext (GETTEXT_PACKAGE, "%u member:", "%u members:", members->len),
-      members->len);
-  for (guint i = 0; i < members->len; i++)
-    {
-      g_autofree gchar *nick = rdt_members_nick_for (rc, members->pdata[i]);
-
-      g_string_append_printf (out, "\n%s  %s%s", nick,
-                              (gchar *) members->pdata[i],
-                              i == 0 ? _(" (owner)") : "");
-    }
-  return g_string_free (out, FALSE);
 }
 
 /* ---- writes ---- */
@@ -1128,42 +1094,6 @@ rdt_get_public_alias (PurpleConnection *gc,
                          : _("The member list is not loaded yet."));
 }
 
-/* ---- prpl: chat users ---- */
-
-char *
-rdt_get_cb_real_name (PurpleConnection *gc, int id, const char *who)
-{
-  return g_strdup (rdt_members_lookup_nick (rdt_conn_of (gc), who));
-}
-
-void
-rdt_get_cb_info (PurpleConnection *gc, int id, const char *who)
-{
-  RdtConn *rc = rdt_conn_of (gc);
-  const gchar *uid = rdt_members_lookup_nick (rc, who);
-  PurpleNotifyUserInfo *info;
-  g_autofree gchar *text = NULL;
-  g_auto (GStrv) lines = NULL;
-
-  if (uid == NULL)
-    return;
-  text = rdt_members_describe (rc, uid);
-  lines = g_strsplit (text, "\n", -1);
-  info = purple_notify_user_info_new ();
-  for (guint i = 1; lines[i] && lines[i][0]; i++)
-    {
-      gchar *colon = strstr (lines[i], ": ");
-
-      if (colon != NULL)
-        {
-          *colon = '\0';
-          purple_notify_user_info_add_pair_plaintext (info, lines[i], colon + 2);
-        }
-    }
-  purple_notify_userinfo (gc, who, info, NULL, NULL);
-  purple_notify_user_info_destroy (info);
-}
-
 /* ---- prpl: topic names ---- */
 
 typedef struct {
@@ -1208,51 +1138,6 @@ rdt_set_chat_topic (PurpleConnection *gc, int id, const char *topic)
 
 /* ---- prpl: room list ---- */
 
-/* g_ptr_array_sort() passes pointers to the elements. */
-static gint
-compare_strings (gconstpointer a, gconstpointer b)
-{
-  return g_strcmp0 (*(const gchar * const *) a, *(const gchar * const *) b);
-}
-
-
-static void
-fill_roomlist (Members *m, PurpleRoomlist *list)
-{
-  RdtConn *rc = m->rc;
-  g_autoptr (GHashTable) ids = g_hash_table_new (g_str_hash, g_str_equal);
-  g_autoptr (GPtrArray) sorted = g_ptr_array_new ();
-  g_autoptr (GPtrArray) named = rdt_state_list_topics (m->state);
-  GHashTableIter iter;
-  gpointer key;
-
-  for (guint i = 0; i < named->len; i++)
-    g_hash_table_add (ids, named->pdata[i]);
-  g_hash_table_iter_init (&iter, m->seen_topics);
-  while (g_hash_table_iter_next (&iter, &key, NULL))
-    g_hash_table_add (ids, key);
-  g_hash_table_iter_init (&iter, rc->topic_to_id);
-  while (g_hash_table_iter_next (&iter, &key, NULL))
-    g_hash_table_add (ids, key);
-  g_hash_table_iter_init (&iter, ids);
-  while (g_hash_table_iter_next (&iter, &key, NULL))
-    g_ptr_array_add (sorted, key);
-  g_ptr_array_sort (sorted, compare_strings);
-  for (guint i = 0; i < sorted->len; i++)
-    {
-      const gchar *id = sorted->pdata[i];
-      g_autofree gchar *name = rdt_state_get_topic_name (m->state, id);
-      PurpleRoomlistRoom *room =
-          purple_roomlist_room_new (PURPLE_ROOMLIST_ROOMTYPE_ROOM,
-                                    name ? name : id, NULL);
-
-      /* field "topic" = the chat component rdt_join_chat() reads */
-      purple_roomlist_room_add_field (list, room, id);
-      purple_roomlist_room_add (list, room);
-    }
-  purple_roomlist_set_in_progress (list, FALSE);
-}
-
 static void
 finish_roomlists (Members *m)
 {
@@ -1261,7 +1146,7 @@ finish_roomlists (Members *m)
   m->roomlists = NULL;
   for (GSList *l = lists; l; l = l->next)
     {
-      fill_roomlist (m, l->data);
+      rdt_roomlist_fill (m->rc, l->data, m->state, m->seen_topics);
       purple_roomlist_unref (l->data);
     }
   g_slist_free (lists);
@@ -1284,36 +1169,25 @@ fail_roomlists (Members *m, const GError *error)
                        _("Could not read the space's topics."), text);
 }
 
-PurpleRoomlist *
-rdt_roomlist_get_list (PurpleConnection *gc)
+/* The room list waits for a fresh sync: what the user asked for now. */
+gboolean
+rdt_members_queue_roomlist (RdtConn *rc, PurpleRoomlist *list)
 {
-  RdtConn *rc = rdt_conn_of (gc);
   Members *m = members_of (rc);
-  PurpleRoomlist *list;
-  GList *fields = NULL;
 
   if (m == NULL)
-    return NULL;
-  list = purple_roomlist_new (purple_connection_get_account (gc));
-  fields = g_list_append (fields, purple_roomlist_field_new (
-      PURPLE_ROOMLIST_FIELD_STRING, _("Topic ID"), "topic", FALSE));
-  purple_roomlist_set_fields (list, fields);
-  purple_roomlist_set_in_progress (list, TRUE);
-  /* Always from a fresh sync: the list is what the user asked for now. */
+    return FALSE;
   purple_roomlist_ref (list);
   m->roomlists = g_slist_prepend (m->roomlists, list);
   sync_start (m);
-  return list;
+  return TRUE;
 }
 
 void
-rdt_roomlist_cancel (PurpleRoomlist *list)
+rdt_members_unqueue_roomlist (RdtConn *rc, PurpleRoomlist *list)
 {
-  PurpleAccount *account = list->account;   /* no getter in 2.x */
-  PurpleConnection *gc = account ? purple_account_get_connection (account) : NULL;
-  Members *m = members_of (rdt_conn_of (gc));
+  Members *m = members_of (rc);
 
-  purple_roomlist_set_in_progress (list, FALSE);
   if (m != NULL && g_slist_find (m->roomlists, list))
     {
       m->roomlists = g_slist_remove (m->roomlists, list);

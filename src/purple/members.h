@@ -14,6 +14,8 @@
 #include <roomlist.h>
 
 #include "conn.h"
+#include "roles.h"      /* Info, /whois, /members; get_cb_info */
+#include "rooms.h"
 #include "state.h"
 
 G_BEGIN_DECLS
@@ -41,9 +43,6 @@ RdtState    *rdt_members_get_state (RdtConn *rc);
 /* A chat was joined: fill its user list and topic name. */
 void         rdt_members_chat_joined (RdtConn *rc, PurpleConvChat *chat,
                                       const gchar *topic_id);
-/* Text for /members and /whois. */
-gchar       *rdt_members_describe_all (RdtConn *rc);
-gchar       *rdt_members_describe (RdtConn *rc, const gchar *user_id);
 
 /* Writes our profile. done() always runs once: with rc == NULL (and a
  * cancelled error) when the account logged out meanwhile, so that it can
@@ -63,6 +62,11 @@ typedef void (*RdtMembersInviteDone) (RdtConn *rc, const gchar *invitation,
 void rdt_members_create_invitation (RdtConn *rc, RdtMembersInviteDone done,
                                     gpointer user_data);
 
+/* A room list waits for the next sync (ref taken), or stops waiting;
+ * FALSE when not connected. rooms.c fills it. */
+gboolean rdt_members_queue_roomlist (RdtConn *rc, PurpleRoomlist *list);
+void     rdt_members_unqueue_roomlist (RdtConn *rc, PurpleRoomlist *list);
+
 /* The invitation window (what /invite and the account action show). */
 void rdt_members_show_invitation (RdtConn *rc, const gchar *invitation);
 
@@ -73,12 +77,7 @@ void            rdt_set_public_alias (PurpleConnection *gc, const char *alias,
 void            rdt_get_public_alias (PurpleConnection *gc,
                                       PurpleGetPublicAliasSuccessCallback ok,
                                       PurpleGetPublicAliasFailureCallback fail);
-char           *rdt_get_cb_real_name (PurpleConnection *gc, int id,
-                                      const char *who);
-void            rdt_get_cb_info (PurpleConnection *gc, int id, const char *who);
 void            rdt_set_chat_topic (PurpleConnection *gc, int id,
                                     const char *topic);
-PurpleRoomlist *rdt_roomlist_get_list (PurpleConnection *gc);
-void            rdt_roomlist_cancel (PurpleRoomlist *list);
 
 G_END_DECLS
