@@ -560,8 +560,11 @@ refresh_chats (Members *m, GHashTable *old_nicks)
   g_autofree gchar *own = NULL;
   g_autoptr (GPtrArray) nicks = member_nicks (m);
 
-  /* Our own nick first: chat.c writes our messages under it. */
+  /* Our own nick first: chat.c writes our messages under it. The
+   * connection's display name before any rename: libpurple takes our
+   * entry's alias (Pidgin's user list) and our lines' sender from it. */
   own = rdt_members_nick_for (rc, rdt_session_get_member_id (rc->session));
+  purple_connection_set_display_name (rc->gc, own);
   g_hash_table_iter_init (&iter, rc->topic_to_id);
   while (g_hash_table_iter_next (&iter, &topic, NULL))
     {
@@ -586,8 +589,6 @@ refresh_chats (Members *m, GHashTable *old_nicks)
       update_chat_topic (m, chat, topic);
       maybe_create_metadata (m, topic);
     }
-  /* What libpurple shows for our own messages (not the account name). */
-  purple_connection_set_display_name (rc->gc, own);
   g_free (rc->nick);
   rc->nick = g_steal_pointer (&own);
 }
