@@ -13,11 +13,14 @@
 #include <core.h>
 #include <imgstore.h>
 
+#include "members.h"
 #include "transcript.h"
 
 typedef struct {
   gchar *topic_id;
   gchar *who;
+  gchar *sender;          /* a member id whose nick is who, or NULL */
+  gboolean own;
   gchar *html;            /* NULL while held */
   gchar *placeholder;
   gint img_id;            /* a reference of ours until written, or 0 */
@@ -52,6 +55,7 @@ entry_free (gpointer data)
 
   g_free (e->topic_id);
   g_free (e->who);
+  g_free (e->sender);
   g_free (e->html);
   g_free (e->placeholder);
   if (e->img_id != 0)
@@ -92,12 +96,16 @@ display_of (RdtConn *rc)
 
 static void
 write_now (RdtConn *rc, const gchar *topic_id, const gchar *who,
-           const gchar *html, PurpleMessageFlags flags, time_t mtime)
+           const gchar *sender, gboolean own, const gchar *html,
+           PurpleMessageFlags flags, time_t mtime)
 {
   PurpleConvChat *chat = rdt_chat_for_topic (rc, topic_id);
+  g_autofree gchar *nick = NULL;
 
   if (chat == NULL)
     return;
+  if (sender != NULL)   /* its nick now, not when it came */
+    who = nick = rdt_members_line_nick (rc, chat, sender, own);
   if (who == NULL)    /* an entry of no one's (a member joined...) */
     purple_conversation_write (purple_conv_chat_get_conversation (chat), NULL,
                                html, flags, mtime);
@@ -125,8 +133,8 @@ on_deadline (gpointer data)
        * follows as an entry of its own. */
       g_queue_pop_head (&p->entries);
       g_hash_table_remove (td->d->held, &head->ticket);
-      write_now (td->d->rc, head->topic_id, head->who, head->placeholder,
-                 head->flags, head->mtime);
+      write_now (td->d->rc, head->topic_id, head->who, head->sender,
+                 head->own, head->placeholder, head->flags, head->mtime);
       g_hash_table_insert (td->d->late, &head->ticket, head);
     }
   flush (td->d, td->topic_id);
@@ -150,14 +158,14 @@ flush (Display *d, const gchar *topic_id)
   Pending *p = g_hash_table_lookup (d->chats, topic_id);
   Entry *head;
 
-  if (p == NULL)
+  if (p == NULL || !rdt_members_names_ready (d->rc))
     return;
   while ((head = g_queue_peek_head (&p->entries)) != NULL
          && head->html != NULL)
     {
       g_queue_pop_head (&p->entries);
-      write_now (d->rc, head->topic_id, head->who, head->html, head->flags,
-                 head->mtime);
+      write_now (d->rc, head->topic_id, head->who, head->sender, head->own,
+                 head->html, head->flags, head->mtime);
       entry_free (head);
     }
   if (head == NULL)
@@ -193,21 +201,38 @@ entry_new (const gchar *topic_id, const gchar *who, PurpleMessageFlags flags,
   return e;
 }
 
-void
-rdt_transcript_write (RdtConn *rc, const gchar *topic_id, const gchar *who,
-                   const gchar *html, PurpleMessageFlags flags, time_t mtime,
-                   gint img_id)
+static Pending *
+pending_of (Display *d, const gchar *topic_id)
+{
+  Pending *p = g_hash_table_lookup (d->chats, topic_id);
+
+  if (p == NULL)
+    {
+      p = g_new0 (Pending, 1);
+      g_queue_init (&p->entries);
+      g_hash_table_insert (d->chats, g_strdup (topic_id), p);
+    }
+  return p;
+}
+
+static void
+write_entry (RdtConn *rc, const gchar *topic_id, const gchar *who,
+             const gchar *sender, gboolean own, const gchar *html,
+             PurpleMessageFlags flags, time_t mtime, gint img_id)
 {
   Display *d = rc->transcript;
   Pending *p = d != NULL ? g_hash_table_lookup (d->chats, topic_id) : NULL;
   Entry *e;
 
-  if (p == NULL)
+  if (p == NULL && rdt_members_names_ready (rc))
     {
-      write_now (rc, topic_id, who, html, flags, mtime);
+      write_now (rc, topic_id, who, sender, own, html, flags, mtime);
       return;
     }
+  p = pending_of (display_of (rc), topic_id);
   e = entry_new (topic_id, who, flags, mtime);
+  e->sender = g_strdup (sender);
+  e->own = own;
   e->html = g_strdup (html);
   /* the image cache may let it go before the entry is written */
   if (img_id != 0 && purple_imgstore_find_by_id (img_id) != NULL)
@@ -218,21 +243,49 @@ rdt_transcript_write (RdtConn *rc, const gchar *topic_id, const gchar *who,
   g_queue_push_tail (&p->entries, e);
 }
 
+void
+rdt_transcript_write (RdtConn *rc, const gchar *topic_id, const gchar *who,
+                   const gchar *html, PurpleMessageFlags flags, time_t mtime,
+                   gint img_id)
+{
+  write_entry (rc, topic_id, who, NULL, FALSE, html, flags, mtime, img_id);
+}
+
+void
+rdt_transcript_write_from (RdtConn *rc, const gchar *topic_id,
+                           const gchar *sender, gboolean own,
+                           const gchar *html, PurpleMessageFlags flags,
+                           time_t mtime)
+{
+  write_entry (rc, topic_id, NULL, sender, own, html, flags, mtime, 0);
+}
+
+void
+rdt_transcript_names_ready (RdtConn *rc)
+{
+  Display *d = rc->transcript;
+  GList *topics;
+
+  if (d == NULL)
+    return;
+  /* flush drops a chat's queue once it is empty */
+  topics = g_hash_table_get_keys (d->chats);
+  for (GList *l = topics; l; l = l->next)
+    l->data = g_strdup (l->data);
+  for (GList *l = topics; l; l = l->next)
+    flush (d, l->data);
+  g_list_free_full (topics, g_free);
+}
+
 guint64
 rdt_transcript_hold (RdtConn *rc, const gchar *topic_id, const gchar *who,
                   PurpleMessageFlags flags, time_t mtime,
                   const gchar *placeholder)
 {
   Display *d = display_of (rc);
-  Pending *p = g_hash_table_lookup (d->chats, topic_id);
+  Pending *p = pending_of (d, topic_id);
   Entry *e = entry_new (topic_id, who, flags, mtime);
 
-  if (p == NULL)
-    {
-      p = g_new0 (Pending, 1);
-      g_queue_init (&p->entries);
-      g_hash_table_insert (d->chats, g_strdup (topic_id), p);
-    }
   e->placeholder = g_strdup (placeholder);
   e->ticket = d->next_ticket++;
   e->deadline_us = g_get_monotonic_time ()

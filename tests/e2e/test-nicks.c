@@ -386,6 +386,112 @@ test_own_name (void)
   world_clear (&w);
 }
 
+/* The add_users calls of a's chat TOPIC since mark. */
+static GPtrArray *
+adds_since (PurpleAccount *a, guint mark)
+{
+  GPtrArray *all = harness_user_adds (), *out = g_ptr_array_new ();
+
+  for (guint i = mark; i < all->len; i++)
+    {
+      HarnessUserAdd *u = all->pdata[i];
+
+      if (g_strcmp0 (u->account, purple_account_get_username (a)) == 0 &&
+          g_strcmp0 (u->conv, TOPIC) == 0)
+        g_ptr_array_add (out, u);
+    }
+  return out;
+}
+
+typedef struct {
+  PurpleAccount *a;
+  guint mark;
+} AddsWait;
+
+static gboolean
+arrival_seen (gpointer data)
+{
+  AddsWait *w = data;
+  g_autoptr (GPtrArray) adds = adds_since (w->a, w->mark);
+
+  for (guint i = 0; i < adds->len; i++)
+    if (((HarnessUserAdd *) adds->pdata[i])->new_arrivals)
+      return TRUE;
+  return FALSE;
+}
+
+/* Members with names posted before we join, and the state is slower than
+ * the backlog: the backlog lines still come from the names, ours too, the
+ * user list comes in one call and a member added later is an arrival. */
+static void
+test_backlog_names (void)
+{
+  World w;
+  Core *bob, *carol;
+  PurpleAccount *owner;
+  PurpleConvChat *chat;
+  g_autofree gchar *carol_short = NULL;
+  const gchar *both[] = { "Olga Owner", "Bob Builder", NULL };
+  guint mark;
+
+  if (!rdt_test_server_require_local (server, "a delayed state read"))
+    return;
+  world_new (&w);
+  bob = core_new (&w, TRUE);
+  set_name (&w, w.owner_uid, "Olga Owner");
+  set_name (&w, bob->uid, "Bob Builder");
+  say (&w, bob->api, bob->uid, bob->key, "bob in the backlog");
+  say (&w, w.owner_api, w.owner_uid, w.key, "olga in the backlog");
+  /* the first state read answers well after the backlog */
+  rdt_test_server_fault (server,
+      "{\"action\":\"delay\",\"path\":\"/topics/state/messages\","
+      "\"method\":\"GET\",\"delay_ms\":1500,\"count\":1}");
+  mark = harness_user_adds ()->len;
+  owner = owner_account (&w);
+  chat = harness_join (owner, TOPIC);
+  wait_lines (owner, "olga in the backlog", 1);
+  assert_from (owner, "bob in the backlog", "Bob Builder", FALSE, 1);
+  assert_from (owner, "olga in the backlog", "Olga Owner", TRUE, 1);
+  /* the name was ours before the first line: no rename */
+  g_assert_cmpuint (harness_count_lines (owner, "You are now known as",
+                                         PURPLE_MESSAGE_SYSTEM), ==, 0);
+  wait_users (chat, both, "both names in the user list");
+  assert_own_entry (chat, "Olga Owner");
+  {
+    g_autoptr (GPtrArray) adds = adds_since (owner, mark);
+    HarnessUserAdd *u;
+
+    g_assert_cmpuint (adds->len, ==, 1);
+    u = adds->pdata[0];
+    g_assert_false (u->new_arrivals);
+    g_assert_cmpuint (g_strv_length (u->users), ==, 2);
+  }
+
+  /* a member added now arrives */
+  mark = harness_user_adds ()->len;
+  carol = core_new (&w, TRUE);
+  carol_short = rdt_id_short (carol->uid);
+  {
+    AddsWait aw = { owner, mark };
+    g_autoptr (GPtrArray) adds = NULL;
+    HarnessUserAdd *u;
+
+    harness_wait (arrival_seen, &aw, 30, "carol to arrive");
+    adds = adds_since (owner, mark);
+    g_assert_cmpuint (adds->len, ==, 1);
+    u = adds->pdata[0];
+    g_assert_true (u->new_arrivals);
+    g_assert_cmpuint (g_strv_length (u->users), ==, 1);
+    g_assert_cmpstr (u->users[0], ==, carol_short);
+  }
+
+  rdt_test_server_clear_faults (server);
+  purple_account_set_enabled (owner, "rdt-e2e", FALSE);
+  core_free (bob);
+  core_free (carol);
+  world_clear (&w);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -397,6 +503,7 @@ main (int argc, char **argv)
   server = rdt_test_server_start (NULL);
 
   g_test_add_func ("/nicks/own-name", test_own_name);
+  g_test_add_func ("/nicks/backlog-names", test_backlog_names);
   ret = g_test_run ();
   rdt_test_server_stop (server);
   purple_core_quit ();
