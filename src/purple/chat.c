@@ -557,6 +557,11 @@ rdt_join_chat (PurpleConnection *gc, GHashTable *components)
 
   conv = serv_got_joined_chat (gc, id, topic);
   purple_conv_chat_set_nick (PURPLE_CONV_CHAT (conv), rc->nick);
+  /* Pidgin passes the topic to purple_strreplace whenever it refreshes
+   * the chat (a critical each time it is NULL): the topic id until the
+   * topic's name is known (members.c). */
+  if (purple_conv_chat_get_topic (PURPLE_CONV_CHAT (conv)) == NULL)
+    purple_conv_chat_set_topic (PURPLE_CONV_CHAT (conv), NULL, topic);
   /* the user list, ours included, once the names are read */
   rdt_members_chat_joined (rc, PURPLE_CONV_CHAT (conv), topic);
 

@@ -339,6 +339,9 @@ test_own_name (void)
   world_new (&w);
   owner = owner_account (&w);
   chat = harness_join (owner, TOPIC);
+  /* Pidgin refreshes a chat with purple_strreplace (topic, ...): a chat
+   * has a topic from the start (two criticals at each join before) */
+  g_assert_cmpstr (purple_conv_chat_get_topic (chat), ==, TOPIC);
   command (chat, "nick Alice Owner");
   normal = g_strdup (purple_normalize (owner, name));
   u.chat = chat;
