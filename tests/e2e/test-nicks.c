@@ -495,6 +495,56 @@ test_backlog_names (void)
   world_clear (&w);
 }
 
+/* The state read takes longer than the wait for it: the backlog goes out
+ * under short ids after the bound, then the names replace them in the
+ * list (renames, not arrivals). */
+static void
+test_names_late (void)
+{
+  World w;
+  Core *bob;
+  PurpleAccount *owner;
+  PurpleConvChat *chat;
+  g_autofree gchar *bob_short = NULL;
+  const gchar *both[] = { "Olga Owner", "Bob Builder", NULL };
+  guint mark;
+  gint64 start;
+
+  if (!rdt_test_server_require_local (server, "a delayed state read"))
+    return;
+  world_new (&w);
+  bob = core_new (&w, TRUE);
+  bob_short = rdt_id_short (bob->uid);
+  set_name (&w, w.owner_uid, "Olga Owner");
+  set_name (&w, bob->uid, "Bob Builder");
+  say (&w, bob->api, bob->uid, bob->key, "bob before the names");
+  rdt_test_server_fault (server,
+      "{\"action\":\"delay\",\"path\":\"/topics/state/messages\","
+      "\"method\":\"GET\",\"delay_ms\":8000,\"count\":1}");
+  mark = harness_user_adds ()->len;
+  owner = owner_account (&w);
+  start = g_get_monotonic_time ();
+  chat = harness_join (owner, TOPIC);
+  wait_lines (owner, "bob before the names", 1);
+  /* held for the names, but not for ever */
+  g_assert_cmpint (g_get_monotonic_time () - start, >=, 2500 * 1000);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 7000 * 1000);
+  assert_from (owner, "bob before the names", bob_short, FALSE, 1);
+  wait_users (chat, both, "the names at last");
+  {
+    g_autoptr (GPtrArray) adds = adds_since (owner, mark);
+
+    for (guint i = 0; i < adds->len; i++)
+      g_assert_false (((HarnessUserAdd *) adds->pdata[i])->new_arrivals);
+  }
+  assert_own_entry (chat, "Olga Owner");
+
+  rdt_test_server_clear_faults (server);
+  purple_account_set_enabled (owner, "rdt-e2e", FALSE);
+  core_free (bob);
+  world_clear (&w);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -507,6 +557,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/nicks/own-name", test_own_name);
   g_test_add_func ("/nicks/backlog-names", test_backlog_names);
+  g_test_add_func ("/nicks/names-late", test_names_late);
   ret = g_test_run ();
   rdt_test_server_stop (server);
   purple_core_quit ();
