@@ -12,6 +12,7 @@
 #include <conversation.h>
 #include <core.h>
 #include <imgstore.h>
+#include <util.h>
 
 #include "members.h"
 #include "transcript.h"
@@ -21,6 +22,7 @@ typedef struct {
   gchar *who;
   gchar *sender;          /* a member id whose nick is who, or NULL */
   gboolean own;
+  gchar *about;           /* html is a text about this member, or NULL */
   gchar *html;            /* NULL while held */
   gchar *placeholder;
   gint img_id;            /* a reference of ours until written, or 0 */
@@ -56,6 +58,7 @@ entry_free (gpointer data)
   g_free (e->topic_id);
   g_free (e->who);
   g_free (e->sender);
+  g_free (e->about);
   g_free (e->html);
   g_free (e->placeholder);
   if (e->img_id != 0)
@@ -96,14 +99,21 @@ display_of (RdtConn *rc)
 
 static void
 write_now (RdtConn *rc, const gchar *topic_id, const gchar *who,
-           const gchar *sender, gboolean own, const gchar *html,
-           PurpleMessageFlags flags, time_t mtime)
+           const gchar *sender, gboolean own, const gchar *about,
+           const gchar *html, PurpleMessageFlags flags, time_t mtime)
 {
   PurpleConvChat *chat = rdt_chat_for_topic (rc, topic_id);
-  g_autofree gchar *nick = NULL;
+  g_autofree gchar *nick = NULL, *line = NULL, *escaped = NULL;
 
   if (chat == NULL)
     return;
+  if (about != NULL)    /* its nick now too */
+    {
+      g_autofree gchar *subject = rdt_members_nick_for (rc, about);
+
+      line = purple_strreplace (html, "%s", subject);
+      html = escaped = purple_markup_escape_text (line, -1);
+    }
   if (sender != NULL)   /* its nick now, not when it came */
     who = nick = rdt_members_line_nick (rc, chat, sender, own);
   if (who == NULL)    /* an entry of no one's (a member joined...) */
@@ -134,7 +144,8 @@ on_deadline (gpointer data)
       g_queue_pop_head (&p->entries);
       g_hash_table_remove (td->d->held, &head->ticket);
       write_now (td->d->rc, head->topic_id, head->who, head->sender,
-                 head->own, head->placeholder, head->flags, head->mtime);
+                 head->own, NULL, head->placeholder, head->flags,
+                 head->mtime);
       g_hash_table_insert (td->d->late, &head->ticket, head);
     }
   flush (td->d, td->topic_id);
@@ -165,7 +176,7 @@ flush (Display *d, const gchar *topic_id)
     {
       g_queue_pop_head (&p->entries);
       write_now (d->rc, head->topic_id, head->who, head->sender, head->own,
-                 head->html, head->flags, head->mtime);
+                 head->about, head->html, head->flags, head->mtime);
       entry_free (head);
     }
   if (head == NULL)
@@ -217,8 +228,9 @@ pending_of (Display *d, const gchar *topic_id)
 
 static void
 write_entry (RdtConn *rc, const gchar *topic_id, const gchar *who,
-             const gchar *sender, gboolean own, const gchar *html,
-             PurpleMessageFlags flags, time_t mtime, gint img_id)
+             const gchar *sender, gboolean own, const gchar *about,
+             const gchar *html, PurpleMessageFlags flags, time_t mtime,
+             gint img_id)
 {
   Display *d = rc->transcript;
   Pending *p = d != NULL ? g_hash_table_lookup (d->chats, topic_id) : NULL;
@@ -226,13 +238,14 @@ write_entry (RdtConn *rc, const gchar *topic_id, const gchar *who,
 
   if (p == NULL && rdt_members_names_ready (rc))
     {
-      write_now (rc, topic_id, who, sender, own, html, flags, mtime);
+      write_now (rc, topic_id, who, sender, own, about, html, flags, mtime);
       return;
     }
   p = pending_of (display_of (rc), topic_id);
   e = entry_new (topic_id, who, flags, mtime);
   e->sender = g_strdup (sender);
   e->own = own;
+  e->about = g_strdup (about);
   e->html = g_strdup (html);
   /* the image cache may let it go before the entry is written */
   if (img_id != 0 && purple_imgstore_find_by_id (img_id) != NULL)
@@ -248,7 +261,8 @@ rdt_transcript_write (RdtConn *rc, const gchar *topic_id, const gchar *who,
                    const gchar *html, PurpleMessageFlags flags, time_t mtime,
                    gint img_id)
 {
-  write_entry (rc, topic_id, who, NULL, FALSE, html, flags, mtime, img_id);
+  write_entry (rc, topic_id, who, NULL, FALSE, NULL, html, flags, mtime,
+               img_id);
 }
 
 void
@@ -257,7 +271,16 @@ rdt_transcript_write_from (RdtConn *rc, const gchar *topic_id,
                            const gchar *html, PurpleMessageFlags flags,
                            time_t mtime)
 {
-  write_entry (rc, topic_id, NULL, sender, own, html, flags, mtime, 0);
+  write_entry (rc, topic_id, NULL, sender, own, NULL, html, flags, mtime, 0);
+}
+
+void
+rdt_transcript_write_about (RdtConn *rc, const gchar *topic_id,
+                            const gchar *subject, const gchar *text,
+                            PurpleMessageFlags flags, time_t mtime)
+{
+  write_entry (rc, topic_id, NULL, NULL, FALSE, subject, text, flags, mtime,
+               0);
 }
 
 void

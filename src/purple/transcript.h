@@ -29,6 +29,12 @@ void    rdt_transcript_write_from (RdtConn *rc, const gchar *topic_id,
                                    const gchar *sender, gboolean own,
                                    const gchar *html, PurpleMessageFlags flags,
                                    time_t mtime);
+/* rdt_transcript_write of a line of no one's about the member subject:
+ * text with its one "%s" replaced by the subject's nick when it is
+ * written, then escaped. */
+void    rdt_transcript_write_about (RdtConn *rc, const gchar *topic_id,
+                                    const gchar *subject, const gchar *text,
+                                    PurpleMessageFlags flags, time_t mtime);
 /* The names are read (members.c): the entries held for them go out. */
 void    rdt_transcript_names_ready (RdtConn *rc);
 /* Hold the place of an entry whose content comes later; placeholder is

@@ -159,10 +159,11 @@ flag_set (gpointer data)
   return *(gboolean *) data;
 }
 
-/* key/uid/api post text into TOPIC, chained on the server's head. */
+/* key/uid/api post a message of type with text into TOPIC, chained on
+ * the server's head. */
 static void
-say (World *w, RdtApi *api, const gchar *uid, RdtSigningKey *key,
-     const gchar *text)
+post (World *w, RdtApi *api, const gchar *uid, RdtSigningKey *key,
+      const gchar *type, const gchar *text)
 {
   guint8 tkey[32];
   g_autofree gchar *payload = NULL, *prev = NULL;
@@ -184,8 +185,7 @@ say (World *w, RdtApi *api, const gchar *uid, RdtSigningKey *key,
   rdt_space_keys_topic_key (w->keys, TOPIC, tkey);
   payload = rdt_payload_encrypt (tkey, (const guint8 *) text, strlen (text));
   rdt_wipe (tkey, 32);
-  m = rdt_message_new_signed (w->space, TOPIC, "chat.text", prev, payload,
-                              uid, key);
+  m = rdt_message_new_signed (w->space, TOPIC, type, prev, payload, uid, key);
   rdt_api_post_message_async (api, m, NULL, harness_async_cb, &a);
   harness_wait (harness_async_done, &a, 30, "a post");
   g_assert_cmpint (rdt_api_post_message_finish (api, a.result, &error), >, 0);
@@ -195,6 +195,13 @@ say (World *w, RdtApi *api, const gchar *uid, RdtSigningKey *key,
   /* spec 4.6: same-millisecond posts tie */
   g_timeout_add (3, flag_due, &due);
   harness_wait (flag_set, &due, 5, "the pause between posts");
+}
+
+static void
+say (World *w, RdtApi *api, const gchar *uid, RdtSigningKey *key,
+     const gchar *text)
+{
+  post (w, api, uid, key, "chat.text", text);
 }
 
 /* ---- what the UI got ---- */
@@ -443,6 +450,7 @@ test_backlog_names (void)
   bob = core_new (&w, TRUE);
   set_name (&w, w.owner_uid, "Olga Owner");
   set_name (&w, bob->uid, "Bob Builder");
+  post (&w, bob->api, bob->uid, bob->key, "event.join", "{}");
   say (&w, bob->api, bob->uid, bob->key, "bob in the backlog");
   say (&w, w.owner_api, w.owner_uid, w.key, "olga in the backlog");
   /* the first state read answers well after the backlog */
@@ -454,6 +462,9 @@ test_backlog_names (void)
   chat = harness_join (owner, TOPIC);
   wait_lines (owner, "olga in the backlog", 1);
   assert_from (owner, "bob in the backlog", "Bob Builder", FALSE, 1);
+  /* an event line names its member when it is written, too */
+  g_assert_cmpuint (harness_count_lines (owner, "Bob Builder joined the space",
+                                         PURPLE_MESSAGE_SYSTEM), ==, 1);
   assert_from (owner, "olga in the backlog", "Olga Owner", TRUE, 1);
   /* the name was ours before the first line: no rename */
   g_assert_cmpuint (harness_count_lines (owner, "You are now known as",
