@@ -57,19 +57,14 @@ rdt_chat_on_message (RdtSession *session, const RdtSessionMessage *msg,
   if (chat == NULL)
     return;
   /* the display name when the state gives one (members.c) */
-  who = rdt_members_nick_for (rc, msg->sender);
-  /* libpurple flags a line SEND (shown and logged as ours) when its sender
-   * normalizes to the chat's nick: someone else's never may. members.c
-   * keeps nicks unique; this is the last word on it. */
-  if (!msg->own &&
-      g_strcmp0 (purple_normalize (purple_connection_get_account (rc->gc), who),
-                 purple_conv_chat_get_nick (chat)) == 0)
-    {
-      g_free (who);
-      who = g_strdup (msg->sender);
-    }
-  if (!msg->own && !purple_conv_chat_find_user (chat, who))
-    purple_conv_chat_add_user (chat, who, NULL, PURPLE_CBFLAGS_NONE, FALSE);
+  who = rdt_members_line_nick (rc, chat, msg->sender, msg->own);
+  /* A sender the list lacks (not a member any more, or one the state does
+   * not show yet): listed, as an arrival when live. Before the list is
+   * filled, members.c lists the members in one go. */
+  if (!msg->own && rdt_members_chat_filled (rc, msg->topic_id) &&
+      !purple_conv_chat_find_user (chat, who))
+    purple_conv_chat_add_user (chat, who, NULL, PURPLE_CBFLAGS_NONE,
+                               !msg->backlog);
   if (rdt_events_handle_message (rc, chat, msg))
     {
       g_free (who);
@@ -79,12 +74,6 @@ rdt_chat_on_message (RdtSession *session, const RdtSessionMessage *msg,
   flags = msg->own ? PURPLE_MESSAGE_SEND : PURPLE_MESSAGE_RECV;
   if (msg->backlog)
     flags |= PURPLE_MESSAGE_DELAYED;
-  /* Own messages: the chat nick is our short id, so purple keeps them SEND. */
-  if (msg->own)
-    {
-      g_free (who);
-      who = g_strdup (rc->nick);
-    }
   /* Attachments are entries from their sender too (xfer.c). */
   if (rdt_xfer_handle_message (rc, chat, msg, who, flags))
     {
@@ -92,9 +81,11 @@ rdt_chat_on_message (RdtSession *session, const RdtSessionMessage *msg,
       return;
     }
   escaped = purple_markup_escape_text (msg->text, -1);
-  /* in chain order: after the images held before it (transcript.c) */
-  rdt_transcript_write (rc, msg->topic_id, who, escaped, flags,
-                     (time_t) (msg->timestamp / 1000), 0);
+  /* in chain order: after the images held before it, under the sender's
+   * name when it is written (transcript.c) */
+  rdt_transcript_write_from (rc, msg->topic_id, msg->sender, msg->own,
+                             escaped, flags,
+                             (time_t) (msg->timestamp / 1000));
   g_free (escaped);
   g_free (who);
 }
@@ -568,8 +559,12 @@ rdt_join_chat (PurpleConnection *gc, GHashTable *components)
 
   conv = serv_got_joined_chat (gc, id, topic);
   purple_conv_chat_set_nick (PURPLE_CONV_CHAT (conv), rc->nick);
-  purple_conv_chat_add_user (PURPLE_CONV_CHAT (conv), rc->nick, NULL,
-                             PURPLE_CBFLAGS_NONE, FALSE);
+  /* Pidgin passes the topic to purple_strreplace whenever it refreshes
+   * the chat (a critical each time it is NULL): the topic id until the
+   * topic's name is known (members.c). */
+  if (purple_conv_chat_get_topic (PURPLE_CONV_CHAT (conv)) == NULL)
+    purple_conv_chat_set_topic (PURPLE_CONV_CHAT (conv), NULL, topic);
+  /* the user list, ours included, once the names are read */
   rdt_members_chat_joined (rc, PURPLE_CONV_CHAT (conv), topic);
 
   key = g_strconcat (PIN_PREFIX, topic, NULL);

@@ -218,8 +218,7 @@ gboolean
 rdt_events_handle_message (RdtConn *rc, PurpleConvChat *chat,
                            const RdtSessionMessage *msg)
 {
-  g_autofree gchar *subject = NULL, *nick = NULL, *line = NULL;
-  gchar *escaped;
+  g_autofree gchar *subject = NULL;
   PurpleMessageFlags flags = PURPLE_MESSAGE_SYSTEM;
   gboolean join;
 
@@ -230,17 +229,15 @@ rdt_events_handle_message (RdtConn *rc, PurpleConvChat *chat,
     return FALSE;
 
   subject = event_subject (rc, msg);
-  nick = rdt_members_nick_for (rc, subject);
-  line = join ? g_strdup_printf (_("%s joined the space"), nick)
-              : g_strdup_printf (_("%s left the space"), nick);
   if (msg->backlog)
     flags |= PURPLE_MESSAGE_DELAYED;
-  escaped = purple_markup_escape_text (line, -1);
   /* a verified, signed entry: logged, unlike rdt_write_system's notices,
-   * and in chain order (after the images held before it) */
-  rdt_transcript_write (rc, msg->topic_id, NULL, escaped, flags,
-                        (time_t) (msg->timestamp / 1000), 0);
-  g_free (escaped);
+   * and in chain order (after the images held before it), under the
+   * subject's name when it is written */
+  rdt_transcript_write_about (rc, msg->topic_id, subject,
+                              join ? _("%s joined the space")
+                                   : _("%s left the space"),
+                              flags, (time_t) (msg->timestamp / 1000));
   return TRUE;
 }
 

@@ -31,15 +31,25 @@
 #include "members.h"
 #include "roles.h"
 #include "rooms.h"
+#include "transcript.h"
 
 /* After a failed sync, try again this much later (while connected). */
 #define SYNC_RETRY_S 15
+/* How long chats wait for the first state read before their user lists
+ * and lines go out with short ids. */
+#define NAMES_WAIT_MS 3000
+
+/* m->filled: how a chat's user list was filled */
+enum { FILLED_EARLY = 1, FILLED_SYNCED = 2 };
 
 typedef struct {
   RdtConn *rc;
   RdtState *state;
   GCancellable *cancel;      /* every async call; cancelled at logout */
   gboolean syncing, again, synced;
+  gboolean names_ready;      /* first read done or NAMES_WAIT_MS passed */
+  guint names_timer;
+  GHashTable *filled;        /* topic -> GINT FILLED_*: user list filled */
   guint retry_timer;
   guint shown_serial;        /* serial the chats reflect */
   guint warned_rejected;
@@ -82,6 +92,7 @@ rdt_members_init (RdtConn *rc, const guint8 root[32])
   m->claims = claims_new ();
   m->seen_topics = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   m->meta_tried = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  m->filled = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   rc->members = m;
 }
 
@@ -100,6 +111,8 @@ rdt_members_free (RdtConn *rc)
   g_object_unref (m->cancel);
   if (m->retry_timer)
     g_source_remove (m->retry_timer);
+  if (m->names_timer)
+    g_source_remove (m->names_timer);
   for (GSList *l = m->roomlists; l; l = l->next)
     {
       purple_roomlist_set_in_progress (l->data, FALSE);
@@ -113,6 +126,7 @@ rdt_members_free (RdtConn *rc)
   g_hash_table_destroy (m->claims);
   g_hash_table_destroy (m->seen_topics);
   g_hash_table_destroy (m->meta_tried);
+  g_hash_table_destroy (m->filled);
   g_free (m);
   rc->members = NULL;
 }
@@ -437,7 +451,8 @@ flags_of (Members *m, const gchar *nick)
  * quadratic in Pidgin's user list for a big space. Those listed already
  * get their flags brought up to date (rights change). */
 static void
-add_missing_users (Members *m, PurpleConvChat *chat, GPtrArray *nicks)
+add_missing_users (Members *m, PurpleConvChat *chat, GPtrArray *nicks,
+                   gboolean arrivals)
 {
   GList *users = NULL, *flags = NULL;
 
@@ -455,7 +470,7 @@ add_missing_users (Members *m, PurpleConvChat *chat, GPtrArray *nicks)
         purple_conv_chat_user_set_flags (chat, nick, f);
     }
   if (users != NULL)
-    purple_conv_chat_add_users (chat, users, NULL, flags, FALSE);
+    purple_conv_chat_add_users (chat, users, NULL, flags, arrivals);
   g_list_free (users);
   g_list_free (flags);
 }
@@ -579,15 +594,30 @@ refresh_chats (Members *m, GHashTable *old_nicks)
   g_autofree gchar *own = NULL;
   g_autoptr (GPtrArray) nicks = member_nicks (m);
 
-  /* Our own nick first: chat.c writes our messages under it. */
+  /* Our own nick first: chat.c writes our messages under it. The
+   * connection's display name before any rename: libpurple takes our
+   * entry's alias (Pidgin's user list) and our lines' sender from it. */
   own = rdt_members_nick_for (rc, rdt_session_get_member_id (rc->session));
+  purple_connection_set_display_name (rc->gc, own);
+  g_free (rc->nick);
+  rc->nick = g_strdup (own);
   g_hash_table_iter_init (&iter, rc->topic_to_id);
   while (g_hash_table_iter_next (&iter, &topic, NULL))
     {
       PurpleConvChat *chat = rdt_chat_for_topic (rc, topic);
 
+      gint filled = GPOINTER_TO_INT (g_hash_table_lookup (m->filled, topic));
+
       if (chat == NULL)
         continue;
+      update_chat_topic (m, chat, topic);
+      maybe_create_metadata (m, topic);
+      if (filled == 0)
+        {
+          /* not listed yet: filled in one go when the names are ready */
+          purple_conv_chat_set_nick (chat, own);
+          continue;
+        }
       update_users (chat, old_nicks, m->nicks);
       /* libpurple keeps the chat's nick normalized */
       if (g_strcmp0 (purple_conv_chat_get_nick (chat),
@@ -600,15 +630,12 @@ refresh_chats (Members *m, GHashTable *old_nicks)
             purple_conv_chat_rename_user (chat, cur, own);
           purple_conv_chat_set_nick (chat, own);
         }
-      /* members who joined the space since */
-      add_missing_users (m, chat, nicks);
-      update_chat_topic (m, chat, topic);
-      maybe_create_metadata (m, topic);
+      /* members who joined the space since: arrivals, unless the list
+       * was filled before the first read (then these were there) */
+      add_missing_users (m, chat, nicks, filled == FILLED_SYNCED);
+      g_hash_table_insert (m->filled, g_strdup (topic),
+                           GINT_TO_POINTER (FILLED_SYNCED));
     }
-  /* What libpurple shows for our own messages (not the account name). */
-  purple_connection_set_display_name (rc->gc, own);
-  g_free (rc->nick);
-  rc->nick = g_steal_pointer (&own);
 }
 
 /* Recomputes every member's nick and applies the changes. */
@@ -686,6 +713,8 @@ apply_state (Members *m)
 /* ---- sync ---- */
 
 static void sync_start (Members *m);
+static void names_now_ready (Members *m);
+static void names_wait_start (Members *m);
 
 static gboolean
 on_retry_timer (gpointer data)
@@ -732,6 +761,7 @@ on_synced (GObject *source, GAsyncResult *result, gpointer user_data)
         }
       if (m->roomlists != NULL)
         fail_roomlists (m, error);
+      names_now_ready (m);
       if (rdt_session_get_state (m->rc->session) == RDT_SESSION_CONNECTED &&
           m->retry_timer == 0)
         m->retry_timer = g_timeout_add_seconds (SYNC_RETRY_S, on_retry_timer, m);
@@ -755,6 +785,7 @@ on_synced (GObject *source, GAsyncResult *result, gpointer user_data)
   m->synced = TRUE;
   if (rdt_state_get_serial (m->state) != m->shown_serial)
     apply_state (m);
+  names_now_ready (m);
   finish_roomlists (m);
   if (m->again)
     {
@@ -784,8 +815,10 @@ rdt_members_on_connected (RdtConn *rc)
 {
   Members *m = members_of (rc);
 
-  if (m != NULL)
-    sync_start (m);
+  if (m == NULL)
+    return;
+  sync_start (m);
+  names_wait_start (m);
 }
 
 void
@@ -810,6 +843,110 @@ rdt_members_on_topic_seen (RdtSession *session, const gchar *topic_id,
     g_hash_table_add (m->seen_topics, g_strdup (topic_id));
 }
 
+/* A chat's user list in one call (Finch prints one "List of N users"):
+ * the members, ourselves included, under their nicks. */
+static void
+fill_chat (Members *m, PurpleConvChat *chat, const gchar *topic_id)
+{
+  RdtConn *rc = m->rc;
+  g_autoptr (GPtrArray) nicks = member_nicks (m);
+  gboolean own_listed = FALSE;
+
+  purple_conv_chat_set_nick (chat, rc->nick);
+  for (guint i = 0; i < nicks->len; i++)
+    own_listed |= g_strcmp0 (nicks->pdata[i], rc->nick) == 0;
+  if (!own_listed)
+    g_ptr_array_insert (nicks, 0, rc->nick);
+  add_missing_users (m, chat, nicks, FALSE);
+  g_hash_table_insert (m->filled, g_strdup (topic_id),
+                       GINT_TO_POINTER (m->synced ? FILLED_SYNCED
+                                                  : FILLED_EARLY));
+}
+
+/* The first read is done, or took too long: the chats get their user
+ * lists and the lines held for the names (transcript.c). */
+static void
+names_now_ready (Members *m)
+{
+  RdtConn *rc = m->rc;
+  GHashTableIter iter;
+  gpointer topic;
+
+  if (m->names_ready)
+    return;
+  m->names_ready = TRUE;
+  g_clear_handle_id (&m->names_timer, g_source_remove);
+  g_hash_table_iter_init (&iter, rc->topic_to_id);
+  while (g_hash_table_iter_next (&iter, &topic, NULL))
+    {
+      PurpleConvChat *chat = rdt_chat_for_topic (rc, topic);
+
+      if (chat != NULL && !g_hash_table_contains (m->filled, topic))
+        fill_chat (m, chat, topic);
+    }
+  rdt_transcript_names_ready (rc);
+}
+
+static gboolean
+on_names_timer (gpointer data)
+{
+  Members *m = data;
+
+  m->names_timer = 0;
+  purple_debug_info ("reeeductio", "no member list after %d ms: short ids\n",
+                     NAMES_WAIT_MS);
+  names_now_ready (m);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+names_wait_start (Members *m)
+{
+  if (rdt_session_get_api (m->rc->session) == NULL)
+    names_now_ready (m);    /* nothing to read (the test double) */
+  else if (!m->names_ready && m->names_timer == 0)
+    m->names_timer = g_timeout_add (NAMES_WAIT_MS, on_names_timer, m);
+}
+
+gboolean
+rdt_members_names_ready (RdtConn *rc)
+{
+  Members *m = members_of (rc);
+
+  return m == NULL || m->names_ready;
+}
+
+gboolean
+rdt_members_chat_filled (RdtConn *rc, const gchar *topic_id)
+{
+  Members *m = members_of (rc);
+
+  return m == NULL || g_hash_table_contains (m->filled, topic_id);
+}
+
+gchar *
+rdt_members_line_nick (RdtConn *rc, PurpleConvChat *chat, const gchar *sender,
+                       gboolean own)
+{
+  gchar *who;
+
+  /* libpurple keeps a line SEND when its sender is the chat's nick */
+  if (own)
+    return g_strdup (rc->nick);
+  who = rdt_members_nick_for (rc, sender);
+  /* ...and flags a line SEND (shown and logged as ours) when its sender
+   * normalizes to the chat's nick: someone else's never may. The nicks
+   * are unique; this is the last word on it. */
+  if (g_strcmp0 (purple_normalize (purple_connection_get_account (rc->gc),
+                                   who),
+                 purple_conv_chat_get_nick (chat)) == 0)
+    {
+      g_free (who);
+      who = g_strdup (sender);
+    }
+  return who;
+}
+
 void
 rdt_members_chat_joined (RdtConn *rc, PurpleConvChat *chat,
                          const gchar *topic_id)
@@ -817,17 +954,21 @@ rdt_members_chat_joined (RdtConn *rc, PurpleConvChat *chat,
   Members *m = members_of (rc);
 
   if (m == NULL)
-    return;
+    {
+      purple_conv_chat_add_user (chat, rc->nick, NULL, PURPLE_CBFLAGS_NONE,
+                                 FALSE);
+      return;
+    }
   g_hash_table_add (m->seen_topics, g_strdup (topic_id));
+  g_hash_table_remove (m->filled, topic_id);    /* joined again */
   if (m->state_warning != NULL)
     rdt_write_system (chat, m->state_warning, PURPLE_MESSAGE_ERROR);
+  if (m->names_ready)
+    fill_chat (m, chat, topic_id);
+  else
+    names_wait_start (m);
   if (!m->synced)
-    return;    /* the first sync fills it */
-  {
-    g_autoptr (GPtrArray) nicks = member_nicks (m);
-
-    add_missing_users (m, chat, nicks);
-  }
+    return;
   update_chat_topic (m, chat, topic_id);
   maybe_create_metadata (m, topic_id);
 }

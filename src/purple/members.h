@@ -38,6 +38,16 @@ void rdt_members_on_topic_seen (RdtSession *session, const gchar *topic_id,
 gchar       *rdt_members_nick_for (RdtConn *rc, const gchar *user_id);
 /* The member id behind a chat nick, or NULL. Also accepts an id. */
 const gchar *rdt_members_lookup_nick (RdtConn *rc, const gchar *nick);
+/* The nick a chat line from sender is written under: ours (own) the
+ * chat's nick, anyone else's never that. */
+gchar       *rdt_members_line_nick (RdtConn *rc, PurpleConvChat *chat,
+                                    const gchar *sender, gboolean own);
+/* Whether the first read of the names is done, or took too long (3 s):
+ * until then chats hold their lines (transcript.c) and user lists. */
+gboolean     rdt_members_names_ready (RdtConn *rc);
+/* Whether the chat's user list was filled (then a sender not listed is
+ * added). */
+gboolean     rdt_members_chat_filled (RdtConn *rc, const gchar *topic_id);
 /* The synced state, NULL before the first sync. */
 RdtState    *rdt_members_get_state (RdtConn *rc);
 /* A chat was joined: fill its user list and topic name. */

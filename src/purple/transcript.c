@@ -12,12 +12,17 @@
 #include <conversation.h>
 #include <core.h>
 #include <imgstore.h>
+#include <util.h>
 
+#include "members.h"
 #include "transcript.h"
 
 typedef struct {
   gchar *topic_id;
   gchar *who;
+  gchar *sender;          /* a member id whose nick is who, or NULL */
+  gboolean own;
+  gchar *about;           /* html is a text about this member, or NULL */
   gchar *html;            /* NULL while held */
   gchar *placeholder;
   gint img_id;            /* a reference of ours until written, or 0 */
@@ -52,6 +57,8 @@ entry_free (gpointer data)
 
   g_free (e->topic_id);
   g_free (e->who);
+  g_free (e->sender);
+  g_free (e->about);
   g_free (e->html);
   g_free (e->placeholder);
   if (e->img_id != 0)
@@ -92,12 +99,23 @@ display_of (RdtConn *rc)
 
 static void
 write_now (RdtConn *rc, const gchar *topic_id, const gchar *who,
+           const gchar *sender, gboolean own, const gchar *about,
            const gchar *html, PurpleMessageFlags flags, time_t mtime)
 {
   PurpleConvChat *chat = rdt_chat_for_topic (rc, topic_id);
+  g_autofree gchar *nick = NULL, *line = NULL, *escaped = NULL;
 
   if (chat == NULL)
     return;
+  if (about != NULL)    /* its nick now too */
+    {
+      g_autofree gchar *subject = rdt_members_nick_for (rc, about);
+
+      line = purple_strreplace (html, "%s", subject);
+      html = escaped = purple_markup_escape_text (line, -1);
+    }
+  if (sender != NULL)   /* its nick now, not when it came */
+    who = nick = rdt_members_line_nick (rc, chat, sender, own);
   if (who == NULL)    /* an entry of no one's (a member joined...) */
     purple_conversation_write (purple_conv_chat_get_conversation (chat), NULL,
                                html, flags, mtime);
@@ -125,8 +143,9 @@ on_deadline (gpointer data)
        * follows as an entry of its own. */
       g_queue_pop_head (&p->entries);
       g_hash_table_remove (td->d->held, &head->ticket);
-      write_now (td->d->rc, head->topic_id, head->who, head->placeholder,
-                 head->flags, head->mtime);
+      write_now (td->d->rc, head->topic_id, head->who, head->sender,
+                 head->own, NULL, head->placeholder, head->flags,
+                 head->mtime);
       g_hash_table_insert (td->d->late, &head->ticket, head);
     }
   flush (td->d, td->topic_id);
@@ -152,6 +171,8 @@ flush (Display *d, const gchar *topic_id)
   Pending *p;
   Entry *head = NULL;
 
+  if (!rdt_members_names_ready (d->rc))
+    return;
   /* looked up again after each write: a UI may leave the chat
    * (rdt_transcript_forget_topic) from inside purple_conv_chat_write */
   while ((p = g_hash_table_lookup (d->chats, topic)) != NULL
@@ -159,8 +180,8 @@ flush (Display *d, const gchar *topic_id)
          && head->html != NULL)
     {
       g_queue_pop_head (&p->entries);
-      write_now (d->rc, head->topic_id, head->who, head->html, head->flags,
-                 head->mtime);
+      write_now (d->rc, head->topic_id, head->who, head->sender, head->own,
+                 head->about, head->html, head->flags, head->mtime);
       entry_free (head);
     }
   if (p == NULL)
@@ -198,21 +219,40 @@ entry_new (const gchar *topic_id, const gchar *who, PurpleMessageFlags flags,
   return e;
 }
 
-void
-rdt_transcript_write (RdtConn *rc, const gchar *topic_id, const gchar *who,
-                   const gchar *html, PurpleMessageFlags flags, time_t mtime,
-                   gint img_id)
+static Pending *
+pending_of (Display *d, const gchar *topic_id)
+{
+  Pending *p = g_hash_table_lookup (d->chats, topic_id);
+
+  if (p == NULL)
+    {
+      p = g_new0 (Pending, 1);
+      g_queue_init (&p->entries);
+      g_hash_table_insert (d->chats, g_strdup (topic_id), p);
+    }
+  return p;
+}
+
+static void
+write_entry (RdtConn *rc, const gchar *topic_id, const gchar *who,
+             const gchar *sender, gboolean own, const gchar *about,
+             const gchar *html, PurpleMessageFlags flags, time_t mtime,
+             gint img_id)
 {
   Display *d = rc->transcript;
   Pending *p = d != NULL ? g_hash_table_lookup (d->chats, topic_id) : NULL;
   Entry *e;
 
-  if (p == NULL)
+  if (p == NULL && rdt_members_names_ready (rc))
     {
-      write_now (rc, topic_id, who, html, flags, mtime);
+      write_now (rc, topic_id, who, sender, own, about, html, flags, mtime);
       return;
     }
+  p = pending_of (display_of (rc), topic_id);
   e = entry_new (topic_id, who, flags, mtime);
+  e->sender = g_strdup (sender);
+  e->own = own;
+  e->about = g_strdup (about);
   e->html = g_strdup (html);
   /* the image cache may let it go before the entry is written */
   if (img_id != 0 && purple_imgstore_find_by_id (img_id) != NULL)
@@ -223,21 +263,59 @@ rdt_transcript_write (RdtConn *rc, const gchar *topic_id, const gchar *who,
   g_queue_push_tail (&p->entries, e);
 }
 
+void
+rdt_transcript_write (RdtConn *rc, const gchar *topic_id, const gchar *who,
+                   const gchar *html, PurpleMessageFlags flags, time_t mtime,
+                   gint img_id)
+{
+  write_entry (rc, topic_id, who, NULL, FALSE, NULL, html, flags, mtime,
+               img_id);
+}
+
+void
+rdt_transcript_write_from (RdtConn *rc, const gchar *topic_id,
+                           const gchar *sender, gboolean own,
+                           const gchar *html, PurpleMessageFlags flags,
+                           time_t mtime)
+{
+  write_entry (rc, topic_id, NULL, sender, own, NULL, html, flags, mtime, 0);
+}
+
+void
+rdt_transcript_write_about (RdtConn *rc, const gchar *topic_id,
+                            const gchar *subject, const gchar *text,
+                            PurpleMessageFlags flags, time_t mtime)
+{
+  write_entry (rc, topic_id, NULL, NULL, FALSE, subject, text, flags, mtime,
+               0);
+}
+
+void
+rdt_transcript_names_ready (RdtConn *rc)
+{
+  Display *d = rc->transcript;
+  GList *topics;
+
+  if (d == NULL)
+    return;
+  /* flush drops a chat's queue once it is empty */
+  topics = g_hash_table_get_keys (d->chats);
+  for (GList *l = topics; l; l = l->next)
+    l->data = g_strdup (l->data);
+  for (GList *l = topics; l; l = l->next)
+    flush (d, l->data);
+  g_list_free_full (topics, g_free);
+}
+
 guint64
 rdt_transcript_hold (RdtConn *rc, const gchar *topic_id, const gchar *who,
                   PurpleMessageFlags flags, time_t mtime,
                   const gchar *placeholder)
 {
   Display *d = display_of (rc);
-  Pending *p = g_hash_table_lookup (d->chats, topic_id);
+  Pending *p = pending_of (d, topic_id);
   Entry *e = entry_new (topic_id, who, flags, mtime);
 
-  if (p == NULL)
-    {
-      p = g_new0 (Pending, 1);
-      g_queue_init (&p->entries);
-      g_hash_table_insert (d->chats, g_strdup (topic_id), p);
-    }
   e->placeholder = g_strdup (placeholder);
   e->ticket = d->next_ticket++;
   e->deadline_us = g_get_monotonic_time ()

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* transcript.h - chat entries in chain order. Text lines and attachments are
- * written as the session delivers them, except that an inline image holds
+ * written as the session delivers them, except that every chat holds its
+ * entries until the space's names are read (members.c, bounded), so that
+ * lines come from names, not ids; and an inline image holds
  * the entries after it in its chat until it is downloaded and verified, so
  * that it shows in its place, not after later messages. The wait is
  * bounded (RDT_TRANSCRIPT_WAIT_MS): then a placeholder takes its place and
@@ -21,6 +23,20 @@ void    rdt_transcript_write (RdtConn *rc, const gchar *topic_id,
                            const gchar *who, const gchar *html,
                            PurpleMessageFlags flags, time_t mtime,
                            gint img_id);
+/* rdt_transcript_write of a line from the member sender (own: ours), under
+ * the nick the sender has when it is written. */
+void    rdt_transcript_write_from (RdtConn *rc, const gchar *topic_id,
+                                   const gchar *sender, gboolean own,
+                                   const gchar *html, PurpleMessageFlags flags,
+                                   time_t mtime);
+/* rdt_transcript_write of a line of no one's about the member subject:
+ * text with its one "%s" replaced by the subject's nick when it is
+ * written, then escaped. */
+void    rdt_transcript_write_about (RdtConn *rc, const gchar *topic_id,
+                                    const gchar *subject, const gchar *text,
+                                    PurpleMessageFlags flags, time_t mtime);
+/* The names are read (members.c): the entries held for them go out. */
+void    rdt_transcript_names_ready (RdtConn *rc);
 /* Hold the place of an entry whose content comes later; placeholder is
  * written there if it does not come in time. Returns its ticket. */
 guint64 rdt_transcript_hold (RdtConn *rc, const gchar *topic_id,

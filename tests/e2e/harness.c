@@ -11,6 +11,7 @@
 static GPtrArray *lines;
 static GPtrArray *errors;
 static GPtrArray *notifies;
+static GPtrArray *user_adds;
 static GHashTable *attempts;   /* username -> GUINT count */
 
 /* ---- event loop on GLib ---- */
@@ -66,8 +67,8 @@ static PurpleEventLoopUiOps eventloop_ops = {
 /* ---- conversation and connection capture ---- */
 
 static void
-record (PurpleConversation *conv, const char *who, const char *message,
-        PurpleMessageFlags flags, time_t mtime)
+record (PurpleConversation *conv, const char *who, const char *alias,
+        const char *message, PurpleMessageFlags flags, time_t mtime)
 {
   HarnessLine *l = g_new0 (HarnessLine, 1);
 
@@ -75,36 +76,58 @@ record (PurpleConversation *conv, const char *who, const char *message,
   l->account = g_strdup (purple_account_get_username (
       purple_conversation_get_account (conv)));
   l->who = g_strdup (who);
+  l->alias = g_strdup (alias);
   l->text = g_strdup (message);
   l->flags = flags;
   l->mtime = mtime;
-  g_test_message ("[%s/%s] <%s> %s (flags 0x%x)", l->account, l->conv,
-                  who ? who : "*", message, flags);
+  g_test_message ("[%s/%s] <%s|%s> %s (flags 0x%x)", l->account, l->conv,
+                  who ? who : "*", alias ? alias : "*", message, flags);
   g_ptr_array_add (lines, l);
 }
 
+/* As Pidgin and Finch do: a chat line goes through libpurple's common
+ * path, which picks the alias shown (ours: the connection's display
+ * name) and logs it. */
 static void
 write_chat (PurpleConversation *conv, const char *who, const char *message,
             PurpleMessageFlags flags, time_t mtime)
 {
-  record (conv, who, message, flags, mtime);
+  purple_conversation_write (conv, who, message, flags, mtime);
 }
 
 static void
 write_conv (PurpleConversation *conv, const char *name, const char *alias,
             const char *message, PurpleMessageFlags flags, time_t mtime)
 {
-  /* purple_conv_chat_write goes through write_chat; anything else lands
-   * here (system/error lines). Avoid recording a chat line twice. */
-  if (purple_conversation_get_type (conv) == PURPLE_CONV_TYPE_CHAT &&
-      name != NULL && !(flags & (PURPLE_MESSAGE_ERROR | PURPLE_MESSAGE_SYSTEM)))
-    return;
-  record (conv, name, message, flags, mtime);
+  record (conv, name, alias, message, flags, mtime);
+}
+
+static void
+chat_add_users (PurpleConversation *conv, GList *cbuddies,
+                gboolean new_arrivals)
+{
+  HarnessUserAdd *a = g_new0 (HarnessUserAdd, 1);
+  GStrvBuilder *b = g_strv_builder_new ();
+  g_autofree gchar *joined = NULL;
+
+  for (GList *l = cbuddies; l; l = l->next)
+    g_strv_builder_add (b, purple_conv_chat_cb_get_name (l->data));
+  a->conv = g_strdup (purple_conversation_get_name (conv));
+  a->account = g_strdup (purple_account_get_username (
+      purple_conversation_get_account (conv)));
+  a->users = g_strv_builder_end (b);
+  g_strv_builder_unref (b);
+  a->new_arrivals = new_arrivals;
+  joined = g_strjoinv (", ", a->users);
+  g_test_message ("[%s/%s] users added%s: %s", a->account, a->conv,
+                  new_arrivals ? " (arrivals)" : "", joined);
+  g_ptr_array_add (user_adds, a);
 }
 
 static PurpleConversationUiOps conv_ops = {
   .write_chat = write_chat,
   .write_conv = write_conv,
+  .chat_add_users = chat_add_users,
 };
 
 static void
@@ -213,6 +236,7 @@ harness_init (void)
   lines = g_ptr_array_new ();
   errors = g_ptr_array_new ();
   notifies = g_ptr_array_new ();
+  user_adds = g_ptr_array_new ();
   attempts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_assert_nonnull (plugin_dir);
   home = g_dir_make_tmp ("rdt-e2e-XXXXXX", NULL);
@@ -234,6 +258,7 @@ harness_init (void)
 GPtrArray *harness_lines (void) { return lines; }
 GPtrArray *harness_errors (void) { return errors; }
 GPtrArray *harness_notifies (void) { return notifies; }
+GPtrArray *harness_user_adds (void) { return user_adds; }
 
 guint
 harness_connect_attempts (PurpleAccount *account)

@@ -17,6 +17,7 @@ typedef struct {
   gchar *conv;          /* conversation name (topic) */
   gchar *account;       /* account username */
   gchar *who;           /* sender, NULL for system lines */
+  gchar *alias;         /* what the UI shows as the sender */
   gchar *text;
   PurpleMessageFlags flags;
   time_t mtime;
@@ -37,7 +38,17 @@ typedef struct {
   gchar *text;          /* secondary text, formatted body or user info */
 } HarnessNotify;
 
+/* One purple_conv_chat_add_users call as the UI sees it (Finch prints
+ * "List of N users:" for one with new_arrivals FALSE). */
+typedef struct {
+  gchar *conv;
+  gchar *account;
+  gchar **users;        /* the nicks added */
+  gboolean new_arrivals;
+} HarnessUserAdd;
+
 void       harness_init (void);
+GPtrArray *harness_user_adds (void); /* of HarnessUserAdd */
 GPtrArray *harness_notifies (void);  /* of HarnessNotify */
 /* How many times libpurple started connecting this account (one per
  * rdt_login: counts login attempts made by libpurple, not the session's
