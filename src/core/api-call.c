@@ -450,8 +450,8 @@ call_done_reading (GTask *task)
   if (token_problem)
     {
       c->retried = TRUE;
-      g_debug ("api: %s %s: token refused, re-authenticating", c->method,
-               c->path);
+      g_info ("api: %s %s: token refused, re-authenticating", c->method,
+              c->path);
       /* Someone else may have re-authenticated while we were out. */
       if (c->token_serial == api->token_serial)
         rdt_api_clear_token (api);
@@ -539,8 +539,8 @@ auth_on_verify (GObject *source, GAsyncResult *result, gpointer user_data)
     {
       if (is_challenge_race (error) && api->auth_attempt == 0)
         {
-          g_debug ("api: challenge lost (%s), retrying login once",
-                   error->message);
+          g_info ("api: challenge lost (%s), retrying login once",
+                  error->message);
           api->auth_attempt++;
           auth_challenge (api);
           return;

@@ -58,8 +58,8 @@ on_messages (GObject *source, GAsyncResult *result, gpointer user_data)
   if (body == NULL && c->too_large && lr->limit > 1)
     {
       lr->limit = MAX (lr->limit / MESSAGES_SHRINK, 1);
-      g_debug ("GET %s: answer over the limit, asking for %u messages",
-               lr->topic_id, lr->limit);
+      g_info ("api: GET %s: answer over the limit, asking for %u "
+              "messages", lr->topic_id, lr->limit);
       messages_start (g_steal_pointer (&task));
       return;
     }

@@ -217,7 +217,11 @@ pin_page_done (GObject *src, GAsyncResult *res, gpointer data)
     goto out;
   if (msgs)
     {
-      GPtrArray *older = rdt_chain_ingest_older (t->chain, msgs, NULL);
+      GPtrArray *older;
+
+      g_info ("session: topic %s: fetched an older page of %u messages "
+              "looking for the pinned head", t->id, msgs->len);
+      older = rdt_chain_ingest_older (t->chain, msgs, NULL);
       gboolean nothing = older == NULL || older->len == 0;
       if (older)
         g_ptr_array_unref (older);
@@ -253,6 +257,12 @@ topic_finish_open (RdtSession *s, Topic *t)
     }
   t->opening = FALSE;
   t->opened = TRUE;
+  g_info ("session: topic %s opened: %u verified, %u unlinked, pin %s",
+          t->id, rdt_chain_get_length (t->chain),
+          rdt_chain_get_n_unlinked (t->chain),
+          pin == RDT_CHAIN_PIN_REWRITTEN ? "rewritten"
+          : pin == RDT_CHAIN_PIN_PENDING && t->pin_hash ? "not found"
+          : t->pin_hash ? "found" : "none");
   rdt_session_ref (s);
   rdt_topic_ref (t);
   if (pin == RDT_CHAIN_PIN_REWRITTEN)
@@ -293,6 +303,8 @@ first_page_done (GObject *src, GAsyncResult *res, gpointer data)
   t->opening = FALSE;
   if (msgs == NULL)
     {
+      g_info ("session: topic %s: first page failed: %s", t->id,
+              error->message);
       if (g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_NETWORK)
           || g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_SERVER)
           || g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_BAD_RESPONSE))
@@ -310,6 +322,8 @@ first_page_done (GObject *src, GAsyncResult *res, gpointer data)
         }
       goto out;
     }
+  g_info ("session: topic %s: fetched the first page, %u messages", t->id,
+          msgs->len);
   {
     /* Hold back delivery until the pin check is done: ingest without
      * delivering, then finish. */
@@ -338,6 +352,8 @@ rdt_topic_fetch_first (RdtSession *s, Topic *t)
   if (t->opening || t->opened || s->state != RDT_SESSION_CONNECTED)
     return;
   t->opening = TRUE;
+  g_info ("session: opening topic %s (up to %u messages of history)", t->id,
+          CLAMP (t->backlog, 1, 1000));
   rdt_api_get_messages_async (s->api, t->id, RDT_NEWEST_TS, 0,
                               CLAMP (t->backlog, 1, 1000), s->cancel,
                               first_page_done, rdt_topic_op_new (s, t));
