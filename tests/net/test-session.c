@@ -1154,9 +1154,10 @@ test_fake_verify_and_pins (void)
   g_autoptr (RdtSigningKey) owner = rdt_signing_key_generate ();
   g_autofree gchar *uid = rdt_signing_key_get_id (owner, RDT_ID_USER);
   Fake *f = fake_new (uid);
-  Fx a, b, c, d;
-  RdtSession *sa, *sb, *sc, *sd;
+  Fx a, b, c, d, e;
+  RdtSession *sa, *sb, *sc, *sd, *se;
   RdtMessage *m;
+  gchar saved;
   guint8 raw[32];
   g_autofree gchar *bogus = NULL;
 
@@ -1226,6 +1227,7 @@ test_fake_verify_and_pins (void)
 
   /* Tamper with the newest message on the server: hidden, warned. */
   m = g_ptr_array_index (f->msgs, 2);
+  saved = m->data[0];
   m->data[0] = m->data[0] == 'A' ? 'B' : 'A';
   fx_init (&d);
   sd = fake_session (f, owner, owner, &d);
@@ -1238,15 +1240,39 @@ test_fake_verify_and_pins (void)
   for (guint i = 0; i < d.texts->len; i++)
     g_assert_cmpstr (g_ptr_array_index (d.texts, i), !=, "m3");
 
+  /* m3 intact again, m2 gone from the server: m3 does not link, and
+   * /chain names it as a problem. */
+  m->data[0] = saved;
+  g_ptr_array_remove_index (f->msgs, 1);
+  fx_init (&e);
+  se = fake_session (f, owner, owner, &e);
+  rdt_session_connect (se);
+  rdt_session_open_topic (se, "general", 50);
+  wait_until (&e, f_opened);
+  {
+    g_autofree gchar *desc = rdt_session_describe_topic (se, "general");
+
+    g_assert_nonnull (strstr (desc, "#general: The 1 message shown here is "
+                                    "verified (signature and hash chain); "
+                                    "it is "));
+    g_assert_nonnull (strstr (desc, " Problem: 1 more message does not link "
+                                    "to the verified history (a gap, or a "
+                                    "change on the server) and is not "
+                                    "shown. 0 messages waiting to be "
+                                    "sent."));
+  }
+
   rdt_session_free (sa);
   rdt_session_free (sb);
   rdt_session_free (sc);
   rdt_session_free (sd);
+  rdt_session_free (se);
   fake_free (f);
   fx_clear (&a);
   fx_clear (&b);
   fx_clear (&c);
   fx_clear (&d);
+  fx_clear (&e);
 }
 
 /* Login errors: a lost/raced challenge (401) is retried; an unknown space
