@@ -29,6 +29,8 @@ poll_page_done (GObject *src, GAsyncResult *res, gpointer data)
   t->polling = FALSE;
   if (msgs == NULL)
     {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_info ("session: topic %s: poll failed: %s", t->id, error->message);
       if (g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_UNAUTHORIZED)
           || g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_NOT_MEMBER))
         {
@@ -45,6 +47,9 @@ poll_page_done (GObject *src, GAsyncResult *res, gpointer data)
         rdt_session_emit_warning (s, t->id, RDT_WARNING_CONNECTION, error->message);
       goto out;
     }
+  if (msgs->len > 0)
+    g_info ("session: topic %s: fetched %u new messages%s", t->id, msgs->len,
+            has_more ? " (more to come)" : "");
   {
     gint64 before = rdt_chain_get_newest_timestamp (t->chain);
     guint unlinked_before = rdt_chain_get_n_unlinked (t->chain);
@@ -211,7 +216,7 @@ on_stream_message_ref (RdtSession *s, RdtMessage *msg)
 static void
 on_stream_bad_frame (RdtStream *stream, const GError *error, gpointer data)
 {
-  g_debug ("session: bad stream frame: %s", error->message);
+  g_info ("session: bad stream frame ignored: %s", error->message);
 }
 
 static gboolean
@@ -226,10 +231,13 @@ stream_retry_cb (gpointer data)
 static void
 stream_schedule_retry (RdtSession *s)
 {
+  guint delay;
+
   if (s->stream_source || !s->use_stream || s->freed)
     return;
-  s->stream_source = g_timeout_add (rdt_session_next_backoff (s, &s->stream_backoff_cur),
-                                    stream_retry_cb, s);
+  delay = rdt_session_next_backoff (s, &s->stream_backoff_cur);
+  g_info ("session: stream: next try in %u ms, polling meanwhile", delay);
+  s->stream_source = g_timeout_add (delay, stream_retry_cb, s);
 }
 
 static void
@@ -238,8 +246,8 @@ on_stream_closed (RdtStream *stream, const GError *error, gpointer data)
   RdtSession *s = data;
   if (s->freed)
     return;
-  g_debug ("session: stream closed%s%s", error ? ": " : "",
-           error ? error->message : "");
+  g_info ("session: stream down%s%s", error ? ": " : "",
+          error ? error->message : "");
   rdt_session_reschedule_poll (s);
   if (s->state == RDT_SESSION_CONNECTED)
     {
@@ -269,6 +277,7 @@ stream_connect_done (GObject *src, GAsyncResult *res, gpointer data)
   s->stream_connecting = FALSE;
   if (ok)
     {
+      g_info ("session: stream up");
       s->stream_backoff_cur = 0;
       rdt_session_reschedule_poll (s);
       rdt_session_poll_all (s);   /* catch up before relying on the stream */
@@ -276,6 +285,7 @@ stream_connect_done (GObject *src, GAsyncResult *res, gpointer data)
   else if (g_error_matches (error, RDT_API_ERROR,
                             RDT_API_ERROR_UNAUTHORIZED))
     {
+      g_info ("session: stream: token refused, logging in again");
       /* Token refused: log in again, then the stream follows. */
       rdt_api_clear_token (s->api);
       g_clear_pointer (&s->stream, rdt_stream_free);
@@ -284,6 +294,7 @@ stream_connect_done (GObject *src, GAsyncResult *res, gpointer data)
     }
   else if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
+      g_info ("session: stream: could not connect: %s", error->message);
       rdt_session_reschedule_poll (s);
       stream_schedule_retry (s);
     }

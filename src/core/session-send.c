@@ -55,6 +55,12 @@ send_finish_head (RdtSession *s, Topic *t, const GError *error)
     return;
   if (error)
     {
+      g_info ("session: topic %s: send %" G_GUINT64_FORMAT " failed after "
+              "%u posts: %s", t->id, send->id, send->attempts,
+              error->message);
+    }
+  if (error)
+    {
       GError *e = send->attempts > 0
         ? g_error_new (error->domain, error->code,
                        g_dngettext (GETTEXT_PACKAGE,
@@ -220,7 +226,13 @@ newest_fetch_done (GObject *src, GAsyncResult *res, gpointer data)
       goto out;
     }
   /* Jitter, growing while stuck: avoids same-millisecond ties (spec 4.6). */
-  send_retry_later (s, t, g_random_int_range (5, 51) * (send->stuck + 1));
+  {
+    guint delay = g_random_int_range (5, 51) * (send->stuck + 1);
+
+    g_info ("session: topic %s: posting again on the server's newest "
+            "message in %u ms", t->id, delay);
+    send_retry_later (s, t, delay);
+  }
 out:
   g_clear_error (&error);
   if (msgs)
@@ -287,6 +299,8 @@ post_done (GObject *src, GAsyncResult *res, gpointer data)
     {
       gint64 from = rdt_chain_get_newest_timestamp (t->chain);
       s->n_conflicts++;
+      g_info ("session: topic %s: send conflict (409, post %u): someone "
+              "posted first; catching up", t->id, send->attempts);
       /* Someone else got there first: catch up, then chain on the
        * server's newest message. */
       rdt_api_get_messages_async (s->api, t->id, from < 0 ? 0 : from, -1,
@@ -300,6 +314,8 @@ post_done (GObject *src, GAsyncResult *res, gpointer data)
       /* No answer or a server error: it may have been stored anyway.
        * Check by hash before posting again (spec 4.7). A 401 is refused
        * before storing, so it needs no check. */
+      g_info ("session: topic %s: post got no answer (%s); kept for "
+              "after the reconnect", t->id, error->message);
       if (!g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_UNAUTHORIZED)
           && !g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_NOT_MEMBER))
         {

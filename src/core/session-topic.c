@@ -217,7 +217,11 @@ pin_page_done (GObject *src, GAsyncResult *res, gpointer data)
     goto out;
   if (msgs)
     {
-      GPtrArray *older = rdt_chain_ingest_older (t->chain, msgs, NULL);
+      GPtrArray *older;
+
+      g_info ("session: topic %s: fetched an older page of %u messages "
+              "looking for the pinned head", t->id, msgs->len);
+      older = rdt_chain_ingest_older (t->chain, msgs, NULL);
       gboolean nothing = older == NULL || older->len == 0;
       if (older)
         g_ptr_array_unref (older);
@@ -253,6 +257,12 @@ topic_finish_open (RdtSession *s, Topic *t)
     }
   t->opening = FALSE;
   t->opened = TRUE;
+  g_info ("session: topic %s opened: %u verified, %u unlinked, pin %s",
+          t->id, rdt_chain_get_length (t->chain),
+          rdt_chain_get_n_unlinked (t->chain),
+          pin == RDT_CHAIN_PIN_REWRITTEN ? "rewritten"
+          : pin == RDT_CHAIN_PIN_PENDING && t->pin_hash ? "not found"
+          : t->pin_hash ? "found" : "none");
   rdt_session_ref (s);
   rdt_topic_ref (t);
   if (pin == RDT_CHAIN_PIN_REWRITTEN)
@@ -293,6 +303,8 @@ first_page_done (GObject *src, GAsyncResult *res, gpointer data)
   t->opening = FALSE;
   if (msgs == NULL)
     {
+      g_info ("session: topic %s: first page failed: %s", t->id,
+              error->message);
       if (g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_NETWORK)
           || g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_SERVER)
           || g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_BAD_RESPONSE))
@@ -310,6 +322,8 @@ first_page_done (GObject *src, GAsyncResult *res, gpointer data)
         }
       goto out;
     }
+  g_info ("session: topic %s: fetched the first page, %u messages", t->id,
+          msgs->len);
   {
     /* Hold back delivery until the pin check is done: ingest without
      * delivering, then finish. */
@@ -338,6 +352,8 @@ rdt_topic_fetch_first (RdtSession *s, Topic *t)
   if (t->opening || t->opened || s->state != RDT_SESSION_CONNECTED)
     return;
   t->opening = TRUE;
+  g_info ("session: opening topic %s (up to %u messages of history)", t->id,
+          CLAMP (t->backlog, 1, 1000));
   rdt_api_get_messages_async (s->api, t->id, RDT_NEWEST_TS, 0,
                               CLAMP (t->backlog, 1, 1000), s->cancel,
                               first_page_done, rdt_topic_op_new (s, t));
@@ -426,28 +442,111 @@ rdt_session_set_pinned_head (RdtSession *s, const gchar *topic_id,
                                          message_hash, timestamp));
 }
 
+/* When a message was posted, as a person reads it: the local time, with
+ * the date unless it is today. */
+static gchar *
+format_when (gint64 ms)
+{
+  g_autoptr (GDateTime) dt = g_date_time_new_from_unix_local (ms / 1000);
+  g_autoptr (GDateTime) now = g_date_time_new_now_local ();
+
+  if (dt == NULL)
+    return g_strdup (_("an unknown date"));
+  if (g_date_time_get_year (dt) == g_date_time_get_year (now)
+      && g_date_time_get_day_of_year (dt)
+         == g_date_time_get_day_of_year (now))
+    return g_date_time_format (dt, "%H:%M");
+  return g_date_time_format (dt, "%Y-%m-%d %H:%M");
+}
+
+/* /chain: what the verification says about this topic, in sentences. */
 gchar *
 rdt_session_describe_topic (RdtSession *s, const gchar *topic_id)
 {
   Topic *t = g_hash_table_lookup (s->topics, topic_id);
   RdtMessage *head;
-  /* Translators: states of a topic's pinned head, shown by /chain. */
-  static const gchar *pins[] = { N_("none"), N_("pending"), N_("confirmed"),
-                                 N_("REWRITTEN") };
-  gchar *h;
-  gchar *out;
+  GString *out;
+  guint n, unlinked, queued;
+  g_autofree gchar *pin = NULL;
 
   if (t == NULL)
     return g_strdup_printf (_("#%s is not open."), topic_id);
+  out = g_string_new (NULL);
+  g_string_append_printf (out, "#%s: ", t->id);
+  n = rdt_chain_get_length (t->chain);
   head = rdt_chain_get_head (t->chain);
-  h = head ? rdt_id_short (head->message_hash) : g_strdup (_("(empty)"));
-  out = g_strdup_printf (_("#%s: head %s, %u verified, %u unlinked, pin %s, "
-                           "%u queued"), t->id, h,
-                         rdt_chain_get_length (t->chain),
-                         rdt_chain_get_n_unlinked (t->chain),
-                         _(pins[rdt_chain_get_pin_state (t->chain)]),
-                         g_queue_get_length (&t->sends));
-  g_free (h);
-  return out;
+  if (!t->opened)
+    g_string_append (out, _("Still being loaded and checked."));
+  else if (n == 0 || head == NULL)
+    g_string_append (out, _("No verified messages yet."));
+  else
+    {
+      g_autofree gchar *h = rdt_id_short (head->message_hash);
+      g_autofree gchar *when = format_when (head->server_timestamp);
+
+      /* Translators: %u messages; then a short message id and a time
+       * ("14:02") or date and time. */
+      g_string_append_printf (out,
+                              g_dngettext (GETTEXT_PACKAGE,
+                                           "The %u message shown here is "
+                                           "verified (signature and hash "
+                                           "chain); it is %s from %s.",
+                                           "All %u messages shown here are "
+                                           "verified (signatures and hash "
+                                           "chain); the newest is %s from "
+                                           "%s.", n),
+                              n, h, when);
+    }
+  unlinked = t->opened ? rdt_chain_get_n_unlinked (t->chain) : 0;
+  if (unlinked > 0)
+    {
+      g_string_append_c (out, ' ');
+      g_string_append_printf (out,
+                              g_dngettext (GETTEXT_PACKAGE,
+                                           "Problem: %u more message does "
+                                           "not link to the verified "
+                                           "history (a gap, or a change on "
+                                           "the server) and is not shown.",
+                                           "Problem: %u more messages do "
+                                           "not link to the verified "
+                                           "history (a gap, or a change on "
+                                           "the server) and are not shown.",
+                                           unlinked),
+                              unlinked);
+    }
+  pin = t->pin_hash && t->opened ? rdt_id_short (t->pin_hash) : NULL;
+  switch (pin ? rdt_chain_get_pin_state (t->chain) : RDT_CHAIN_PIN_NONE)
+    {
+    case RDT_CHAIN_PIN_REWRITTEN:
+      g_string_append_c (out, ' ');
+      g_string_append_printf (out, _("Problem: the history was rewritten: "
+                                     "the newest message you saw last time "
+                                     "(%s) is no longer part of it."), pin);
+      break;
+    case RDT_CHAIN_PIN_PENDING:
+      g_string_append_c (out, ' ');
+      g_string_append_printf (out, _("The newest message you saw last time "
+                                     "(%s) was not found in this history; "
+                                     "it may have been rewritten."), pin);
+      break;
+    case RDT_CHAIN_PIN_CONFIRMED:
+      g_string_append_c (out, ' ');
+      g_string_append_printf (out, _("The history still contains the newest "
+                                     "message you saw last time (%s)."),
+                              pin);
+      break;
+    case RDT_CHAIN_PIN_NONE:
+    default:
+      break;
+    }
+  queued = g_queue_get_length (&t->sends);
+  g_string_append_c (out, ' ');
+  g_string_append_printf (out,
+                          g_dngettext (GETTEXT_PACKAGE,
+                                       "%u message waiting to be sent.",
+                                       "%u messages waiting to be sent.",
+                                       queued),
+                          queued);
+  return g_string_free (out, FALSE);
 }
 

@@ -149,8 +149,13 @@ emit_state (RdtSession *s, RdtSessionState state, const GError *error,
   if (s->state == state && error == NULL)
     return;
   s->state = state;
-  g_debug ("session %s: state %d%s%s", s->space_id, state,
-           error ? ": " : "", error ? error->message : "");
+  /* Error texts are the server's sanitized detail or ours: no secrets. */
+  g_info ("session %s: %s%s%s%s", s->space_id,
+          state == RDT_SESSION_CONNECTED ? "connected"
+          : state == RDT_SESSION_CONNECTING ? "connecting"
+          : "disconnected",
+          fatal ? " for good" : "",
+          error ? ": " : "", error ? error->message : "");
   if (s->cb.state_changed)
     s->cb.state_changed (s, state, error, fatal, s->cb_data);
 }
@@ -159,7 +164,7 @@ void
 rdt_session_emit_warning (RdtSession *s, const gchar *topic_id, RdtWarningKind kind,
               const gchar *text)
 {
-  g_debug ("session: warning %d in %s", kind, topic_id);
+  g_info ("session: warning %d in topic %s", kind, topic_id);
   if (s->cb.warning)
     s->cb.warning (s, topic_id, kind, text, s->cb_data);
 }
@@ -496,6 +501,7 @@ schedule_relogin (RdtSession *s)
   lifetime = MAX (expiry - now, 0);
   delay = MIN (lifetime - 5 * 60 * 1000, lifetime * 8 / 10);
   delay = CLAMP (delay, 500, G_MAXUINT / 2);
+  g_debug ("session: token renewal in %" G_GINT64_FORMAT " s", delay / 1000);
   s->relogin_source = g_timeout_add ((guint) delay, relogin_cb, s);
 }
 
@@ -538,11 +544,14 @@ probe_done (GObject *src, GAsyncResult *res, gpointer data)
   if (ts >= 0 || !g_error_matches (error, RDT_API_ERROR,
                                    RDT_API_ERROR_NETWORK))
     {
-      g_debug ("session: the server answers again; logging in now");
+      g_info ("session: probe: the server answers again; logging in now");
       session_login (s);
     }
   else
-    schedule_probe (s);
+    {
+      g_debug ("session: probe: no answer yet (%s)", error->message);
+      schedule_probe (s);
+    }
 out:
   g_clear_error (&error);
   rdt_session_unref (s);
@@ -558,6 +567,7 @@ probe_cb (gpointer data)
     return G_SOURCE_REMOVE;
   s->probing = TRUE;
   s->n_probes++;
+  g_debug ("session: probing the server (GET /health)");
   rdt_api_health_async (s->api, s->cancel, probe_done, rdt_session_ref (s));
   return G_SOURCE_REMOVE;
 }
@@ -582,6 +592,8 @@ rdt_session_go_connecting (RdtSession *s, const GError *error)
 
       s->next_try_us = g_get_monotonic_time () + (gint64) delay * 1000;
       s->login_source = g_timeout_add (delay, login_timeout_cb, s);
+      g_info ("session: retrying the login in %u ms (%s)", delay,
+              error ? error->message : "the server refused the token");
       if (g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_NETWORK))
         schedule_probe (s);
     }
@@ -611,6 +623,7 @@ rdt_session_reconnect_now (RdtSession *s)
 {
   if (s->freed || !s->want_connected)
     return FALSE;
+  g_info ("session: reconnecting now, as asked");
   if (s->state == RDT_SESSION_CONNECTING)
     {
       if (s->logging_in)
@@ -636,7 +649,7 @@ rdt_session_network_changed (RdtSession *s, gboolean available)
 {
   if (s->freed || !available)
     return;
-  g_debug ("session: the network changed");
+  g_info ("session: the network changed");
   rdt_session_reconnect_now (s);
 }
 
@@ -701,10 +714,12 @@ login_done (GObject *src, GAsyncResult *res, gpointer data)
     {
       s->n_logins++;
       s->backoff_cur = 0;
+      g_info ("session: logged in as %s", s->member_id);
       session_went_live (s);
     }
   else if (is_fatal (error))
     {
+      g_info ("session: login refused: %s", error->message);
       /* Stop everything (cancels requests still waiting for a token). */
       rdt_session_stop (s);
       s->want_connected = FALSE;
@@ -714,7 +729,10 @@ login_done (GObject *src, GAsyncResult *res, gpointer data)
         session_fail_all_sends (s, error);
     }
   else
-    rdt_session_go_connecting (s, error);
+    {
+      g_info ("session: login failed: %s", error->message);
+      rdt_session_go_connecting (s, error);
+    }
 out:
   g_clear_error (&error);
   rdt_session_unref (s);
@@ -729,6 +747,8 @@ session_login (RdtSession *s)
   g_clear_handle_id (&s->probe_source, g_source_remove);
   s->logging_in = TRUE;
   s->n_login_tries++;
+  g_info ("session: logging in to %s (try %u)",
+          rdt_api_get_base_url (s->api), s->n_login_tries);
   rdt_api_authenticate_async (s->api, s->cancel, login_done, rdt_session_ref (s));
 }
 
@@ -737,6 +757,8 @@ rdt_session_connect (RdtSession *s)
 {
   if (s->want_connected || s->freed)
     return;
+  g_info ("session %s: connecting to %s as %s", s->space_id,
+          rdt_api_get_base_url (s->api), s->member_id);
   s->want_connected = TRUE;
   s->backoff_cur = 0;
   s->stream_backoff_cur = 0;
@@ -769,6 +791,7 @@ rdt_session_disconnect (RdtSession *s)
 
   if (s->freed)
     return;
+  g_info ("session: disconnecting, as asked");
   s->want_connected = FALSE;
   rdt_session_stop (s);
   rdt_session_ref (s);

@@ -74,6 +74,8 @@ on_sync_page (GObject *source, GAsyncResult *result, gpointer user_data)
     }
   rejected = g_ptr_array_new_with_free_func ((GDestroyNotify) rdt_chain_rejection_free);
   rdt_state_ingest (s->state, page, rejected);
+  g_info ("state: fetched a page of %u state messages, %u refused%s",
+          page->len, rejected->len, has_more ? " (more to come)" : "");
   s->received += page->len;
   s->n_rejected += rejected->len;
   if (rejected->len > 0 && s->first_rejection == NULL)
@@ -243,6 +245,8 @@ on_posted (GObject *source, GAsyncResult *result, gpointer user_data)
       if (g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_CONFLICT) &&
           ++w->conflicts < MAX_CONFLICTS)
         {
+          g_info ("state: write conflict (409, %u); re-reading the head",
+                  w->conflicts);
           /* Someone else wrote state meanwhile: re-read the head. */
           g_clear_error (&error);
           w->head_known = FALSE;
@@ -462,6 +466,8 @@ on_created (GObject *source, GAsyncResult *result, gpointer user_data)
       if (g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_CONFLICT) &&
           ++c->conflicts < MAX_CONFLICTS)
         {
+          g_info ("state: create conflict (409, %u); trying again",
+                  c->conflicts);
           g_clear_error (&error);
           c->timer = g_timeout_add ((guint) g_random_int_range (5, 60),
                                     on_create_timer, task);

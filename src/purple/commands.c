@@ -288,7 +288,7 @@ rdt_commands_register (void)
   rdt_cmd_ids = g_slist_prepend (rdt_cmd_ids, GUINT_TO_POINTER (
       purple_cmd_register ("chain", "", PURPLE_CMD_P_PRPL, f, RDT_PRPL_ID,
                            cmd_chain,
-                           _("chain: show the state of this topic's verified hash chain."),
+                           _("chain: say whether the messages of this topic are verified (signatures and hash chain), and how many wait to be sent."),
                            NULL)));
 #define REG(name, args, fn, help) \
   rdt_cmd_ids = g_slist_prepend (rdt_cmd_ids, GUINT_TO_POINTER ( \

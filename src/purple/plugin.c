@@ -10,6 +10,7 @@
 
 #define PURPLE_PLUGINS
 #include <accountopt.h>
+#include <debug.h>
 #include <plugin.h>
 #include <prpl.h>
 #include <version.h>
@@ -40,9 +41,32 @@ rdt_status_types (PurpleAccount *account)
   return types;
 }
 
+/* The core logs with GLib under G_LOG_DOMAIN "reeeductio" (it has no
+ * libpurple); this sends those lines to libpurple's debug log, where
+ * `pidgin -d` and the debug window show them beside the plugin's own. */
+static guint log_handler_id;
+
+static void
+forward_log (const gchar *domain, GLogLevelFlags level, const gchar *message,
+             gpointer user_data)
+{
+  if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL))
+    purple_debug_error ("reeeductio", "%s\n", message);
+  else if (level & G_LOG_LEVEL_WARNING)
+    purple_debug_warning ("reeeductio", "%s\n", message);
+  else if (level & (G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO))
+    purple_debug_info ("reeeductio", "%s\n", message);
+  else
+    purple_debug_misc ("reeeductio", "%s\n", message);
+}
+
 static gboolean
 plugin_load (PurplePlugin *plugin)
 {
+  log_handler_id = g_log_set_handler (G_LOG_DOMAIN,
+                                      G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL
+                                      | G_LOG_FLAG_RECURSION,
+                                      forward_log, NULL);
   rdt_commands_register ();
   rdt_xfer_register_commands ();
   return TRUE;
@@ -53,6 +77,9 @@ plugin_unload (PurplePlugin *plugin)
 {
   rdt_xfer_unregister_commands ();
   rdt_commands_unregister ();
+  if (log_handler_id != 0)
+    g_log_remove_handler (G_LOG_DOMAIN, log_handler_id);
+  log_handler_id = 0;
   return TRUE;
 }
 

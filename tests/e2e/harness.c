@@ -13,6 +13,7 @@ static GPtrArray *errors;
 static GPtrArray *notifies;
 static GPtrArray *user_adds;
 static GHashTable *attempts;   /* username -> GUINT count */
+static GString *debug_log;     /* libpurple's debug log, one entry a line */
 
 /* ---- event loop on GLib ---- */
 
@@ -223,6 +224,34 @@ ui_init (void)
                          &handle, PURPLE_CALLBACK (account_connecting), NULL);
 }
 
+/* libpurple's debug log as a UI sees it ("LEVEL category: text"), so tests
+ * can check what the plugin writes there. */
+static void
+debug_print (PurpleDebugLevel level, const char *category, const char *arg_s)
+{
+  static const gchar *names[] = { "ALL", "MISC", "INFO", "WARNING", "ERROR",
+                                  "FATAL" };
+
+  g_string_append_printf (debug_log, "%s %s: %s",
+                          level < G_N_ELEMENTS (names) ? names[level] : "?",
+                          category ? category : "", arg_s);
+  if (debug_log->len > 0 && debug_log->str[debug_log->len - 1] != '\n')
+    g_string_append_c (debug_log, '\n');
+}
+
+static gboolean
+debug_is_enabled (PurpleDebugLevel level, const char *category)
+{
+  return TRUE;
+}
+
+static PurpleDebugUiOps debug_ops = {
+  .print = debug_print,
+  .is_enabled = debug_is_enabled,
+};
+
+const gchar *harness_debug_log (void) { return debug_log->str; }
+
 static PurpleCoreUiOps core_ops = {
   .ui_init = ui_init,
 };
@@ -243,6 +272,8 @@ harness_init (void)
   g_assert_nonnull (home);
   purple_util_set_user_dir (home);
   purple_debug_set_enabled (g_getenv ("RDT_E2E_DEBUG") != NULL);
+  debug_log = g_string_new (NULL);
+  purple_debug_set_ui_ops (&debug_ops);
   purple_core_set_ui_ops (&core_ops);
   purple_eventloop_set_ui_ops (&eventloop_ops);
   purple_plugins_add_search_path (plugin_dir);

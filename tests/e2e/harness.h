@@ -56,6 +56,9 @@ GPtrArray *harness_notifies (void);  /* of HarnessNotify */
 guint      harness_connect_attempts (PurpleAccount *account);
 GPtrArray *harness_lines (void);     /* of HarnessLine */
 GPtrArray *harness_errors (void);    /* of HarnessError */
+/* Everything written to libpurple's debug log so far, a line per entry:
+ * "INFO reeeductio: session: ...". */
+const gchar *harness_debug_log (void);
 guint      harness_count_lines (PurpleAccount *account, const gchar *text,
                                     PurpleMessageFlags must_have);
 /* The key's seed as 64 hex characters: an account password. g_free. */

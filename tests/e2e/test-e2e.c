@@ -465,6 +465,21 @@ test_join (void)
   /* the topic is live: a message posted now arrives */
   drain (a, p, "hello after join");
   g_assert_cmpuint (harness_count_exact (a, "hello after join"), ==, 1);
+  /* the core's lifecycle lines reach libpurple's debug log (pidgin -d) at
+   * info level, through the plugin's GLib log handler; what was written
+   * does not */
+  {
+    g_autofree gchar *logged_in = g_strdup_printf (
+        "INFO reeeductio: session: logged in as %s\n", o->uid);
+    g_autofree gchar *opened = g_strdup_printf (
+        "INFO reeeductio: session: topic %s opened: ", TOPIC);
+    const gchar *log = harness_debug_log ();
+
+    g_assert_nonnull (strstr (log, "INFO reeeductio: session: logging in to "));
+    g_assert_nonnull (strstr (log, logged_in));
+    g_assert_nonnull (strstr (log, opened));
+    g_assert_null (strstr (log, "hello after join"));
+  }
   g_free (nick);
   peer_free (p);
   member_free (m);

@@ -7,7 +7,12 @@
  * for every encoding we can think of of each secret: the member's private
  * key seed, the symmetric root, every derived key (message, data, state,
  * topic) and the bearer token. The search itself is checked first: a line
- * we log on purpose with the secret in it must be found. */
+ * we log on purpose with the secret in it must be found.
+ *
+ * The lifecycle lines the plugin forwards to libpurple's debug log (the
+ * core's G_LOG_DOMAIN, info level: server, login, stream up/down, topics,
+ * pages, retries, probes) are checked to be there, through a server outage
+ * and back, with no secret and no message text among them. */
 #include "config.h"
 
 #include <string.h>
@@ -51,8 +56,29 @@ static void
 capture_handler (const gchar *domain, GLogLevelFlags level,
                  const gchar *message, gpointer user_data)
 {
-  g_string_append_printf (captured, "%s %s\n", domain ? domain : "",
-                          message);
+  const gchar *name = (level & G_LOG_LEVEL_INFO) ? "INFO"
+                      : (level & G_LOG_LEVEL_DEBUG) ? "DEBUG" : "OTHER";
+
+  g_string_append_printf (captured, "%s %s %s\n", name,
+                          domain ? domain : "", message);
+  /* Failures of the test itself still say why. */
+  if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL
+               | G_LOG_LEVEL_WARNING))
+    g_log_default_handler (domain, level, message, user_data);
+}
+
+/* A line the core logged at info level under its domain (the one the
+ * plugin forwards), containing what. */
+static void
+assert_info_line (const gchar *what)
+{
+  g_auto (GStrv) lines = g_strsplit (captured->str, "\n", -1);
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (g_str_has_prefix (lines[i], "INFO reeeductio ")
+        && strstr (lines[i], what) != NULL)
+      return;
+  g_error ("no info line with \"%s\" in the log:\n%s", what, captured->str);
 }
 
 /* Every text form a 32-byte secret could take in a log line. */
@@ -83,6 +109,8 @@ assert_absent (const guint8 *secret, gsize len, const gchar *what)
 
 typedef struct {
   gboolean connected;
+  gboolean went_connecting;
+  guint n_connected;
   gboolean opened;
   guint n_messages;
   guint n_sent;
@@ -92,7 +120,13 @@ static void
 on_state (RdtSession *s, RdtSessionState state, const GError *error,
           gboolean fatal, gpointer d)
 {
-  ((Fx *) d)->connected = state == RDT_SESSION_CONNECTED;
+  Fx *fx = d;
+
+  fx->connected = state == RDT_SESSION_CONNECTED;
+  if (state == RDT_SESSION_CONNECTED)
+    fx->n_connected++;
+  else if (state == RDT_SESSION_CONNECTING && fx->n_connected > 0)
+    fx->went_connecting = TRUE;
 }
 
 static void
@@ -238,6 +272,102 @@ test_session_logs_no_secret (void)
   rdt_wipe (topic_key, sizeof topic_key);
 }
 
+/* Login, stream, a topic, sends, then the server goes away and comes
+ * back: every step leaves an info line, and none carries a secret or what
+ * was written. */
+static void
+test_lifecycle_logged (void)
+{
+  g_autoptr (RdtSigningKey) owner = rdt_signing_key_generate ();
+  g_autofree gchar *space = rdt_signing_key_get_id (owner, RDT_ID_SPACE);
+  g_autofree gchar *member = rdt_signing_key_get_id (owner, RDT_ID_USER);
+  g_autofree gchar *connecting = NULL;
+  g_autofree gchar *logged_in = NULL;
+  g_autofree gchar *token = NULL;
+  g_autofree gchar *token_after = NULL;
+  g_autofree gchar *text = NULL;
+  guint8 seed[RDT_SEED_LENGTH], root[RDT_KEY_LENGTH];
+  guint8 topic_key[RDT_KEY_LENGTH];
+  RdtSpaceKeys *keys;
+  RdtSession *s;
+  GError *error = NULL;
+  Fx fx = { 0 };
+
+  if (!rdt_test_server_require_local (srv, "a server outage (kill, resume)"))
+    return;
+  rdt_random_bytes (root, sizeof root);
+  rdt_signing_key_copy_seed (owner, seed);
+  text = g_strdup_printf ("words-nobody-logs-%08x", g_random_int ());
+  g_string_truncate (captured, 0);
+
+  s = rdt_session_new (rdt_test_server_get_url (srv), space, seed, root,
+                       &error);
+  g_assert_no_error (error);
+  rdt_session_set_callbacks (s, &callbacks, &fx);
+  rdt_session_set_poll_intervals (s, 200, 100);
+  /* The first login retry waits 2 s: the probe (every ~50 ms) must be
+   * what finds the server again. */
+  rdt_session_set_backoff (s, 2000, 4000);
+  rdt_session_set_probe_interval (s, 50);
+  rdt_session_connect (s);
+  WAIT_FOR (fx.connected);
+  rdt_session_open_topic (s, "general", 50);
+  WAIT_FOR (fx.opened);
+  WAIT_FOR (strstr (captured->str, "session: stream up") != NULL);
+  g_assert_cmpuint (rdt_session_send_text (s, "general", text, &error), >, 0);
+  g_assert_no_error (error);
+  WAIT_FOR (fx.n_sent == 1 && fx.n_messages == 1);
+  token = current_token (s);
+
+  rdt_test_server_kill (srv);
+  WAIT_FOR (fx.went_connecting);
+  WAIT_FOR (strstr (captured->str, "probe: no answer yet") != NULL);
+  rdt_test_server_resume (srv);
+  WAIT_FOR (fx.n_connected == 2);
+  g_assert_cmpuint (rdt_session_send_text (s, "general", text, &error), >, 0);
+  WAIT_FOR (fx.n_sent == 2 && fx.n_messages == 2);
+  token_after = current_token (s);
+  rdt_session_free (s);
+
+  connecting = g_strdup_printf ("connecting to %s as %s",
+                                rdt_test_server_get_url (srv), member);
+  logged_in = g_strdup_printf ("session: logged in as %s", member);
+  assert_info_line (connecting);
+  assert_info_line ("session: logging in to ");
+  assert_info_line (logged_in);
+  assert_info_line (": connected");
+  assert_info_line ("session: stream up");
+  assert_info_line ("session: stream down");
+  assert_info_line ("session: opening topic general");
+  assert_info_line ("session: topic general: fetched the first page, 0 "
+                    "messages");
+  assert_info_line ("session: topic general opened: 0 verified");
+  assert_info_line ("session: topic general: poll failed: Could not reach "
+                    "the server");
+  assert_info_line ("session: retrying the login in ");
+  assert_info_line ("ms (Could not reach the server");
+  assert_info_line ("session: probing the server (GET /health)");
+  assert_info_line ("session: probe: the server answers again");
+  assert_info_line (": connecting: ");
+
+  if (strstr (captured->str, text) != NULL)
+    g_error ("a message's text appears in the debug log");
+  assert_absent (seed, sizeof seed, "the private key seed");
+  assert_absent (root, sizeof root, "the symmetric root");
+  keys = rdt_space_keys_new (root, space);
+  assert_absent (keys->message_key, RDT_KEY_LENGTH, "the message key");
+  assert_absent (keys->data_key, RDT_KEY_LENGTH, "the data key");
+  rdt_space_keys_topic_key (keys, "general", topic_key);
+  assert_absent (topic_key, sizeof topic_key, "the topic key");
+  rdt_space_keys_free (keys);
+  if (strstr (captured->str, strrchr (token, '.') + 1) != NULL
+      || strstr (captured->str, strrchr (token_after, '.') + 1) != NULL)
+    g_error ("a token's signature appears in the debug log");
+  rdt_wipe (seed, sizeof seed);
+  rdt_wipe (root, sizeof root);
+  rdt_wipe (topic_key, sizeof topic_key);
+}
+
 /* Membership (issue #5): creating and redeeming an invitation and reading
  * the state move the tool seed, the invitation string and the new member's
  * key around; none of them may reach the log either. */
@@ -322,6 +452,7 @@ main (int argc, char **argv)
   g_test_add_func ("/secrets/search-works", test_search_works);
   g_test_add_func ("/secrets/session", test_session_logs_no_secret);
   g_test_add_func ("/secrets/membership", test_membership_logs_no_secret);
+  g_test_add_func ("/secrets/lifecycle", test_lifecycle_logged);
   ret = g_test_run ();
   rdt_test_server_stop (srv);
   g_string_free (captured, TRUE);

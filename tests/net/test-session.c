@@ -302,7 +302,8 @@ test_topic_checks (void)
   g_free (big);
 
   desc = rdt_session_describe_topic (s, "general");
-  g_assert_nonnull (strstr (desc, "1 queued"));
+  g_assert_cmpstr (desc, ==, "#general: Still being loaded and checked. "
+                   "1 message waiting to be sent.");
   g_free (desc);
 
   /* Closing the topic ends the queued send with an error, retryable. */
@@ -1153,9 +1154,10 @@ test_fake_verify_and_pins (void)
   g_autoptr (RdtSigningKey) owner = rdt_signing_key_generate ();
   g_autofree gchar *uid = rdt_signing_key_get_id (owner, RDT_ID_USER);
   Fake *f = fake_new (uid);
-  Fx a, b, c, d;
-  RdtSession *sa, *sb, *sc, *sd;
+  Fx a, b, c, d, e;
+  RdtSession *sa, *sb, *sc, *sd, *se;
   RdtMessage *m;
+  gchar saved;
   guint8 raw[32];
   g_autofree gchar *bogus = NULL;
 
@@ -1181,6 +1183,24 @@ test_fake_verify_and_pins (void)
   wait_until (&b, f_opened);
   g_assert_cmpuint (b.n_warnings, ==, 0);
   g_assert_cmpuint (b.n_messages, ==, 3);
+  /* /chain says it in words: all verified, the newest by its short id,
+   * the pin found, nothing queued. */
+  {
+    g_autofree gchar *desc = rdt_session_describe_topic (sb, "general");
+    g_autofree gchar *newest = rdt_id_short (
+        ((RdtMessage *) g_ptr_array_index (f->msgs, 2))->message_hash);
+    g_autofree gchar *pinned = rdt_id_short (m->message_hash);
+    g_autofree gchar *want = g_strdup_printf (
+        "#general: All 3 messages shown here are verified (signatures and "
+        "hash chain); the newest is %s from ", newest);
+    g_autofree gchar *pin_ok = g_strdup_printf (
+        ". The history still contains the newest message you saw last time "
+        "(%s). 0 messages waiting to be sent.", pinned);
+
+    g_assert_true (g_str_has_prefix (desc, want));
+    g_assert_true (g_str_has_suffix (desc, pin_ok));
+    g_assert_null (strstr (desc, "Problem"));
+  }
 
   /* Pin on a hash the history never had, inside its time span. */
   rdt_random_bytes (raw, sizeof raw);
@@ -1194,9 +1214,20 @@ test_fake_verify_and_pins (void)
   g_assert_cmpuint (c.n_warnings, ==, 1);
   g_assert_cmpuint (c.last_warning, ==, RDT_WARNING_HISTORY_REWRITTEN);
   g_assert_cmpuint (c.n_messages, ==, 3);   /* new history, verified */
+  {
+    g_autofree gchar *desc = rdt_session_describe_topic (sc, "general");
+    g_autofree gchar *gone = rdt_id_short (bogus);
+    g_autofree gchar *want = g_strdup_printf (
+        " Problem: the history was rewritten: the newest message you saw "
+        "last time (%s) is no longer part of it. ", gone);
+
+    g_assert_nonnull (strstr (desc, "All 3 messages shown here are verified"));
+    g_assert_nonnull (strstr (desc, want));
+  }
 
   /* Tamper with the newest message on the server: hidden, warned. */
   m = g_ptr_array_index (f->msgs, 2);
+  saved = m->data[0];
   m->data[0] = m->data[0] == 'A' ? 'B' : 'A';
   fx_init (&d);
   sd = fake_session (f, owner, owner, &d);
@@ -1209,15 +1240,39 @@ test_fake_verify_and_pins (void)
   for (guint i = 0; i < d.texts->len; i++)
     g_assert_cmpstr (g_ptr_array_index (d.texts, i), !=, "m3");
 
+  /* m3 intact again, m2 gone from the server: m3 does not link, and
+   * /chain names it as a problem. */
+  m->data[0] = saved;
+  g_ptr_array_remove_index (f->msgs, 1);
+  fx_init (&e);
+  se = fake_session (f, owner, owner, &e);
+  rdt_session_connect (se);
+  rdt_session_open_topic (se, "general", 50);
+  wait_until (&e, f_opened);
+  {
+    g_autofree gchar *desc = rdt_session_describe_topic (se, "general");
+
+    g_assert_nonnull (strstr (desc, "#general: The 1 message shown here is "
+                                    "verified (signature and hash chain); "
+                                    "it is "));
+    g_assert_nonnull (strstr (desc, " Problem: 1 more message does not link "
+                                    "to the verified history (a gap, or a "
+                                    "change on the server) and is not "
+                                    "shown. 0 messages waiting to be "
+                                    "sent."));
+  }
+
   rdt_session_free (sa);
   rdt_session_free (sb);
   rdt_session_free (sc);
   rdt_session_free (sd);
+  rdt_session_free (se);
   fake_free (f);
   fx_clear (&a);
   fx_clear (&b);
   fx_clear (&c);
   fx_clear (&d);
+  fx_clear (&e);
 }
 
 /* Login errors: a lost/raced challenge (401) is retried; an unknown space
