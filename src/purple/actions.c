@@ -4,10 +4,14 @@
  * elsewhere, and create a new space owned by a fresh key. */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <glib.h>
 #include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
 
 #define PURPLE_PLUGINS
 #include <account.h>
@@ -16,6 +20,7 @@
 #include <eventloop.h>
 #include <notify.h>
 #include <request.h>
+#include <util.h>
 
 #include "actions.h"
 #include "crypto.h"
@@ -52,6 +57,40 @@ reconnect_now (PurplePluginAction *action)
                        PURPLE_MESSAGE_SYSTEM);
 }
 
+/* ---- windows that show an id or a token whole ---- */
+
+/* Ids and tokens go into read-only fields of a request window, not into
+ * notify text: notify windows break a long word with a hyphen that is not
+ * part of it (Finch) and cannot be selected whole. */
+static void
+add_readonly_field (PurpleRequestFieldGroup *group, const gchar *id,
+                    const gchar *label, const gchar *value, gboolean multiline)
+{
+  PurpleRequestField *field = purple_request_field_string_new (id, label,
+                                                               value,
+                                                               multiline);
+
+  purple_request_field_string_set_editable (field, FALSE);
+  purple_request_field_group_add_field (group, field);
+}
+
+static void
+fields_closed (gpointer user_data, PurpleRequestFields *fields)
+{
+}
+
+/* Both buttons only close: Pidgin and Finch always show two. user_data is
+ * the connection, so libpurple closes the window when it goes. */
+static void
+show_fields (PurpleConnection *gc, const gchar *title, const gchar *primary,
+             const gchar *secondary, PurpleRequestFields *fields)
+{
+  purple_request_fields (gc, title, primary, secondary, fields,
+                         _("OK"), G_CALLBACK (fields_closed),
+                         _("Close"), G_CALLBACK (fields_closed),
+                         purple_connection_get_account (gc), NULL, NULL, gc);
+}
+
 /* ---- show my member id ---- */
 
 static void
@@ -59,23 +98,100 @@ show_member_id (PurplePluginAction *action)
 {
   PurpleConnection *gc = action_gc (action);
   RdtConn *rc = gc ? rdt_conn_of (gc) : NULL;
+  PurpleRequestFields *fields;
+  PurpleRequestFieldGroup *group;
   const gchar *uid, *space;
-  gchar *text;
+  gchar *owner_uid;
+  gboolean owner;
 
   if (rc == NULL)
     return;
   uid = rdt_session_get_member_id (rc->session);
   space = rdt_session_get_space_id (rc->session);
-  /* ids are base64url: nothing to escape in them */
+  /* The owner logs in with the space's own key (create_space): its member
+   * id is the space key's id as a user id. */
+  owner_uid = rdt_id_convert (space, RDT_ID_USER);
+  owner = owner_uid != NULL && g_strcmp0 (uid, owner_uid) == 0;
+  g_free (owner_uid);
+
+  fields = purple_request_fields_new ();
+  group = purple_request_field_group_new (NULL);
+  purple_request_fields_add_group (fields, group);
+  add_readonly_field (group, "member_id", _("Your member ID"), uid, FALSE);
+  add_readonly_field (group, "space_id", _("Space ID"), space, FALSE);
+  show_fields (gc, _("Member ID"), _("Your member ID"),
+               owner
+               ? _("You own this space. Add members with the account "
+                   "actions \"Invite someone...\" or \"Add a member by "
+                   "ID...\". The IDs are public: they are not secrets.")
+               : _("To join the space, send your member ID to an admin of "
+                   "the space and ask them to add it as a member. The member "
+                   "ID is public: it is not a secret."),
+               fields);
+}
+
+/* ---- show an invitation ---- */
+
+/* Saves the invitation in a new file of mode 0600 in the purple dir, for
+ * a UI that cannot show it whole or copy it (Finch). NULL if it failed. */
+static gchar *
+save_invitation (const gchar *invitation, GError **error)
+{
+  gchar *dir = g_build_filename (purple_user_dir (), "reeeductio", NULL);
+  gchar *path = g_build_filename (dir, "invitation-XXXXXX.txt", NULL);
+  gchar *line = g_strconcat (invitation, "\n", NULL);
+  gsize len = strlen (line);
+  gint fd = -1;
+
+  if (g_mkdir_with_parents (dir, 0700) == 0)
+    fd = g_mkstemp_full (path, O_WRONLY, 0600);
+  if (fd < 0 || write (fd, line, len) != (gssize) len)
+    {
+      int saved = errno;
+
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved),
+                   _("Could not save the invitation in %s: %s"), dir,
+                   g_strerror (saved));
+      if (fd >= 0)
+        g_unlink (path);
+      g_clear_pointer (&path, g_free);
+    }
+  if (fd >= 0)
+    close (fd);
+  rdt_secret_string_free (line);
+  g_free (dir);
+  return path;
+}
+
+void
+rdt_actions_show_invitation (RdtConn *rc, const gchar *invitation)
+{
+  PurpleRequestFields *fields = purple_request_fields_new ();
+  PurpleRequestFieldGroup *group = purple_request_field_group_new (NULL);
+  GError *error = NULL;
+  gchar *path = save_invitation (invitation, &error);
+  gchar *text;
+
+  /* Shown once, in a window of its own, never in a chat or its log. */
+  purple_request_fields_add_group (fields, group);
+  add_readonly_field (group, "invitation", _("Invitation"), invitation, TRUE);
+  if (path != NULL)
+    add_readonly_field (group, "file", _("Saved in"), path, FALSE);
   text = g_strdup_printf (
-      _("Your member ID:<br><b>%s</b><br><br>Space ID:<br>%s<br><br>"
-        "To join the space, send your member ID to an admin of the space "
-        "and ask them to add it as a member. The member ID is public: it "
-        "is not a secret."),
-      uid, space);
-  purple_notify_formatted (gc, _("Member ID"), _("Your member ID"), NULL,
-                           text, NULL, NULL);
+      "%s\n\n%s",
+      _("Send this invitation to one person over a private channel. In "
+        "their reeeductio account they paste it as the password (any user "
+        "name), or use the account action \"Join another space with an "
+        "invitation\"; it makes them a member of this space. It works once, "
+        "and anyone who has it can read the space."),
+      path != NULL ? _("It is also saved in the file below, readable only "
+                       "by you: delete the file once you have sent it.")
+                   : error->message);
+  show_fields (rc->gc, _("Invitation"), _("Invitation created"), text,
+               fields);
   g_free (text);
+  g_free (path);
+  g_clear_error (&error);
 }
 
 /* ---- export credentials ---- */
@@ -134,6 +250,8 @@ export_confirmed (gpointer user_data, int choice)
   g_free (server);
 }
 
+/* Button labels carry no mnemonic underscore: Finch's request windows
+ * show it as it is ("_Show"). */
 static void
 action_cancelled (gpointer user_data, int choice)
 {
@@ -154,8 +272,8 @@ export_credentials (PurplePluginAction *action)
                            "them can read the space and write as you."),
                          1, purple_connection_get_account (gc), NULL, NULL,
                          gc, 2,
-                         _("_Show"), G_CALLBACK (export_confirmed),
-                         _("_Cancel"), G_CALLBACK (action_cancelled));
+                         _("Show"), G_CALLBACK (export_confirmed),
+                         _("Cancel"), G_CALLBACK (action_cancelled));
 }
 
 /* ---- create a new space ---- */
@@ -238,8 +356,8 @@ create_space (PurplePluginAction *action)
                            "replaced: export them first if you still need "
                            "them."),
                          1, account, NULL, NULL, gc, 2,
-                         _("C_reate"), G_CALLBACK (new_space_confirmed),
-                         _("_Cancel"), G_CALLBACK (action_cancelled));
+                         _("Create"), G_CALLBACK (new_space_confirmed),
+                         _("Cancel"), G_CALLBACK (action_cancelled));
 }
 
 /* ---- membership (issue #5): name, invite, add, join ---- */
@@ -301,7 +419,7 @@ ask_text (PurpleConnection *gc, const gchar *title, const gchar *primary,
 
   purple_request_input (gc, title, primary, secondary, current, FALSE, masked,
                         NULL, ok_label, G_CALLBACK (ok_cb),
-                        _("_Cancel"), G_CALLBACK (input_cancelled),
+                        _("Cancel"), G_CALLBACK (input_cancelled),
                         account, NULL, NULL, gc);
 }
 
@@ -321,7 +439,7 @@ set_display_name (PurplePluginAction *action)
   ask_text (gc, _("Display name"), _("Set your display name"),
             _("Every member of the space sees this name instead of your "
               "member ID."),
-            current, FALSE, _("_Set"), display_name_entered);
+            current, FALSE, _("Set"), display_name_entered);
   g_free (current);
 }
 
@@ -335,7 +453,7 @@ on_action_invitation (RdtConn *rc, const gchar *invitation, const GError *error,
     purple_notify_error (rc->gc, _("Invitation"),
                          _("Could not create an invitation."), error->message);
   else
-    rdt_members_show_invitation (rc, invitation);
+    rdt_actions_show_invitation (rc, invitation);
 }
 
 static void
@@ -381,7 +499,7 @@ add_member_by_id (PurplePluginAction *action)
   ask_text (gc, _("Add a member"), _("Add a member by ID"),
             _("The member ID (U...) of the person to add. They can then "
               "read and write every topic."),
-            NULL, FALSE, _("_Add"), member_id_entered);
+            NULL, FALSE, _("Add"), member_id_entered);
 }
 
 /* One account is one member of one space: joining another space is a new
@@ -437,7 +555,7 @@ join_with_invitation (PurplePluginAction *action)
   ask_text (gc, _("Join a space"), _("Join another space with an invitation"),
             _("Paste the invitation (rdt-invite:1:...). A new account is "
               "made for that space, with a new key."),
-            NULL, TRUE, _("_Join"), invitation_entered);
+            NULL, TRUE, _("Join"), invitation_entered);
 }
 
 /* ---- leave this space ---- */
@@ -477,8 +595,8 @@ leave_space (PurplePluginAction *action)
                            "if you want to come back with the same key."),
                          1, purple_connection_get_account (gc), NULL, NULL,
                          gc, 2,
-                         _("_Leave"), G_CALLBACK (leave_confirmed),
-                         _("_Cancel"), G_CALLBACK (action_cancelled));
+                         _("Leave"), G_CALLBACK (leave_confirmed),
+                         _("Cancel"), G_CALLBACK (action_cancelled));
 }
 
 GList *

@@ -6,9 +6,16 @@
 #include <glib.h>
 #include <plugin.h>
 
+#include "conn.h"
+
 G_BEGIN_DECLS
 
 /* PurplePluginInfo.actions: context is the PurpleConnection. */
 GList *rdt_actions_list (PurplePlugin *plugin, gpointer context);
+
+/* Shows a new invitation whole in a window of its own (a read-only field
+ * to select and copy) and saves it in a file of mode 0600 in the purple
+ * dir, whose path the window shows: Finch cannot copy from a window. */
+void rdt_actions_show_invitation (RdtConn *rc, const gchar *invitation);
 
 G_END_DECLS

@@ -127,15 +127,23 @@ test_show_member_id (void)
   PurpleAccount *a = login (o, "alice", ZERO_KEY);
   guint before = harness_notifies ()->len;
   const gchar *text;
+  gchar *field;
 
   harness_run_action (a, "member ID");
   g_assert_cmpuint (harness_notifies ()->len, ==, before + 1);
   text = last_shown ();
   g_test_message ("shown: %s", text);
-  /* the owner logs in with the space key: its U id is that key's */
-  g_assert_nonnull (strstr (text, o->uid));
-  g_assert_nonnull (strstr (text, o->space_id));
-  g_assert_nonnull (strstr (text, "admin"));
+  /* the owner logs in with the space key: its U id is that key's; each id
+   * whole in a read-only field of its own, to select and copy */
+  field = g_strdup_printf ("\nYour member ID: %s (read-only)", o->uid);
+  g_assert_nonnull (strstr (text, field));
+  g_free (field);
+  field = g_strdup_printf ("\nSpace ID: %s (read-only)", o->space_id);
+  g_assert_nonnull (strstr (text, field));
+  g_free (field);
+  /* the owner is not sent to an admin: told how to add members */
+  g_assert_null (strstr (text, "admin"));
+  g_assert_nonnull (strstr (text, "You own this space"));
   /* public ids only, never the seed */
   g_assert_null (strstr (text, o->seed_hex));
   g_assert_null (harness_prompt ());

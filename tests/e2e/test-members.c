@@ -14,6 +14,8 @@
 
 #include <string.h>
 
+#include <glib/gstdio.h>
+
 #include "harness.h"
 #include "prompts.h"
 #include "crypto.h"
@@ -182,6 +184,35 @@ take_invitation (void)
   end = start + strspn (start, "rdt-invite:1:ABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                "abcdefghijklmnopqrstuvwxyz0123456789-_");
   return g_strndup (start, end - start);
+}
+
+/* The newest invitation window shows the invitation whole in a read-only
+ * field, and the file it names (in the purple dir, mode 0600) holds it. */
+static void
+check_invitation_shown (const gchar *invitation)
+{
+  const gchar *text = shown_find ("rdt-invite:1:");
+  g_autofree gchar *field = g_strdup_printf ("\nInvitation: %s (read-only)\n",
+                                             invitation);
+  g_autofree gchar *dir = g_build_filename (purple_user_dir (), "reeeductio",
+                                            NULL);
+  g_autofree gchar *path = NULL, *saved = NULL, *want = NULL;
+  const gchar *start, *end;
+  GStatBuf st;
+
+  g_assert_nonnull (strstr (text, field));
+  start = strstr (text, "\nSaved in: ");
+  g_assert_nonnull (start);
+  start += strlen ("\nSaved in: ");
+  end = strstr (start, " (read-only)");
+  g_assert_nonnull (end);
+  path = g_strndup (start, end - start);
+  g_assert_true (g_str_has_prefix (path, dir));
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  g_assert_true (g_file_get_contents (path, &saved, NULL, NULL));
+  want = g_strconcat (invitation, "\n", NULL);
+  g_assert_cmpstr (saved, ==, want);
 }
 
 /* ---- tests ---- */
@@ -428,6 +459,19 @@ test_actions (void)
   harness_wait_chat_user (ochat, shortid, "dan in the user list");
   harness_account_connect (dan);
   harness_wait (harness_account_connected, dan, 30, "dan to log in");
+  /* Show my member ID: a member, not the owner, is told to ask an admin;
+   * the id whole in a field of its own */
+  before = harness_notifies ()->len;
+  harness_run_action (dan, "member ID");
+  g_assert_cmpuint (harness_notifies ()->len, ==, before + 1);
+  {
+    HarnessNotify *n = harness_notifies ()->pdata[before];
+    g_autofree gchar *field = g_strdup_printf ("\nYour member ID: %s (read-only)",
+                                               dan_uid);
+
+    g_assert_nonnull (strstr (n->text, field));
+    g_assert_nonnull (strstr (n->text, "ask them to add it"));
+  }
 
   /* Dan takes the owner's name: neither may pass for the other, both
    * get their short id added */
@@ -453,6 +497,7 @@ test_actions (void)
   harness_run_action (owner, "Invite someone");
   harness_wait (shown_has, "rdt-invite:1:", 30, "the invitation window");
   invitation = take_invitation ();
+  check_invitation_shown (invitation);
   harness_run_action (dan, "Join another space");
   g_assert_nonnull (harness_prompt ());
   g_assert_true (harness_prompt ()->masked);            /* it is a secret */
