@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
@@ -74,21 +75,102 @@ add_readonly_field (PurpleRequestFieldGroup *group, const gchar *id,
   purple_request_field_group_add_field (group, field);
 }
 
+/* Finch's request windows neither wrap their text nor draw a window wider
+ * than the terminal, and show only 20 characters of a field; Pidgin wraps
+ * the text and its fields show ids whole. */
+static gboolean
+ui_wraps_text (void)
+{
+  return g_strcmp0 (purple_core_get_ui (), "gtk-gaim") == 0;
+}
+
+#define TEXT_COLUMNS 72
+
+/* Appends text broken into lines of at most TEXT_COLUMNS characters at
+ * spaces; a longer word (an id, a path) gets a line of its own, unbroken. */
+static void
+append_wrapped (GString *out, const gchar *text)
+{
+  gchar **paras = g_strsplit (text, "\n", -1);
+
+  for (guint p = 0; paras[p] != NULL; p++)
+    {
+      gchar **words = g_strsplit (paras[p], " ", -1);
+      glong col = 0;
+
+      if (p > 0)
+        g_string_append_c (out, '\n');
+      for (guint w = 0; words[w] != NULL; w++)
+        {
+          glong len = g_utf8_strlen (words[w], -1);
+
+          if (len == 0)
+            continue;
+          if (col > 0 && col + 1 + len > TEXT_COLUMNS)
+            {
+              g_string_append_c (out, '\n');
+              col = 0;
+            }
+          else if (col > 0)
+            {
+              g_string_append_c (out, ' ');
+              col++;
+            }
+          g_string_append (out, words[w]);
+          col += len;
+        }
+      g_strfreev (words);
+    }
+  g_strfreev (paras);
+}
+
+/* text, and where the UI does not wrap: wrapped, then each "label:" and
+ * value pair of the NULL-terminated list as lines of their own. */
+static gchar *
+window_text (const gchar *text, ...)
+{
+  GString *out = g_string_new (NULL);
+  const gchar *label;
+  va_list ap;
+
+  if (ui_wraps_text ())
+    return g_strdup (text);
+  append_wrapped (out, text);
+  va_start (ap, text);
+  while ((label = va_arg (ap, const gchar *)) != NULL)
+    {
+      g_string_append (out, "\n\n");
+      append_wrapped (out, label);
+      g_string_append_c (out, '\n');
+      g_string_append (out, va_arg (ap, const gchar *));
+    }
+  va_end (ap);
+  return g_string_free (out, FALSE);
+}
+
 static void
 fields_closed (gpointer user_data, PurpleRequestFields *fields)
 {
 }
 
-/* Both buttons only close: Pidgin and Finch always show two. user_data is
- * the connection, so libpurple closes the window when it goes. */
+/* A window showing text and, in Pidgin, the read-only fields (fields,
+ * taken). Both buttons only close: Pidgin and Finch always show two.
+ * user_data is the connection, so libpurple closes the window when it
+ * goes. A UI without request windows (BitlBee) gets fallback as a notice:
+ * it then has every value. */
 static void
 show_fields (PurpleConnection *gc, const gchar *title, const gchar *primary,
-             const gchar *secondary, PurpleRequestFields *fields)
+             const gchar *secondary, PurpleRequestFields *fields,
+             const gchar *fallback)
 {
-  purple_request_fields (gc, title, primary, secondary, fields,
-                         _("OK"), G_CALLBACK (fields_closed),
-                         _("Close"), G_CALLBACK (fields_closed),
-                         purple_connection_get_account (gc), NULL, NULL, gc);
+  if (purple_request_fields (gc, title, primary, secondary, fields,
+                             _("OK"), G_CALLBACK (fields_closed),
+                             _("Close"), G_CALLBACK (fields_closed),
+                             purple_connection_get_account (gc), NULL, NULL,
+                             gc) != NULL)
+    return;
+  purple_request_fields_destroy (fields);
+  purple_notify_info (gc, title, primary, fallback);
 }
 
 /* ---- show my member id ---- */
@@ -100,8 +182,8 @@ show_member_id (PurplePluginAction *action)
   RdtConn *rc = gc ? rdt_conn_of (gc) : NULL;
   PurpleRequestFields *fields;
   PurpleRequestFieldGroup *group;
-  const gchar *uid, *space;
-  gchar *owner_uid;
+  const gchar *uid, *space, *explain;
+  gchar *owner_uid, *text;
   gboolean owner;
 
   if (rc == NULL)
@@ -113,21 +195,26 @@ show_member_id (PurplePluginAction *action)
   owner_uid = rdt_id_convert (space, RDT_ID_USER);
   owner = owner_uid != NULL && g_strcmp0 (uid, owner_uid) == 0;
   g_free (owner_uid);
+  explain = owner
+      ? _("You own this space. Add members with the account actions "
+          "\"Invite someone...\" or \"Add a member by ID...\". The IDs are "
+          "public: they are not secrets.")
+      : _("To join the space, send your member ID to an admin of the space "
+          "and ask them to add it as a member. The member ID is public: it "
+          "is not a secret.");
 
   fields = purple_request_fields_new ();
   group = purple_request_field_group_new (NULL);
   purple_request_fields_add_group (fields, group);
-  add_readonly_field (group, "member_id", _("Your member ID"), uid, FALSE);
-  add_readonly_field (group, "space_id", _("Space ID"), space, FALSE);
-  show_fields (gc, _("Member ID"), _("Your member ID"),
-               owner
-               ? _("You own this space. Add members with the account "
-                   "actions \"Invite someone...\" or \"Add a member by "
-                   "ID...\". The IDs are public: they are not secrets.")
-               : _("To join the space, send your member ID to an admin of "
-                   "the space and ask them to add it as a member. The member "
-                   "ID is public: it is not a secret."),
-               fields);
+  if (ui_wraps_text ())
+    {
+      add_readonly_field (group, "member_id", _("Your member ID"), uid, FALSE);
+      add_readonly_field (group, "space_id", _("Space ID"), space, FALSE);
+    }
+  text = window_text (explain, _("Your member ID:"), uid, _("Space ID:"),
+                      space, NULL);
+  show_fields (gc, _("Member ID"), _("Your member ID"), text, fields, text);
+  g_free (text);
 }
 
 /* ---- show an invitation ---- */
@@ -170,25 +257,36 @@ rdt_actions_show_invitation (RdtConn *rc, const gchar *invitation)
   PurpleRequestFieldGroup *group = purple_request_field_group_new (NULL);
   GError *error = NULL;
   gchar *path = save_invitation (invitation, &error);
-  gchar *text;
+  gchar *explain, *text, *fallback;
 
   /* Shown once, in a window of its own, never in a chat or its log. */
   purple_request_fields_add_group (fields, group);
-  add_readonly_field (group, "invitation", _("Invitation"), invitation, TRUE);
-  if (path != NULL)
-    add_readonly_field (group, "file", _("Saved in"), path, FALSE);
-  text = g_strdup_printf (
+  if (ui_wraps_text ())
+    {
+      add_readonly_field (group, "invitation", _("Invitation"), invitation,
+                          TRUE);
+      if (path != NULL)
+        add_readonly_field (group, "file", _("File"), path, FALSE);
+    }
+  explain = g_strdup_printf (
       "%s\n\n%s",
       _("Send this invitation to one person over a private channel. In "
         "their reeeductio account they paste it as the password (any user "
         "name), or use the account action \"Join another space with an "
         "invitation\"; it makes them a member of this space. It works once, "
         "and anyone who has it can read the space."),
-      path != NULL ? _("It is also saved in the file below, readable only "
-                       "by you: delete the file once you have sent it.")
+      path != NULL ? _("It is also saved in a file that only you can read: "
+                       "delete the file once you have sent the invitation.")
                    : error->message);
+  /* Finch cannot show the whole invitation (a line wider than the
+   * terminal): the file has it. */
+  text = window_text (explain, path ? _("File:") : NULL, path, NULL);
+  fallback = g_strdup_printf ("%s\n\n%s\n%s", text, _("Invitation:"),
+                              invitation);
   show_fields (rc->gc, _("Invitation"), _("Invitation created"), text,
-               fields);
+               fields, fallback);
+  rdt_secret_string_free (fallback);
+  g_free (explain);
   g_free (text);
   g_free (path);
   g_clear_error (&error);
