@@ -199,7 +199,7 @@ wait_for "the invitation window" invitation_window
 [ "$(xdotool search --onlyvisible --name "^$topic\$" | wc -l)" = 1 ] \
   || fail "not one chat window '$topic': $(titles | tr '\n' ',')"
 titles > "${out%.png}-windows.txt"
-saved=$(find "$conf/reeeductio" -name 'invitation-*.txt' 2>/dev/null)
+saved=$(find "$conf/reeeductio" -name 'invitation-*.txt' 2>/dev/null || true)
 [ "$(printf '%s\n' "$saved" | grep -c .)" = 1 ] || fail "not one invitation file: $saved"
 [ "$(stat -c %a "$saved")" = 600 ] || fail "the invitation file has mode $(stat -c %a "$saved")"
 grep -qE '^rdt-invite:1:[A-Za-z0-9_-]+$' "$saved" || fail "the invitation file holds no invitation"
