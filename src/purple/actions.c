@@ -228,23 +228,29 @@ save_invitation (const gchar *invitation, GError **error)
   gchar *path = g_build_filename (dir, "invitation-XXXXXX.txt", NULL);
   gchar *line = g_strconcat (invitation, "\n", NULL);
   gsize len = strlen (line);
-  gint fd = -1;
+  gint fd = -1, saved = 0;
 
-  if (g_mkdir_with_parents (dir, 0700) == 0)
-    fd = g_mkstemp_full (path, O_WRONLY, 0600);
-  if (fd < 0 || write (fd, line, len) != (gssize) len)
+  if (g_mkdir_with_parents (dir, 0700) != 0
+      || (fd = g_mkstemp_full (path, O_WRONLY, 0600)) < 0)
+    saved = errno;
+  else
     {
-      int saved = errno;
+      gssize n = write (fd, line, len);
 
+      if (n != (gssize) len)
+        saved = n < 0 ? errno : ENOSPC;     /* a short write: disk full */
+      if (!g_close (fd, NULL) && saved == 0)
+        saved = errno;
+      if (saved != 0)
+        g_unlink (path);
+    }
+  if (saved != 0)
+    {
       g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved),
                    _("Could not save the invitation in %s: %s"), dir,
                    g_strerror (saved));
-      if (fd >= 0)
-        g_unlink (path);
       g_clear_pointer (&path, g_free);
     }
-  if (fd >= 0)
-    close (fd);
   rdt_secret_string_free (line);
   g_free (dir);
   return path;

@@ -10,6 +10,8 @@
 
 #include <string.h>
 
+#include <glib/gstdio.h>
+
 #include "harness.h"
 #include "prompts.h"
 #include "crypto.h"
@@ -152,6 +154,38 @@ test_show_member_id (void)
   /* public ids only, never the seed */
   g_assert_null (strstr (text, o->seed_hex));
   g_assert_null (harness_prompt ());
+  account_done (a);
+  owner_free (o);
+}
+
+static gboolean
+notified_since (gpointer before)
+{
+  return harness_notifies ()->len > *(guint *) before;
+}
+
+/* The invitation cannot be saved (a file where its directory goes): the
+ * window says why and names no file. */
+static void
+test_invitation_not_saved (void)
+{
+  Owner *o = owner_new ();
+  PurpleAccount *a = login (o, "alice", ZERO_KEY);
+  g_autofree gchar *dir = g_build_filename (purple_user_dir (), "reeeductio",
+                                            NULL);
+  guint before = harness_notifies ()->len;
+  HarnessNotify *n;
+
+  g_assert_false (g_file_test (dir, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_set_contents (dir, "not a directory", -1, NULL));
+  harness_run_action (a, "Invite someone");
+  harness_wait (notified_since, &before, 30, "the invitation window");
+  n = harness_notifies ()->pdata[before];
+  g_test_message ("shown: %s", n->text);
+  g_assert_cmpstr (n->primary, ==, "Invitation created");
+  g_assert_nonnull (strstr (n->text, "Could not save the invitation in"));
+  g_assert_null (strstr (n->text, "File:"));
+  g_assert_cmpint (g_unlink (dir), ==, 0);
   account_done (a);
   owner_free (o);
 }
@@ -420,6 +454,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/actions/list", test_list);
   g_test_add_func ("/actions/show-member-id", test_show_member_id);
+  g_test_add_func ("/actions/invitation-not-saved", test_invitation_not_saved);
   g_test_add_func ("/actions/export", test_export);
   g_test_add_func ("/actions/create-space", test_create_space);
   g_test_add_func ("/actions/display-name-failures", test_display_name_failures);
