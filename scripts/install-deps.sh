@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Install the Debian (bookworm) packages needed to build and test
 # purple-reeeductio. Runs apt-get directly as root, through sudo otherwise.
-#   --ui   also the optional UI checks of tests/ui/ (Pidgin under Xvfb,
-#          BitlBee): heavy, not needed by CI
+#   --ui   also the UI checks of tests/ui/ (Pidgin under Xvfb, run by
+#          .ci/run; BitlBee)
 #   --deb  also what `dpkg-buildpackage` and lintian need (docs/debian.md)
 set -euo pipefail
 

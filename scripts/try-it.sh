@@ -9,7 +9,7 @@
 # throw-away Finch config dir (the account, an auto-joined chat "general",
 # the plugin from build/, the windows laid out for the terminal's size) and
 # opens Finch in this terminal. Type in the
-# chat window; quit Finch (Alt+q, or /quit) and the server is stopped and the
+# chat window; quit Finch (Alt+q) and the server is stopped and the
 # temporary files removed.
 #
 #   scripts/try-it.sh [--no-deps] [--no-build] [--port PORT] [--keep]
@@ -146,8 +146,10 @@ cat <<EOF
   chat        topic "$topic", joined automatically
 
   Finch keys: Alt+n / Alt+p next / previous window, Alt+c close window,
-  Alt+a actions menu, Alt+q quit. The buddy list has the focus at first:
-  Alt+n to the "$topic" window, then type to post.
+  Alt+q quit. The buddy list has the focus at first: Alt+n to the
+  "$topic" window, then type to post. The account's actions (member ID,
+  invite someone, ...): Alt+p back to the buddy list, Ctrl+o opens its
+  menu, Accounts (arrow keys), the account, then the action.
 
 EOF
 if [ -t 0 ] && [ -t 1 ]; then

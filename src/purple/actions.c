@@ -4,10 +4,15 @@
  * elsewhere, and create a new space owned by a fresh key. */
 #include "config.h"
 
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <glib.h>
 #include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
 
 #define PURPLE_PLUGINS
 #include <account.h>
@@ -16,6 +21,7 @@
 #include <eventloop.h>
 #include <notify.h>
 #include <request.h>
+#include <util.h>
 
 #include "actions.h"
 #include "crypto.h"
@@ -52,6 +58,121 @@ reconnect_now (PurplePluginAction *action)
                        PURPLE_MESSAGE_SYSTEM);
 }
 
+/* ---- windows that show an id or a token whole ---- */
+
+/* Ids and tokens go into read-only fields of a request window, not into
+ * notify text: notify windows break a long word with a hyphen that is not
+ * part of it (Finch) and cannot be selected whole. */
+static void
+add_readonly_field (PurpleRequestFieldGroup *group, const gchar *id,
+                    const gchar *label, const gchar *value, gboolean multiline)
+{
+  PurpleRequestField *field = purple_request_field_string_new (id, label,
+                                                               value,
+                                                               multiline);
+
+  purple_request_field_string_set_editable (field, FALSE);
+  purple_request_field_group_add_field (group, field);
+}
+
+/* Finch's request windows neither wrap their text nor draw a window wider
+ * than the terminal, and show only 20 characters of a field; Pidgin wraps
+ * the text and its fields show ids whole. */
+static gboolean
+ui_wraps_text (void)
+{
+  return g_strcmp0 (purple_core_get_ui (), "gtk-gaim") == 0;
+}
+
+#define TEXT_COLUMNS 72
+
+/* Appends text broken into lines of at most TEXT_COLUMNS characters at
+ * spaces; a longer word (an id, a path) gets a line of its own, unbroken. */
+static void
+append_wrapped (GString *out, const gchar *text)
+{
+  gchar **paras = g_strsplit (text, "\n", -1);
+
+  for (guint p = 0; paras[p] != NULL; p++)
+    {
+      gchar **words = g_strsplit (paras[p], " ", -1);
+      glong col = 0;
+
+      if (p > 0)
+        g_string_append_c (out, '\n');
+      for (guint w = 0; words[w] != NULL; w++)
+        {
+          glong len = g_utf8_strlen (words[w], -1);
+
+          if (len == 0)
+            continue;
+          if (col > 0 && col + 1 + len > TEXT_COLUMNS)
+            {
+              g_string_append_c (out, '\n');
+              col = 0;
+            }
+          else if (col > 0)
+            {
+              g_string_append_c (out, ' ');
+              col++;
+            }
+          g_string_append (out, words[w]);
+          col += len;
+        }
+      g_strfreev (words);
+    }
+  g_strfreev (paras);
+}
+
+/* text, and where the UI does not wrap: wrapped, then each "label:" and
+ * value pair of the NULL-terminated list as lines of their own. */
+static gchar *
+window_text (const gchar *text, ...)
+{
+  GString *out = g_string_new (NULL);
+  const gchar *label;
+  va_list ap;
+
+  if (ui_wraps_text ())
+    return g_strdup (text);
+  append_wrapped (out, text);
+  va_start (ap, text);
+  while ((label = va_arg (ap, const gchar *)) != NULL)
+    {
+      g_string_append (out, "\n\n");
+      append_wrapped (out, label);
+      g_string_append_c (out, '\n');
+      g_string_append (out, va_arg (ap, const gchar *));
+    }
+  va_end (ap);
+  return g_string_free (out, FALSE);
+}
+
+static void
+fields_closed (gpointer user_data, PurpleRequestFields *fields)
+{
+}
+
+/* A window showing text and, in Pidgin, the read-only fields (fields,
+ * taken). Both buttons only close: Pidgin and Finch always show two.
+ * user_data is the connection, so libpurple closes the window when it
+ * goes. A UI without request windows (BitlBee) gets fallback as a notice:
+ * it then has every value. */
+static void
+show_fields (PurpleConnection *gc, const gchar *title, const gchar *primary,
+             const gchar *secondary, PurpleRequestFields *fields,
+             const gchar *fallback)
+{
+  if (purple_request_fields (gc, title, primary, secondary, fields,
+                             _("OK"), G_CALLBACK (fields_closed),
+                             _("Close"), G_CALLBACK (fields_closed),
+                             purple_connection_get_account (gc), NULL, NULL,
+                             gc) != NULL)
+    return;
+  purple_request_fields_destroy (fields);
+  purple_notify_info (gc, title, primary, fallback);
+}
+
 /* ---- show my member id ---- */
 
 static void
@@ -59,23 +180,122 @@ show_member_id (PurplePluginAction *action)
 {
   PurpleConnection *gc = action_gc (action);
   RdtConn *rc = gc ? rdt_conn_of (gc) : NULL;
-  const gchar *uid, *space;
-  gchar *text;
+  PurpleRequestFields *fields;
+  PurpleRequestFieldGroup *group;
+  const gchar *uid, *space, *explain;
+  gchar *owner_uid, *text;
+  gboolean owner;
 
   if (rc == NULL)
     return;
   uid = rdt_session_get_member_id (rc->session);
   space = rdt_session_get_space_id (rc->session);
-  /* ids are base64url: nothing to escape in them */
-  text = g_strdup_printf (
-      _("Your member ID:<br><b>%s</b><br><br>Space ID:<br>%s<br><br>"
-        "To join the space, send your member ID to an admin of the space "
-        "and ask them to add it as a member. The member ID is public: it "
-        "is not a secret."),
-      uid, space);
-  purple_notify_formatted (gc, _("Member ID"), _("Your member ID"), NULL,
-                           text, NULL, NULL);
+  /* The owner logs in with the space's own key (create_space): its member
+   * id is the space key's id as a user id. */
+  owner_uid = rdt_id_convert (space, RDT_ID_USER);
+  owner = owner_uid != NULL && g_strcmp0 (uid, owner_uid) == 0;
+  g_free (owner_uid);
+  explain = owner
+      ? _("You own this space. Add members with the account actions "
+          "\"Invite someone...\" or \"Add a member by ID...\". The IDs are "
+          "public: they are not secrets.")
+      : _("To join the space, send your member ID to an admin of the space "
+          "and ask them to add it as a member. The member ID is public: it "
+          "is not a secret.");
+
+  fields = purple_request_fields_new ();
+  group = purple_request_field_group_new (NULL);
+  purple_request_fields_add_group (fields, group);
+  if (ui_wraps_text ())
+    {
+      add_readonly_field (group, "member_id", _("Your member ID"), uid, FALSE);
+      add_readonly_field (group, "space_id", _("Space ID"), space, FALSE);
+    }
+  text = window_text (explain, _("Your member ID:"), uid, _("Space ID:"),
+                      space, NULL);
+  show_fields (gc, _("Member ID"), _("Your member ID"), text, fields, text);
   g_free (text);
+}
+
+/* ---- show an invitation ---- */
+
+/* Saves the invitation in a new file of mode 0600 in the purple dir, for
+ * a UI that cannot show it whole or copy it (Finch). NULL if it failed. */
+static gchar *
+save_invitation (const gchar *invitation, GError **error)
+{
+  gchar *dir = g_build_filename (purple_user_dir (), "reeeductio", NULL);
+  gchar *path = g_build_filename (dir, "invitation-XXXXXX.txt", NULL);
+  gchar *line = g_strconcat (invitation, "\n", NULL);
+  gsize len = strlen (line);
+  gint fd = -1, saved = 0;
+
+  if (g_mkdir_with_parents (dir, 0700) != 0
+      || (fd = g_mkstemp_full (path, O_WRONLY, 0600)) < 0)
+    saved = errno;
+  else
+    {
+      gssize n = write (fd, line, len);
+
+      if (n != (gssize) len)
+        saved = n < 0 ? errno : ENOSPC;     /* a short write: disk full */
+      if (!g_close (fd, NULL) && saved == 0)
+        saved = errno;
+      if (saved != 0)
+        g_unlink (path);
+    }
+  if (saved != 0)
+    {
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved),
+                   _("Could not save the invitation in %s: %s"), dir,
+                   g_strerror (saved));
+      g_clear_pointer (&path, g_free);
+    }
+  rdt_secret_string_free (line);
+  g_free (dir);
+  return path;
+}
+
+void
+rdt_actions_show_invitation (RdtConn *rc, const gchar *invitation)
+{
+  PurpleRequestFields *fields = purple_request_fields_new ();
+  PurpleRequestFieldGroup *group = purple_request_field_group_new (NULL);
+  GError *error = NULL;
+  gchar *path = save_invitation (invitation, &error);
+  gchar *explain, *text, *fallback;
+
+  /* Shown once, in a window of its own, never in a chat or its log. */
+  purple_request_fields_add_group (fields, group);
+  if (ui_wraps_text ())
+    {
+      add_readonly_field (group, "invitation", _("Invitation"), invitation,
+                          TRUE);
+      if (path != NULL)
+        add_readonly_field (group, "file", _("File"), path, FALSE);
+    }
+  explain = g_strdup_printf (
+      "%s\n\n%s",
+      _("Send this invitation to one person over a private channel. In "
+        "their reeeductio account they paste it as the password (any user "
+        "name), or use the account action \"Join another space with an "
+        "invitation\"; it makes them a member of this space. It works once, "
+        "and anyone who has it can read the space."),
+      path != NULL ? _("It is also saved in a file that only you can read: "
+                       "delete the file once you have sent the invitation.")
+                   : error->message);
+  /* Finch cannot show the whole invitation (a line wider than the
+   * terminal): the file has it. */
+  text = window_text (explain, path ? _("File:") : NULL, path, NULL);
+  fallback = g_strdup_printf ("%s\n\n%s\n%s", text, _("Invitation:"),
+                              invitation);
+  show_fields (rc->gc, _("Invitation"), _("Invitation created"), text,
+               fields, fallback);
+  rdt_secret_string_free (fallback);
+  g_free (explain);
+  g_free (text);
+  g_free (path);
+  g_clear_error (&error);
 }
 
 /* ---- export credentials ---- */
@@ -134,6 +354,8 @@ export_confirmed (gpointer user_data, int choice)
   g_free (server);
 }
 
+/* Button labels carry no mnemonic underscore: Finch's request windows
+ * show it as it is ("_Show"). */
 static void
 action_cancelled (gpointer user_data, int choice)
 {
@@ -154,8 +376,8 @@ export_credentials (PurplePluginAction *action)
                            "them can read the space and write as you."),
                          1, purple_connection_get_account (gc), NULL, NULL,
                          gc, 2,
-                         _("_Show"), G_CALLBACK (export_confirmed),
-                         _("_Cancel"), G_CALLBACK (action_cancelled));
+                         _("Show"), G_CALLBACK (export_confirmed),
+                         _("Cancel"), G_CALLBACK (action_cancelled));
 }
 
 /* ---- create a new space ---- */
@@ -250,8 +472,8 @@ create_space (PurplePluginAction *action)
                            "replaced: export them first if you still need "
                            "them."),
                          1, account, NULL, NULL, gc, 2,
-                         _("C_reate"), G_CALLBACK (new_space_confirmed),
-                         _("_Cancel"), G_CALLBACK (action_cancelled));
+                         _("Create"), G_CALLBACK (new_space_confirmed),
+                         _("Cancel"), G_CALLBACK (action_cancelled));
 }
 
 /* ---- membership (issue #5): name, invite, add, join ---- */
@@ -313,7 +535,7 @@ ask_text (PurpleConnection *gc, const gchar *title, const gchar *primary,
 
   purple_request_input (gc, title, primary, secondary, current, FALSE, masked,
                         NULL, ok_label, G_CALLBACK (ok_cb),
-                        _("_Cancel"), G_CALLBACK (input_cancelled),
+                        _("Cancel"), G_CALLBACK (input_cancelled),
                         account, NULL, NULL, gc);
 }
 
@@ -333,7 +555,7 @@ set_display_name (PurplePluginAction *action)
   ask_text (gc, _("Display name"), _("Set your display name"),
             _("Every member of the space sees this name instead of your "
               "member ID."),
-            current, FALSE, _("_Set"), display_name_entered);
+            current, FALSE, _("Set"), display_name_entered);
   g_free (current);
 }
 
@@ -347,7 +569,7 @@ on_action_invitation (RdtConn *rc, const gchar *invitation, const GError *error,
     purple_notify_error (rc->gc, _("Invitation"),
                          _("Could not create an invitation."), error->message);
   else
-    rdt_members_show_invitation (rc, invitation);
+    rdt_actions_show_invitation (rc, invitation);
 }
 
 static void
@@ -393,7 +615,7 @@ add_member_by_id (PurplePluginAction *action)
   ask_text (gc, _("Add a member"), _("Add a member by ID"),
             _("The member ID (U...) of the person to add. They can then "
               "read and write every topic."),
-            NULL, FALSE, _("_Add"), member_id_entered);
+            NULL, FALSE, _("Add"), member_id_entered);
 }
 
 /* One account is one member of one space: joining another space is a new
@@ -449,7 +671,7 @@ join_with_invitation (PurplePluginAction *action)
   ask_text (gc, _("Join a space"), _("Join another space with an invitation"),
             _("Paste the invitation (rdt-invite:1:...). A new account is "
               "made for that space, with a new key."),
-            NULL, TRUE, _("_Join"), invitation_entered);
+            NULL, TRUE, _("Join"), invitation_entered);
 }
 
 /* ---- leave this space ---- */
@@ -489,8 +711,8 @@ leave_space (PurplePluginAction *action)
                            "if you want to come back with the same key."),
                          1, purple_connection_get_account (gc), NULL, NULL,
                          gc, 2,
-                         _("_Leave"), G_CALLBACK (leave_confirmed),
-                         _("_Cancel"), G_CALLBACK (action_cancelled));
+                         _("Leave"), G_CALLBACK (leave_confirmed),
+                         _("Cancel"), G_CALLBACK (action_cancelled));
 }
 
 GList *

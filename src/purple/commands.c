@@ -13,6 +13,7 @@
 #include <cmds.h>
 #include <conversation.h>
 
+#include "actions.h"
 #include "crypto.h"
 #include "id.h"
 #include "members.h"
@@ -256,7 +257,7 @@ on_invitation (RdtConn *rc, const gchar *invitation, const GError *err,
     }
   else
     {
-      rdt_members_show_invitation (rc, invitation);
+      rdt_actions_show_invitation (rc, invitation);
       rdt_write_system (chat, _("Invitation created: it is shown in a "
                                 "separate window."), PURPLE_MESSAGE_SYSTEM);
     }

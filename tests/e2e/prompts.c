@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "harness.h"
 #include "prompts.h"
 
 typedef struct {
@@ -34,6 +35,15 @@ prompt_new (PurpleRequestType type, const char *title, const char *primary,
   return p;
 }
 
+/* Finch's request windows show a mnemonic's underscore as it is
+ * ("_Cancel"): button labels must have none. */
+static void
+assert_no_mnemonic (const char *label)
+{
+  if (label != NULL && strchr (label, '_') != NULL)
+    g_error ("button label with an underscore: \"%s\"", label);
+}
+
 static void *
 request_input (const char *title, const char *primary, const char *secondary,
                const char *default_value, gboolean multiline, gboolean masked,
@@ -45,6 +55,8 @@ request_input (const char *title, const char *primary, const char *secondary,
   Prompt *p = prompt_new (PURPLE_REQUEST_INPUT, title, primary, secondary,
                           user_data);
 
+  assert_no_mnemonic (ok_text);
+  assert_no_mnemonic (cancel_text);
   p->pub.masked = masked;
   p->ok_cb = ok_cb;
   return p;
@@ -62,16 +74,44 @@ request_action (const char *title, const char *primary, const char *secondary,
   p->pub.default_action = default_action;
   for (size_t i = 0; i < action_count; i++)
     {
-      /* labels carry mnemonics: "C_reate" */
-      gchar **parts = g_strsplit (va_arg (actions, const char *), "_", -1);
+      const char *label = va_arg (actions, const char *);
 
-      g_ptr_array_add (p->pub.labels, g_strjoinv ("", parts));
-      g_strfreev (parts);
+      assert_no_mnemonic (label);
+      g_ptr_array_add (p->pub.labels, g_strdup (label));
       g_ptr_array_add (p->cbs, va_arg (actions, gpointer));
     }
   return p;
 }
 
+/* Whether any field of the window can be filled in (else it only shows
+ * things: ids, an invitation). */
+static gboolean
+fields_editable (PurpleRequestFields *fields)
+{
+  for (GList *g = purple_request_fields_get_groups (fields); g; g = g->next)
+    for (GList *f = purple_request_field_group_get_fields (g->data); f;
+         f = f->next)
+      switch (purple_request_field_get_type (f->data))
+        {
+        case PURPLE_REQUEST_FIELD_STRING:
+          if (purple_request_field_string_is_editable (f->data))
+            return TRUE;
+          break;
+        case PURPLE_REQUEST_FIELD_LABEL:
+          break;
+        default:
+          return TRUE;
+        }
+  return FALSE;
+}
+
+/* Fields windows that only show things (closed by libpurple only). */
+static GHashTable *shown_fields;
+
+/* A fields window that can be filled in is a prompt the test answers;
+ * one that only shows things (ids, an invitation) is recorded as a
+ * notify whose text is the secondary text and a line "label: value" per
+ * string field, " (read-only)" after a value that cannot be edited. */
 static void *
 request_fields (const char *title, const char *primary, const char *secondary,
                 PurpleRequestFields *fields, const char *ok_text,
@@ -79,19 +119,55 @@ request_fields (const char *title, const char *primary, const char *secondary,
                 PurpleAccount *account, const char *who,
                 PurpleConversation *conv, void *user_data)
 {
-  Prompt *p = prompt_new (PURPLE_REQUEST_FIELDS, title, primary, secondary,
-                          user_data);
+  HarnessNotify *n;
+  GString *text;
+  Prompt *p;
 
-  p->pub.fields = fields;   /* the UI's to free, as in Pidgin */
-  p->ok_cb = ok_cb;
-  p->cancel_cb = cancel_cb;
-  return p;
+  assert_no_mnemonic (ok_text);
+  assert_no_mnemonic (cancel_text);
+  if (fields_editable (fields))
+    {
+      p = prompt_new (PURPLE_REQUEST_FIELDS, title, primary, secondary,
+                      user_data);
+      p->pub.fields = fields;   /* the UI's to free, as in Pidgin */
+      p->ok_cb = ok_cb;
+      p->cancel_cb = cancel_cb;
+      return p;
+    }
+  n = g_new0 (HarnessNotify, 1);
+  text = g_string_new (secondary);
+  for (GList *g = purple_request_fields_get_groups (fields); g; g = g->next)
+    for (GList *f = purple_request_field_group_get_fields (g->data); f;
+         f = f->next)
+      if (purple_request_field_get_type (f->data) == PURPLE_REQUEST_FIELD_STRING)
+        g_string_append_printf (text, "\n%s: %s%s",
+                                purple_request_field_get_label (f->data),
+                                purple_request_field_string_get_value (f->data),
+                                purple_request_field_string_is_editable (f->data)
+                                    ? "" : " (read-only)");
+  n->type = PURPLE_NOTIFY_MSG_INFO;
+  n->title = g_strdup (title);
+  n->primary = g_strdup (primary);
+  n->text = g_string_free (text, FALSE);
+  g_test_message ("fields: %s: %s", title, primary);
+  g_ptr_array_add (harness_notifies (), n);
+  if (shown_fields == NULL)
+    shown_fields = g_hash_table_new (NULL, NULL);
+  g_hash_table_add (shown_fields, fields);
+  return fields;
 }
 
 static void
 close_request (PurpleRequestType type, void *ui_handle)
 {
   Prompt *p = ui_handle;
+
+  if (type == PURPLE_REQUEST_FIELDS && shown_fields != NULL
+      && g_hash_table_remove (shown_fields, ui_handle))
+    {
+      purple_request_fields_destroy (ui_handle);
+      return;
+    }
 
   /* answered prompts were taken off open_prompt before purple closes them */
   if (p == open_prompt)

@@ -2,7 +2,12 @@
 /* prompts.h - request UI ops for e2e tests that play the user: every
  * purple_request_input / purple_request_action prompt stays open until the
  * test answers it, so a test can check what was asked before it decides,
- * and run the plugin's account actions as a menu would. */
+ * and run the plugin's account actions as a menu would. A
+ * purple_request_fields window that can be filled in is a prompt too; one
+ * that only shows things (read-only fields: ids, an invitation) is
+ * recorded as a notify instead (harness_notifies): its text is the
+ * secondary text and a line "label: value" per string field, with
+ * " (read-only)" after a value that cannot be edited. */
 #pragma once
 
 #include <purple.h>
@@ -12,7 +17,8 @@ typedef struct {
   gchar *title, *primary, *secondary;
   gboolean masked;          /* input: a secret */
   gint default_action;      /* action: index into labels */
-  GPtrArray *labels;        /* action: choice labels, mnemonics removed */
+  GPtrArray *labels;        /* action: choice labels (an underscore in a
+                             * button label fails the test: Finch shows it) */
   PurpleRequestFields *fields;  /* fields: the test fills them in */
 } HarnessPrompt;
 

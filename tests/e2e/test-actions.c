@@ -10,6 +10,8 @@
 
 #include <string.h>
 
+#include <glib/gstdio.h>
+
 #include "harness.h"
 #include "prompts.h"
 #include "crypto.h"
@@ -127,18 +129,63 @@ test_show_member_id (void)
   PurpleAccount *a = login (o, "alice", ZERO_KEY);
   guint before = harness_notifies ()->len;
   const gchar *text;
+  gchar *field, **lines;
 
   harness_run_action (a, "member ID");
   g_assert_cmpuint (harness_notifies ()->len, ==, before + 1);
   text = last_shown ();
   g_test_message ("shown: %s", text);
-  /* the owner logs in with the space key: its U id is that key's */
-  g_assert_nonnull (strstr (text, o->uid));
-  g_assert_nonnull (strstr (text, o->space_id));
-  g_assert_nonnull (strstr (text, "admin"));
+  /* the owner logs in with the space key: its U id is that key's; each id
+   * whole on a line of its own (Finch: no field shows 44 characters), and
+   * no line wider than a terminal (Finch draws no wider window) */
+  field = g_strdup_printf ("\nYour member ID:\n%s\n", o->uid);
+  g_assert_nonnull (strstr (text, field));
+  g_free (field);
+  field = g_strdup_printf ("\nSpace ID:\n%s", o->space_id);
+  g_assert_true (g_str_has_suffix (text, field));
+  g_free (field);
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    g_assert_cmpuint (g_utf8_strlen (lines[i], -1), <=, 72);
+  g_strfreev (lines);
+  /* the owner is not sent to an admin: told how to add members */
+  g_assert_null (strstr (text, "admin"));
+  g_assert_nonnull (strstr (text, "You own this space"));
   /* public ids only, never the seed */
   g_assert_null (strstr (text, o->seed_hex));
   g_assert_null (harness_prompt ());
+  account_done (a);
+  owner_free (o);
+}
+
+static gboolean
+notified_since (gpointer before)
+{
+  return harness_notifies ()->len > *(guint *) before;
+}
+
+/* The invitation cannot be saved (a file where its directory goes): the
+ * window says why and names no file. */
+static void
+test_invitation_not_saved (void)
+{
+  Owner *o = owner_new ();
+  PurpleAccount *a = login (o, "alice", ZERO_KEY);
+  g_autofree gchar *dir = g_build_filename (purple_user_dir (), "reeeductio",
+                                            NULL);
+  guint before = harness_notifies ()->len;
+  HarnessNotify *n;
+
+  g_assert_false (g_file_test (dir, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_set_contents (dir, "not a directory", -1, NULL));
+  harness_run_action (a, "Invite someone");
+  harness_wait (notified_since, &before, 30, "the invitation window");
+  n = harness_notifies ()->pdata[before];
+  g_test_message ("shown: %s", n->text);
+  g_assert_cmpstr (n->primary, ==, "Invitation created");
+  g_assert_nonnull (strstr (n->text, "Could not save the invitation in"));
+  g_assert_null (strstr (n->text, "File:"));
+  g_assert_cmpint (g_unlink (dir), ==, 0);
   account_done (a);
   owner_free (o);
 }
@@ -407,6 +454,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/actions/list", test_list);
   g_test_add_func ("/actions/show-member-id", test_show_member_id);
+  g_test_add_func ("/actions/invitation-not-saved", test_invitation_not_saved);
   g_test_add_func ("/actions/export", test_export);
   g_test_add_func ("/actions/create-space", test_create_space);
   g_test_add_func ("/actions/display-name-failures", test_display_name_failures);

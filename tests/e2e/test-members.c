@@ -14,6 +14,8 @@
 
 #include <string.h>
 
+#include <glib/gstdio.h>
+
 #include "harness.h"
 #include "prompts.h"
 #include "crypto.h"
@@ -170,18 +172,39 @@ roomlist_done (gpointer data)
   return !purple_roomlist_get_in_progress (data);
 }
 
-/* Extracts the invitation string from the window /invite showed. */
+/* The invitation from the newest invitation window. In a UI other than
+ * Pidgin (this harness, Finch) the window names a file in the purple dir,
+ * of mode 0600, that holds it; the window's lines fit a terminal: Finch
+ * draws no window wider than the terminal. */
 static gchar *
 take_invitation (void)
 {
-  const gchar *text = shown_find ("rdt-invite:1:");
-  const gchar *start, *end;
+  HarnessNotify *window = harness_find_notify ("Invitation created");
+  const gchar *text = window ? window->text : NULL;
+  g_autofree gchar *dir = g_build_filename (purple_user_dir (), "reeeductio",
+                                            NULL);
+  g_autofree gchar *path = NULL;
+  g_auto (GStrv) lines = NULL;
+  gchar *saved = NULL;
+  GStatBuf st;
 
   g_assert_nonnull (text);
-  start = strstr (text, "rdt-invite:1:");
-  end = start + strspn (start, "rdt-invite:1:ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                               "abcdefghijklmnopqrstuvwxyz0123456789-_");
-  return g_strndup (start, end - start);
+  g_assert_null (strstr (text, "rdt-invite:"));
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (i > 0 && g_str_equal (lines[i - 1], "File:"))
+      path = g_strdup (lines[i]);
+    else
+      g_assert_cmpuint (g_utf8_strlen (lines[i], -1), <=, 72);
+  g_assert_nonnull (path);
+  g_assert_true (g_str_has_prefix (path, dir));
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  g_assert_true (g_file_get_contents (path, &saved, NULL, NULL));
+  g_assert_true (g_str_has_prefix (saved, "rdt-invite:1:"));
+  g_assert_true (g_str_has_suffix (saved, "\n"));
+  saved[strlen (saved) - 1] = '\0';
+  return saved;
 }
 
 /* ---- tests ---- */
@@ -204,7 +227,7 @@ test_invitation_names_topics (void)
 
   /* the owner creates an invitation: shown once, in a window */
   command (ochat, "invite");
-  harness_wait (shown_has, "rdt-invite:1:", 30, "the invitation window");
+  harness_wait (shown_has, "Invitation created", 30, "the invitation window");
   invitation = take_invitation ();
   g_assert_cmpuint (harness_count_lines (owner, "rdt-invite", PURPLE_MESSAGE_SYSTEM), ==, 0);
 
@@ -428,6 +451,19 @@ test_actions (void)
   harness_wait_chat_user (ochat, shortid, "dan in the user list");
   harness_account_connect (dan);
   harness_wait (harness_account_connected, dan, 30, "dan to log in");
+  /* Show my member ID: a member, not the owner, is told to ask an admin;
+   * the id whole on a line of its own */
+  before = harness_notifies ()->len;
+  harness_run_action (dan, "member ID");
+  g_assert_cmpuint (harness_notifies ()->len, ==, before + 1);
+  {
+    HarnessNotify *n = harness_notifies ()->pdata[before];
+    g_autofree gchar *field = g_strdup_printf ("\nYour member ID:\n%s\n",
+                                               dan_uid);
+
+    g_assert_nonnull (strstr (n->text, field));
+    g_assert_nonnull (strstr (n->text, "admin"));
+  }
 
   /* Dan takes the owner's name: neither may pass for the other, both
    * get their short id added */
@@ -451,7 +487,7 @@ test_actions (void)
    * dan's local name gets another one) */
   notify_mark = harness_notifies ()->len;   /* only windows from here on */
   harness_run_action (owner, "Invite someone");
-  harness_wait (shown_has, "rdt-invite:1:", 30, "the invitation window");
+  harness_wait (shown_has, "Invitation created", 30, "the invitation window");
   invitation = take_invitation ();
   harness_run_action (dan, "Join another space");
   g_assert_nonnull (harness_prompt ());
@@ -1185,7 +1221,7 @@ test_invitation_kept (void)
   ochat = harness_join (owner, TOPIC);
   notify_mark = harness_notifies ()->len;
   command (ochat, "invite");
-  harness_wait (shown_has, "rdt-invite:1:", 30, "the invitation window");
+  harness_wait (shown_has, "Invitation created", 30, "the invitation window");
   invitation = take_invitation ();
 
   /* every state write loses the race (409): try again later */

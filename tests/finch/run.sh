@@ -13,7 +13,14 @@
 # buddy list (the first screen a newcomer sees), then posts a message from
 # a second client (tools/rdt-post --as-new-member: a member granted the
 # chat capability) and waits until `tmux capture-pane` shows its chat line
-# without any key pressed. Every wait polls with a deadline; on failure the
+# without any key pressed. Then it uses each key scripts/try-it.sh names
+# as it says (Alt+n and typing to post, Alt+p, Ctrl+o > Accounts > the
+# account's actions, Alt+c, Alt+q) and checks the account actions' windows
+# as a Finch user sees them: "Show my member ID" with both ids whole on
+# lines of their own and no "ask an admin" for the owner, "Export
+# credentials" with buttons "Show" and "Cancel" (no mnemonic underscore),
+# "Invite someone" naming a file of mode 600 in the purple dir that holds
+# the invitation. Every wait polls with a deadline; on failure the
 # captured pane and the logs are printed.
 #
 # Environment (set by meson): FINCH, TMUX_BIN, RDT_TEST_SERVER_BIN,
@@ -49,13 +56,23 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 fail() {
-    echo "not ok 1 finch: $*"
+    echo "not ok ${step:-1} finch: $*"
     echo "# ---- captured pane ----"
     tm capture-pane -p -t finch 2>/dev/null | sed 's/^/# /' || true
     for f in server.out server.err finch.err peer.err; do
         [ -s "$tmp/$f" ] && { echo "# ---- $f ----"; sed 's/^/# /' "$tmp/$f"; }
     done
     exit 1
+}
+
+# Poll until the pane no longer contains the fixed string $1.
+wait_pane_gone() {
+    end=$(( $(date +%s) + DEADLINE_S ))
+    while [ "$(date +%s)" -lt "$end" ]; do
+        tm capture-pane -p -t finch 2>/dev/null | grep -qF -- "$1" || return 0
+        sleep 0.2
+    done
+    fail "timed out after ${DEADLINE_S}s waiting for '$1' to go from the Finch window"
 }
 
 # Poll until the pane contains the fixed string $1 (deadline DEADLINE_S).
@@ -71,7 +88,7 @@ wait_pane() {
     fail "timed out after ${DEADLINE_S}s waiting for '$1' in the Finch window"
 }
 
-echo "1..1"
+echo "1..6"
 
 # ---- the server ----
 "$RDT_TEST_SERVER_BIN" --port 0 --bind 127.0.0.1 --data-dir "$tmp/data" \
@@ -140,3 +157,107 @@ wait_pane "$peer_nick: $text"
 tm capture-pane -p -t finch | grep -F -- "$text" | sed 's/^/# shown: /'
 
 echo "ok 1 finch shows the welcome line uncut beside the buddy list and a message posted by a second client"
+
+# ---- the keys scripts/try-it.sh names, each used as it says ----
+step=2
+key() { tm send-keys -t finch "$@"; }
+# The buddy list has the focus at first: Alt+n to the chat window, then
+# type to post (our own line comes back under our short id).
+key M-n
+mine="typed-in-finch-$$"
+key -l "$mine"
+key Enter
+owner_uid="U${space#S}"
+wait_pane "$(printf '%.9s' "$owner_uid"): $mine"
+# Alt+p back to the buddy list, whose menu Ctrl+o opens: Accounts, the
+# account, its actions.
+key M-p
+open_actions() {
+    key C-o
+    wait_pane "Accounts"
+    n=0
+    until tm capture-pane -p -t finch | grep -qF -- "$user (f) >"; do
+        n=$((n + 1))
+        [ "$n" -le 4 ] || fail "Ctrl+o: no Accounts menu with the account"
+        key Right
+        sleep 0.3
+    done
+    key Right
+    wait_pane "Show my member ID"
+}
+open_actions
+# the action by its letter; Alt+c closes its window
+key s
+wait_pane "Your member ID:"
+screen=$(tm capture-pane -p -t finch)
+key M-c
+wait_pane_gone "Your member ID:"
+echo "ok 2 Alt+n, typing, Alt+p, Ctrl+o Accounts and Alt+c do what try-it.sh says"
+
+# ---- Show my member ID: the ids whole, the owner not sent to an admin ----
+step=3
+printf '%s\n' "$screen" | grep -qE "│$owner_uid +│" \
+    || fail "the member ID is not shown whole on a line of its own"
+printf '%s\n' "$screen" | grep -qE "│$space +│" \
+    || fail "the space ID is not shown whole on a line of its own"
+printf '%s\n' "$screen" | grep -qF "You own this space" \
+    || fail "the owner is not told that they own the space"
+! printf '%s\n' "$screen" | grep -qF "admin" \
+    || fail "the owner is told to ask an admin"
+echo "ok 3 Show my member ID shows both ids whole and tells the owner how to add members"
+
+# ---- button labels without mnemonic underscores ----
+step=4
+open_actions
+key e
+wait_pane "Show the private key?"
+screen=$(tm capture-pane -p -t finch)
+printf '%s\n' "$screen" | grep -qF "│ Show │" || fail "no Show button"
+printf '%s\n' "$screen" | grep -qF "│ Cancel │" || fail "no Cancel button"
+! printf '%s\n' "$screen" | grep -qE "_(Show|Cancel)" || fail "a button label shows its underscore"
+key M-c
+wait_pane_gone "Show the private key?"
+echo "ok 4 Export credentials asks with buttons Show and Cancel, no underscores"
+
+# ---- Invite someone: the invitation in a file of mode 600, path shown ----
+step=5
+open_actions
+key i
+# The window opens when the server has answered, not on a key press: Finch
+# then opens it behind the others, with its name in the task bar. Alt+n
+# (next window) brings it up.
+wait_taskbar() {
+    end=$(( $(date +%s) + DEADLINE_S ))
+    until tm capture-pane -p -t finch | tail -n1 | grep -qF -- "$1"; do
+        [ "$(date +%s)" -lt "$end" ] || fail "no window '$1' in the task bar"
+        sleep 0.2
+    done
+}
+wait_taskbar "Invitation"
+n=0
+until tm capture-pane -p -t finch | grep -qF "Invitation created"; do
+    n=$((n + 1))
+    [ "$n" -le 4 ] || fail "Alt+n does not bring up the invitation window"
+    key M-n
+    sleep 0.3
+done
+wait_pane "invitation-"
+path=$(tm capture-pane -p -t finch | sed -n 's|^[^/]*\(/[^ │]*invitation-[^ │]*\.txt\).*|\1|p' | head -n1)
+[ -n "$path" ] || fail "the invitation window names no file"
+case $path in "$conf"/*) ;; *) fail "the invitation file $path is not in the purple dir" ;; esac
+[ -f "$path" ] || fail "the invitation file $path does not exist"
+[ "$(stat -c %a "$path")" = 600 ] || fail "the invitation file has mode $(stat -c %a "$path")"
+grep -qE '^rdt-invite:1:[A-Za-z0-9_-]+$' "$path" || fail "the invitation file holds no invitation"
+key M-c
+wait_pane_gone "Invitation created"
+echo "ok 5 Invite someone saves the invitation in $path (mode 600) and shows the path"
+
+# ---- Alt+q quits ----
+step=6
+key M-q
+end=$(( $(date +%s) + DEADLINE_S ))
+while tm has-session -t finch 2>/dev/null; do
+    [ "$(date +%s)" -lt "$end" ] || fail "Alt+q did not quit Finch"
+    sleep 0.2
+done
+echo "ok 6 Alt+q quits Finch"

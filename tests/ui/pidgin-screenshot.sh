@@ -23,9 +23,14 @@
 # topic's verified hash chain) and a last line from Alice; it waits for each
 # in the chat log and saves the chat window to OUTPUT.png (ImageMagick
 # `import`).
+# Then it asserts what can be read without eyes: in Pidgin's chat log, each line
+# once and from its sender; after "/invite", one window "Invitation" (the
+# visible window titles go to OUTPUT-windows.txt), the invitation in a file
+# of mode 600 in the config dir and not in the log; the invitation window
+# is saved to OUTPUT-invitation.png.
 #
-# Optional, not part of `meson test` or CI (it needs pidgin, xvfb, xdotool
-# and imagemagick: apt-get install pidgin xvfb xauth xdotool imagemagick).
+# Run by .ci/run (not by `meson test`: it needs pidgin, xvfb, xdotool and
+# imagemagick: scripts/install-deps.sh --ui).
 # Environment: BUILD_DIR (default build), RDT_UI_DEADLINE (seconds,
 # default 60), RDT_UI_KEEP=1 keeps the temp dir. Exit status 0 on success,
 # 77 (skip) when a tool is missing, 1 on failure (logs are printed).
@@ -218,5 +223,50 @@ wait_for "Alice's answer in the chat log" log_has "Alice: $thanks"
 # The image is still in view, nothing over it.
 wait_for "Bob's image in the final chat window" image_shown
 mkdir -p "$(dirname "$out")"
+# Without a window manager the buddy list may come back over the chat at
+# the origin at any moment: unmapped, it cannot.
+for w in $(xdotool search --onlyvisible --name '^Buddy List$' || true); do
+  xdotool windowunmap --sync "$w"
+done
 import -window "$chat" "$out" || fail "import could not grab the screen"
 echo "ok: screenshot of Pidgin in topic '$topic' saved to $out"
+
+# ---- what the chat log says: who each line is from, each line once ----
+# The log is libpurple's own, as Pidgin wrote it: "(time) who: text".
+log_line_from() {
+  local n
+  n=$(grep -rhF -- ") $1: $2" "$conf/logs" | wc -l)
+  [ "$n" = 1 ] || fail "the chat log has $n lines from '$1' saying '$2' (want 1)"
+}
+log_line_from Alice "$welcome"
+log_line_from Alice "$second"
+log_line_from Bob "$hello"
+log_line_from Alice "$ask"
+log_line_from Bob "$here"
+log_line_from Alice "$thanks"
+echo "ok: the chat log has each line once, from its sender"
+
+# ---- /invite: one window "Invitation", a file of mode 600, no secret in
+# the log ----
+titles() { xdotool search --onlyvisible --name '.' getwindowname %@ 2>/dev/null | sort; }
+invitation_window() { xdotool search --onlyvisible --name '^Invitation$' | grep .; }
+type_line "/invite"
+wait_for "the invitation window" invitation_window
+[ "$(invitation_window | wc -l)" = 1 ] || fail "more than one invitation window: $(titles | tr '\n' ',')"
+[ "$(xdotool search --onlyvisible --name "^$topic\$" | wc -l)" = 1 ] \
+  || fail "not one chat window '$topic': $(titles | tr '\n' ',')"
+titles > "${out%.png}-windows.txt"
+saved=$(find "$conf/reeeductio" -name 'invitation-*.txt' 2>/dev/null || true)
+[ "$(printf '%s\n' "$saved" | grep -c .)" = 1 ] || fail "not one invitation file: $saved"
+[ "$(stat -c %a "$saved")" = 600 ] || fail "the invitation file has mode $(stat -c %a "$saved")"
+grep -qE '^rdt-invite:1:[A-Za-z0-9_-]+$' "$saved" || fail "the invitation file holds no invitation"
+# the notice of /invite is not logged: a line typed after it is, once the
+# invitation was handled (Pidgin handles typed lines in order)
+after="Invitation sent by other means."
+type_line "$after"
+wait_for "Alice's line after /invite in the chat log" log_has "Alice: $after"
+! grep -rqF "rdt-invite:" "$conf/logs" || fail "the invitation is in the chat log"
+win=$(invitation_window)
+xdotool windowmove "$win" 0 0 windowraise "$win"
+import -window "$win" "${out%.png}-invitation.png" || fail "import could not grab the invitation window"
+echo "ok: /invite opens one window 'Invitation' and saves the invitation in a file of mode 600; screenshot ${out%.png}-invitation.png"
