@@ -497,7 +497,7 @@ rdt_chat_info (PurpleConnection *gc)
 {
   struct proto_chat_entry *pce = g_new0 (struct proto_chat_entry, 1);
 
-  pce->label = _("_Topic:");
+  pce->label = _("Topic:");
   pce->identifier = "topic";
   pce->required = TRUE;
   return g_list_append (NULL, pce);

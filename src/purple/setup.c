@@ -338,8 +338,8 @@ ask (PurpleConnection *gc, const gchar *why, gint choice)
                                            "settings"), 0, 3);
   purple_request_fields (gc, _("Set up your reeeductio account"),
                                   _("How do you want to start?"), secondary,
-                                  fields, _("_Continue"),
-                                  G_CALLBACK (setup_answered), _("_Cancel"),
+                                  fields, _("Continue"),
+                                  G_CALLBACK (setup_answered), _("Cancel"),
                                   G_CALLBACK (setup_cancelled), account, NULL,
                                   NULL, gc);
   g_free (secondary);

@@ -489,3 +489,35 @@ harness_account_connect (PurpleAccount *account)
   if (purple_account_get_connection (account) == NULL)
     purple_account_connect (account);
 }
+
+/* See harness.h. */
+gchar *
+harness_take_invitation (void)
+{
+  HarnessNotify *window = harness_find_notify ("Invitation created");
+  const gchar *text = window ? window->text : NULL;
+  g_autofree gchar *dir = g_build_filename (purple_user_dir (), "reeeductio",
+                                            NULL);
+  g_autofree gchar *path = NULL;
+  g_auto (GStrv) wlines = NULL;
+  gchar *saved = NULL;
+  GStatBuf st;
+
+  g_assert_nonnull (text);
+  g_assert_null (strstr (text, "rdt-invite:"));
+  wlines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; wlines[i] != NULL; i++)
+    if (i > 0 && g_str_equal (wlines[i - 1], "File:"))
+      path = g_strdup (wlines[i]);
+    else
+      g_assert_cmpuint (g_utf8_strlen (wlines[i], -1), <=, 72);
+  g_assert_nonnull (path);
+  g_assert_true (g_str_has_prefix (path, dir));
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  g_assert_true (g_file_get_contents (path, &saved, NULL, NULL));
+  g_assert_true (g_str_has_prefix (saved, "rdt-invite:1:"));
+  g_assert_true (g_str_has_suffix (saved, "\n"));
+  saved[strlen (saved) - 1] = '\0';
+  return saved;
+}

@@ -97,3 +97,8 @@ gboolean   harness_async_done (gpointer data);
 
 /* The newest notify whose title, primary or text contains needle. */
 HarnessNotify  *harness_find_notify (const gchar *needle);
+
+/* The invitation of the newest "Invitation created" window: outside
+ * Pidgin it is only in the 0600 file the window names (checked: mode,
+ * lines at most 72 columns, the token not in the window). */
+gchar     *harness_take_invitation (void);

@@ -172,40 +172,6 @@ roomlist_done (gpointer data)
   return !purple_roomlist_get_in_progress (data);
 }
 
-/* The invitation from the newest invitation window. In a UI other than
- * Pidgin (this harness, Finch) the window names a file in the purple dir,
- * of mode 0600, that holds it; the window's lines fit a terminal: Finch
- * draws no window wider than the terminal. */
-static gchar *
-take_invitation (void)
-{
-  HarnessNotify *window = harness_find_notify ("Invitation created");
-  const gchar *text = window ? window->text : NULL;
-  g_autofree gchar *dir = g_build_filename (purple_user_dir (), "reeeductio",
-                                            NULL);
-  g_autofree gchar *path = NULL;
-  g_auto (GStrv) lines = NULL;
-  gchar *saved = NULL;
-  GStatBuf st;
-
-  g_assert_nonnull (text);
-  g_assert_null (strstr (text, "rdt-invite:"));
-  lines = g_strsplit (text, "\n", -1);
-  for (guint i = 0; lines[i] != NULL; i++)
-    if (i > 0 && g_str_equal (lines[i - 1], "File:"))
-      path = g_strdup (lines[i]);
-    else
-      g_assert_cmpuint (g_utf8_strlen (lines[i], -1), <=, 72);
-  g_assert_nonnull (path);
-  g_assert_true (g_str_has_prefix (path, dir));
-  g_assert_cmpint (g_stat (path, &st), ==, 0);
-  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
-  g_assert_true (g_file_get_contents (path, &saved, NULL, NULL));
-  g_assert_true (g_str_has_prefix (saved, "rdt-invite:1:"));
-  g_assert_true (g_str_has_suffix (saved, "\n"));
-  saved[strlen (saved) - 1] = '\0';
-  return saved;
-}
 
 /* ---- tests ---- */
 
@@ -228,7 +194,7 @@ test_invitation_names_topics (void)
   /* the owner creates an invitation: shown once, in a window */
   command (ochat, "invite");
   harness_wait (shown_has, "Invitation created", 30, "the invitation window");
-  invitation = take_invitation ();
+  invitation = harness_take_invitation ();
   g_assert_cmpuint (harness_count_lines (owner, "rdt-invite", PURPLE_MESSAGE_SYSTEM), ==, 0);
 
   /* Bob pastes it as the password of a new account, any user name */
@@ -488,7 +454,7 @@ test_actions (void)
   notify_mark = harness_notifies ()->len;   /* only windows from here on */
   harness_run_action (owner, "Invite someone");
   harness_wait (shown_has, "Invitation created", 30, "the invitation window");
-  invitation = take_invitation ();
+  invitation = harness_take_invitation ();
   harness_run_action (dan, "Join another space");
   g_assert_nonnull (harness_prompt ());
   g_assert_true (harness_prompt ()->masked);            /* it is a secret */
@@ -1222,7 +1188,7 @@ test_invitation_kept (void)
   notify_mark = harness_notifies ()->len;
   command (ochat, "invite");
   harness_wait (shown_has, "Invitation created", 30, "the invitation window");
-  invitation = take_invitation ();
+  invitation = harness_take_invitation ();
 
   /* every state write loses the race (409): try again later */
   rdt_test_server_fault (server, "{\"action\":\"status\",\"status\":409,"

@@ -81,20 +81,13 @@ shown_has (gpointer needle)
   return harness_find_notify (needle) != NULL;
 }
 
-/* The owner's invitation, taken from the window "Invite someone..." shows. */
+/* The owner's invitation, from the window "Invite someone..." opens. */
 static gchar *
 make_invitation (PurpleAccount *owner)
 {
-  HarnessNotify *n;
-  const gchar *start, *end;
-
   harness_run_action (owner, "Invite someone");
-  harness_wait (shown_has, "rdt-invite:1:", 30, "the invitation window");
-  n = harness_find_notify ("rdt-invite:1:");
-  start = strstr (n->text, "rdt-invite:1:");
-  end = start + strspn (start, "rdt-invite:1:ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                               "abcdefghijklmnopqrstuvwxyz0123456789-_");
-  return g_strndup (start, end - start);
+  harness_wait (shown_has, "Invitation created", 30, "the invitation window");
+  return harness_take_invitation ();
 }
 
 static void
