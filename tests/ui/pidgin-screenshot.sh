@@ -27,7 +27,11 @@
 # once and from its sender; after "/invite", one window "Invitation" (the
 # visible window titles go to OUTPUT-windows.txt), the invitation in a file
 # of mode 600 in the config dir and not in the log; the invitation window
-# is saved to OUTPUT-invitation.png.
+# is saved to OUTPUT-invitation.png. Last, Get Info on Bob from the chat's
+# user list (its context menu, opened from the keyboard): exactly one window
+# "Buddy Information" (Pidgin's own, answered under the name it opened it
+# with), filled in (more than the one line of "Retrieving..."), saved to
+# OUTPUT-info.png.
 #
 # Run by .ci/run (not by `meson test`: it needs pidgin, xvfb, xdotool and
 # imagemagick: scripts/install-deps.sh --ui).
@@ -270,3 +274,60 @@ win=$(invitation_window)
 xdotool windowmove "$win" 0 0 windowraise "$win"
 import -window "$win" "${out%.png}-invitation.png" || fail "import could not grab the invitation window"
 echo "ok: /invite opens one window 'Invitation' and saves the invitation in a file of mode 600; screenshot ${out%.png}-invitation.png"
+
+# ---- Get Info on Bob from the chat's user list: one window, filled in ----
+info_windows() { xdotool search --onlyvisible --name '^Buddy Information$' || true; }
+[ -z "$(info_windows)" ] || fail "an info window is open before Get Info: $(titles | tr '\n' ',')"
+for w in $(xdotool search --onlyvisible --name '^Buddy List$' || true); do
+  xdotool windowunmap --sync "$w"
+done
+# Pidgin's chats have no Get Info in their menu: it is in the user list's
+# context menu. A click on the list's first row (the chat is 880x540, the
+# list its right-hand column) focuses the list, typing selects the row
+# starting with "Bob" (GTK's type-ahead), Escape ends the search and
+# Shift+F10 opens the menu for the selected member: IM, Ignore, Info, ...
+xdotool windowraise "$chat" windowfocus --sync "$chat"
+xdotool mousemove --window "$chat" 832 110 click 1
+xdotool type --delay 20 Bob
+xdotool key Escape
+before=$(xdotool search --onlyvisible --pid "$pidgin_pid" | sort)
+# The menu: a new window of Pidgin's, on screen, four items high (not the
+# type-ahead's one-line entry, should it still be there).
+menu_open() {
+  local w
+  for w in $(xdotool search --onlyvisible --pid "$pidgin_pid" | sort |
+               comm -13 <(printf '%s\n' "$before") -); do
+    xdotool getwindowgeometry "$w" | tr '\n' ' ' |
+      grep -qE 'Position: [0-9]+,[0-9]+ .*Geometry: [0-9]+x([6-9][0-9]|[0-9]{3})' && return 0
+  done
+  return 1
+}
+xdotool key shift+F10
+wait_for "the user list's context menu" menu_open
+xdotool key Down Down Down Return
+has_info_window() { info_windows | grep -q .; }
+wait_for "the info window" has_info_window
+# Pidgin opens its window ("Retrieving...") and asks the plugin in one go:
+# an answer under another name would be a second window by now.
+n=$(info_windows | wc -l)
+[ "$n" = 1 ] || fail "Get Info opened $n windows 'Buddy Information' (want 1): the answer came under another name than Pidgin's window ($(titles | tr '\n' ','))"
+info=$(info_windows)
+# Filled in: more than one line of text in the middle of the window (the
+# "Retrieving..." window has a single line at the top of its text area).
+text_rows() {
+  local w h
+  read -r w h < <(identify -format '%w %h' "$1")
+  convert "$1" -crop "$((w * 80 / 100))x$((h * 50 / 100))+$((w * 5 / 100))+$((h * 30 / 100))" \
+    +repage -colorspace gray -threshold 50% -scale '1x!' txt:- |
+    grep -v '^#' | grep -vc FFFFFF || true
+}
+info_filled() {
+  blist_away
+  xdotool windowmove "$info" 0 0 windowraise "$info"
+  import -window "$info" "$tmp/info.png" && [ "$(text_rows "$tmp/info.png")" -ge 30 ]
+}
+wait_for "the info window to be filled in (it still says 'Retrieving...')" info_filled
+n=$(info_windows | wc -l)
+[ "$n" = 1 ] || fail "Get Info opened $n windows 'Buddy Information' (want 1) ($(titles | tr '\n' ','))"
+cp "$tmp/info.png" "${out%.png}-info.png"
+echo "ok: Get Info on Bob opens one window, filled in; screenshot ${out%.png}-info.png"
