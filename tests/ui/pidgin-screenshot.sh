@@ -31,7 +31,7 @@
 # user list (its context menu, opened from the keyboard): exactly one window
 # "Buddy Information" (Pidgin's own, answered under the name it opened it
 # with), filled in (more than the one line of "Retrieving..."), saved to
-# OUTPUT-info.png.
+# OUTPUT-info.png; the visible window titles then go to OUTPUT-windows.txt.
 #
 # Run by .ci/run (not by `meson test`: it needs pidgin, xvfb, xdotool and
 # imagemagick: scripts/install-deps.sh --ui).
@@ -330,4 +330,5 @@ wait_for "the info window to be filled in (it still says 'Retrieving...')" info_
 n=$(info_windows | wc -l)
 [ "$n" = 1 ] || fail "Get Info opened $n windows 'Buddy Information' (want 1) ($(titles | tr '\n' ','))"
 cp "$tmp/info.png" "${out%.png}-info.png"
+titles > "${out%.png}-windows.txt"
 echo "ok: Get Info on Bob opens one window, filled in; screenshot ${out%.png}-info.png"
