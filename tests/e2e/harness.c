@@ -490,6 +490,15 @@ harness_account_connect (PurpleAccount *account)
     purple_account_connect (account);
 }
 
+void
+harness_account_done (PurpleAccount *account)
+{
+  /* disabling disconnects */
+  purple_account_set_enabled (account, UI_ID, FALSE);
+  if (!purple_account_is_disconnected (account))
+    purple_account_disconnect (account);
+}
+
 /* See harness.h. */
 gchar *
 harness_take_invitation (void)

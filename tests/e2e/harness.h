@@ -74,6 +74,8 @@ PurpleAccount *harness_account_new (const gchar *username,
                                     const gchar *server,
                                     const gchar *root);
 void       harness_account_connect (PurpleAccount *account);
+/* Disables the account and drops its connection (the end of a test). */
+void       harness_account_done (PurpleAccount *account);
 
 /* Conditions for harness_wait(); data is the PurpleAccount. */
 gboolean   harness_account_connected (gpointer account);

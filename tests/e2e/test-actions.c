@@ -96,14 +96,6 @@ login (Owner *o, const gchar *local, const gchar *root)
   return a;
 }
 
-static void
-account_done (PurpleAccount *a)
-{
-  purple_account_set_enabled (a, "rdt-e2e", FALSE);
-  if (!purple_account_is_disconnected (a))
-    purple_account_disconnect (a);
-}
-
 /* ---- tests ---- */
 
 static void
@@ -154,7 +146,7 @@ test_show_member_id (void)
   /* public ids only, never the seed */
   g_assert_null (strstr (text, o->seed_hex));
   g_assert_null (harness_prompt ());
-  account_done (a);
+  harness_account_done (a);
   owner_free (o);
 }
 
@@ -186,7 +178,7 @@ test_invitation_not_saved (void)
   g_assert_nonnull (strstr (n->text, "Could not save the invitation in"));
   g_assert_null (strstr (n->text, "File:"));
   g_assert_cmpint (g_unlink (dir), ==, 0);
-  account_done (a);
+  harness_account_done (a);
   owner_free (o);
 }
 
@@ -219,7 +211,7 @@ test_export (void)
   g_assert_nonnull (strstr (text, root));
   g_assert_nonnull (strstr (text, o->space_id));
   g_assert_nonnull (strstr (text, rdt_test_server_get_url (server)));
-  account_done (a);
+  harness_account_done (a);
   owner_free (o);
 }
 
@@ -322,7 +314,7 @@ test_create_space (void)
   g_free (owner_uid);
   g_free (space);
   g_free (old_user);
-  account_done (a);
+  harness_account_done (a);
   owner_free (o);
 }
 
@@ -370,7 +362,7 @@ test_display_name_failures (void)
   g_assert_cmpuint (shown_count ("rights"), >, 0);
   rdt_test_server_clear_faults (server);
 out:
-  account_done (a);
+  harness_account_done (a);
   owner_free (o);
 }
 
@@ -394,7 +386,7 @@ test_roomlist_failure (void)
   harness_join (a, TOPIC);
   if (!rdt_test_server_require_local (server, "a garbage fault on the state read"))
     {
-      account_done (a);
+      harness_account_done (a);
       owner_free (o);
       return;
     }
@@ -411,7 +403,7 @@ test_roomlist_failure (void)
       found = TRUE;
   g_assert_true (found);
   purple_roomlist_unref (list);
-  account_done (a);
+  harness_account_done (a);
   owner_free (o);
 }
 
@@ -437,7 +429,7 @@ test_prompt_closed_on_disconnect (void)
   g_assert_null (harness_prompt ());
   /* the account was not switched */
   g_assert_nonnull (strstr (purple_account_get_username (a), o->space_id));
-  account_done (a);
+  harness_account_done (a);
   owner_free (o);
 }
 

@@ -46,14 +46,6 @@ owner_free (Owner *o)
   g_free (o);
 }
 
-static void
-account_done (PurpleAccount *a)
-{
-  purple_account_set_enabled (a, "rdt-e2e", FALSE);
-  if (!purple_account_is_disconnected (a))
-    purple_account_disconnect (a);
-}
-
 static gboolean
 prompt_open (gpointer unused)
 {
@@ -138,8 +130,8 @@ test_invitation (void)
   g_assert_null (purple_account_get_string (bob, "pending_invitation", NULL));
   g_assert_null (harness_prompt ());
 
-  account_done (bob);
-  account_done (owner);
+  harness_account_done (bob);
+  harness_account_done (owner);
   g_free (user);
   owner_free (o);
 }
@@ -188,7 +180,7 @@ test_new_space (void)
     g_free (space);
     rdt_signing_key_free (key);
   }
-  account_done (carol);
+  harness_account_done (carol);
 }
 
 static void
@@ -218,7 +210,7 @@ test_keys (void)
   g_assert_cmpstr (purple_account_get_string (dave, "server", NULL), ==,
                    rdt_test_server_get_url (server));
   g_assert_null (harness_prompt ());
-  account_done (dave);
+  harness_account_done (dave);
   owner_free (o);
 }
 
@@ -287,7 +279,7 @@ test_word_as_password (void)
   assert_says_what_password_takes (last_error ()->text);
   g_assert_cmpstr (purple_account_get_password (erin), ==, "hunter2");
 
-  account_done (erin);
+  harness_account_done (erin);
   owner_free (o);
 }
 
