@@ -86,6 +86,11 @@ void       harness_wait_line (PurpleAccount *account, const gchar *text,
 /* Waits (30 s) until chat lists the user nick; what names it on failure. */
 void       harness_wait_chat_user (PurpleConvChat *chat, const gchar *nick,
                                    const gchar *what);
+/* Waits (30 s) until chat lists exactly nicks (NULL-terminated), each
+ * once. */
+void       harness_wait_chat_users (PurpleConvChat *chat,
+                                    const gchar * const *nicks,
+                                    const gchar *what);
 /* Joins topic (chat component "topic"); the chat exists on return. */
 PurpleConvChat *harness_join (PurpleAccount *account, const gchar *topic);
 /* One GAsyncResult, collected: pass harness_async_cb and a HarnessAsync

@@ -13,6 +13,7 @@
 #include <glib/gstdio.h>
 
 #include "harness.h"
+#include "world.h"
 #include "prompts.h"
 #include "crypto.h"
 #include "encoding.h"
@@ -436,13 +437,8 @@ test_prompt_closed_on_disconnect (void)
 int
 main (int argc, char **argv)
 {
-  int ret;
-
-  g_test_init (&argc, &argv, NULL);
-  rdt_crypto_init ();
-  harness_init ();
+  server = world_init (&argc, &argv);
   harness_prompts_install ();
-  server = rdt_test_server_start (NULL);
 
   g_test_add_func ("/actions/list", test_list);
   g_test_add_func ("/actions/show-member-id", test_show_member_id);
@@ -453,8 +449,5 @@ main (int argc, char **argv)
   g_test_add_func ("/actions/roomlist-failure", test_roomlist_failure);
   g_test_add_func ("/actions/prompt-closed-on-disconnect",
                    test_prompt_closed_on_disconnect);
-  ret = g_test_run ();
-  rdt_test_server_stop (server);
-  purple_core_quit ();
-  return ret;
+  return world_run (server);
 }

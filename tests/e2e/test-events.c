@@ -682,13 +682,8 @@ test_leave_fails (void)
 int
 main (int argc, char **argv)
 {
-  int ret;
-
-  g_test_init (&argc, &argv, NULL);
-  rdt_crypto_init ();
-  harness_init ();
+  server = world_init (&argc, &argv);
   harness_prompts_install ();
-  server = rdt_test_server_start (NULL);
 
   g_test_add_func ("/events/shown", test_shown);
   g_test_add_func ("/events/data-not-trusted", test_data_not_trusted);
@@ -697,8 +692,5 @@ main (int argc, char **argv)
   g_test_add_func ("/events/member-join", test_member_join);
   g_test_add_func ("/events/leave", test_leave);
   g_test_add_func ("/events/leave-fails", test_leave_fails);
-  ret = g_test_run ();
-  rdt_test_server_stop (server);
-  purple_core_quit ();
-  return ret;
+  return world_run (server);
 }

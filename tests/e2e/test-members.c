@@ -623,45 +623,6 @@ said_by (World *w, PurpleAccount *owner, Core *c, const gchar *text,
   g_assert_false (l->flags & PURPLE_MESSAGE_SEND);
 }
 
-typedef struct {
-  PurpleConvChat *chat;
-  const gchar * const *nicks;
-} UsersWait;
-
-/* The chat lists exactly these nicks, byte for byte, each once, and
- * libpurple's table agrees with its list. */
-static gboolean
-users_are (gpointer data)
-{
-  UsersWait *u = data;
-  GList *users = purple_conv_chat_get_users (u->chat);
-  guint n = g_strv_length ((gchar **) u->nicks);
-
-  if (g_list_length (users) != n || g_hash_table_size (u->chat->users) != n)
-    return FALSE;
-  for (guint i = 0; i < n; i++)
-    {
-      guint found = 0;
-
-      for (GList *l = users; l; l = l->next)
-        found += g_strcmp0 (purple_conv_chat_cb_get_name (l->data),
-                            u->nicks[i]) == 0;
-      if (found != 1)
-        return FALSE;
-    }
-  return TRUE;
-}
-
-static void
-wait_users (PurpleConvChat *chat, const gchar * const *nicks, const gchar *what)
-{
-  UsersWait u = { chat, nicks };
-
-  for (guint i = 0; nicks[i]; i++)
-    g_test_message ("expecting user %s", nicks[i]);
-  harness_wait (users_are, &u, 30, what);
-}
-
 /* The member id libpurple gets for a nick (/whois, user info). */
 static gchar *
 real_name (PurpleConvChat *chat, const gchar *nick)
@@ -720,7 +681,7 @@ test_nick_clashes (void)
   {
     const gchar *all[] = { own, zed_nick, a1, a2, mal_nick, NULL };
 
-    wait_users (chat, all, "one nick per member");
+    harness_wait_chat_users (chat, all, "one nick per member");
   }
   g_assert_cmpstr (purple_conv_chat_get_nick (chat), ==,
                    purple_normalize (owner, own));
@@ -791,7 +752,8 @@ test_ground_ids (void)
   {
     const gchar *all[] = { own, twin_nick, "Gus", "Base", gus_twin_nick, NULL };
 
-    wait_users (chat, all, "one nick per member, ground ids included");
+    harness_wait_chat_users (chat, all,
+                             "one nick per member, ground ids included");
   }
   g_assert_cmpstr (purple_conv_chat_get_nick (chat), ==, own);
   uid = real_name (chat, twin_nick);
@@ -878,7 +840,7 @@ test_swap_names (void)
   {
     const gchar *all[] = { own, "Xavier", "Yvonne", NULL };
 
-    wait_users (chat, all, "bob and carl under their names");
+    harness_wait_chat_users (chat, all, "bob and carl under their names");
   }
   said_by (&w, owner, bob, "bob before", "Xavier");
 
@@ -929,7 +891,7 @@ test_swap_names (void)
   {
     const gchar *all[] = { own, "Xavier", "Yvonne", NULL };
 
-    wait_users (chat, all, "the user list after the swap");
+    harness_wait_chat_users (chat, all, "the user list after the swap");
   }
   {
     g_autofree gchar *uid = real_name (chat, "Xavier");
@@ -994,13 +956,8 @@ test_invitation_kept (void)
 int
 main (int argc, char **argv)
 {
-  int ret;
-
-  g_test_init (&argc, &argv, NULL);
-  rdt_crypto_init ();
-  harness_init ();
+  server = world_init (&argc, &argv);
   harness_prompts_install ();
-  server = rdt_test_server_start (NULL);
 
   g_test_add_func ("/members/invitation-names-topics", test_invitation_names_topics);
   g_test_add_func ("/members/new-key-add-member", test_new_key_add_member);
@@ -1010,8 +967,5 @@ main (int argc, char **argv)
   g_test_add_func ("/members/ground-ids", test_ground_ids);
   g_test_add_func ("/members/swap-names", test_swap_names);
   g_test_add_func ("/members/invitation-kept", test_invitation_kept);
-  ret = g_test_run ();
-  rdt_test_server_stop (server);
-  purple_core_quit ();
-  return ret;
+  return world_run (server);
 }

@@ -66,35 +66,6 @@ assert_from (PurpleAccount *a, const gchar *text, const gchar *who,
 }
 
 typedef struct {
-  PurpleConvChat *chat;
-  const gchar * const *nicks;
-} UsersWait;
-
-/* The chat lists exactly these nicks. */
-static gboolean
-users_are (gpointer data)
-{
-  UsersWait *u = data;
-  GList *users = purple_conv_chat_get_users (u->chat);
-  guint n = g_strv_length ((gchar **) u->nicks);
-
-  if (g_list_length (users) != n)
-    return FALSE;
-  for (guint i = 0; i < n; i++)
-    if (!purple_conv_chat_find_user (u->chat, u->nicks[i]))
-      return FALSE;
-  return TRUE;
-}
-
-static void
-wait_users (PurpleConvChat *chat, const gchar * const *nicks, const gchar *what)
-{
-  UsersWait u = { chat, nicks };
-
-  harness_wait (users_are, &u, 30, what);
-}
-
-typedef struct {
   PurpleAccount *a;
   const gchar *text;
   guint n;
@@ -128,12 +99,17 @@ assert_own_entry (PurpleConvChat *chat, const gchar *name)
   g_assert_cmpstr (cb->alias, ==, name);
 }
 
+typedef struct {
+  PurpleConvChat *chat;
+  const gchar *nick;
+} NickWait;
+
 static gboolean
 nick_is (gpointer data)
 {
-  UsersWait *u = data;
+  NickWait *u = data;
 
-  return g_strcmp0 (purple_conv_chat_get_nick (u->chat), u->nicks[0]) == 0;
+  return g_strcmp0 (purple_conv_chat_get_nick (u->chat), u->nick) == 0;
 }
 
 /* ---- tests ---- */
@@ -149,7 +125,7 @@ test_own_name (void)
   const gchar *name = "Alice Owner";
   const gchar *me[] = { name, NULL };
   g_autofree gchar *normal = NULL;
-  UsersWait u;
+  NickWait u;
 
   world_new (&w, server);
   owner = world_owner_account (&w, TRUE);
@@ -160,9 +136,9 @@ test_own_name (void)
   world_command (chat, "nick Alice Owner");
   normal = g_strdup (purple_normalize (owner, name));
   u.chat = chat;
-  u.nicks = (const gchar * const []) { normal, NULL };
+  u.nick = normal;
   harness_wait (nick_is, &u, 30, "our name as the chat's nick");
-  wait_users (chat, me, "our name in the user list");
+  harness_wait_chat_users (chat, me, "our name in the user list");
   assert_own_entry (chat, name);
   g_assert_cmpstr (purple_connection_get_display_name (
       purple_account_get_connection (owner)), ==, name);
@@ -174,7 +150,8 @@ test_own_name (void)
   purple_conversation_destroy (purple_conv_chat_get_conversation (chat));
   chat = harness_join (owner, TOPIC);
   wait_lines (owner, "first own line", 2);
-  wait_users (chat, me, "our name in the user list after rejoining");
+  harness_wait_chat_users (chat, me,
+                           "our name in the user list after rejoining");
   assert_own_entry (chat, name);
   g_assert_cmpstr (purple_conv_chat_get_nick (chat), ==, normal);
   assert_from (owner, "first own line", name, TRUE, 2);
@@ -189,7 +166,8 @@ test_own_name (void)
   harness_wait (harness_account_connected, owner, 30, "the new login");
   chat = harness_join (owner, TOPIC);
   wait_lines (owner, "second own line", 2);
-  wait_users (chat, me, "our name in the user list after a new login");
+  harness_wait_chat_users (chat, me,
+                           "our name in the user list after a new login");
   assert_own_entry (chat, name);
   g_assert_cmpstr (purple_conv_chat_get_nick (chat), ==, normal);
   assert_from (owner, "first own line", name, TRUE, 3);
@@ -278,7 +256,7 @@ test_backlog_names (void)
   /* the name was ours before the first line: no rename */
   g_assert_cmpuint (harness_count_lines (owner, "You are now known as",
                                          PURPLE_MESSAGE_SYSTEM), ==, 0);
-  wait_users (chat, both, "both names in the user list");
+  harness_wait_chat_users (chat, both, "both names in the user list");
   assert_own_entry (chat, "Olga Owner");
   {
     g_autoptr (GPtrArray) adds = adds_since (owner, mark);
@@ -350,7 +328,7 @@ test_names_late (void)
   g_assert_cmpint (g_get_monotonic_time () - start, >=, 2500 * 1000);
   g_assert_cmpint (g_get_monotonic_time () - start, <, 7000 * 1000);
   assert_from (owner, "bob before the names", bob_short, FALSE, 1);
-  wait_users (chat, both, "the names at last");
+  harness_wait_chat_users (chat, both, "the names at last");
   {
     g_autoptr (GPtrArray) adds = adds_since (owner, mark);
 
@@ -368,18 +346,10 @@ test_names_late (void)
 int
 main (int argc, char **argv)
 {
-  int ret;
-
-  g_test_init (&argc, &argv, NULL);
-  rdt_crypto_init ();
-  harness_init ();
-  server = rdt_test_server_start (NULL);
+  server = world_init (&argc, &argv);
 
   g_test_add_func ("/nicks/own-name", test_own_name);
   g_test_add_func ("/nicks/backlog-names", test_backlog_names);
   g_test_add_func ("/nicks/names-late", test_names_late);
-  ret = g_test_run ();
-  rdt_test_server_stop (server);
-  purple_core_quit ();
-  return ret;
+  return world_run (server);
 }

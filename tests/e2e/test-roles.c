@@ -256,19 +256,11 @@ test_whois_members (void)
 int
 main (int argc, char **argv)
 {
-  int ret;
-
-  g_test_init (&argc, &argv, NULL);
-  rdt_crypto_init ();
-  harness_init ();
+  server = world_init (&argc, &argv);
   harness_prompts_install ();
-  server = rdt_test_server_start (NULL);
 
   g_test_add_func ("/roles/flags", test_flags);
   g_test_add_func ("/roles/info", test_info);
   g_test_add_func ("/roles/whois-members", test_whois_members);
-  ret = g_test_run ();
-  rdt_test_server_stop (server);
-  purple_core_quit ();
-  return ret;
+  return world_run (server);
 }

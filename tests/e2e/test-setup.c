@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "world.h"
 #include "prompts.h"
 #include "crypto.h"
 #include "id.h"
@@ -286,20 +287,12 @@ test_word_as_password (void)
 int
 main (int argc, char **argv)
 {
-  int ret;
-
-  g_test_init (&argc, &argv, NULL);
-  rdt_crypto_init ();
-  harness_init ();
+  server = world_init (&argc, &argv);
   harness_prompts_install ();
-  server = rdt_test_server_start (NULL);
 
   g_test_add_func ("/setup/invitation", test_invitation);
   g_test_add_func ("/setup/new-space", test_new_space);
   g_test_add_func ("/setup/keys", test_keys);
   g_test_add_func ("/setup/word-as-password", test_word_as_password);
-  ret = g_test_run ();
-  rdt_test_server_stop (server);
-  purple_core_quit ();
-  return ret;
+  return world_run (server);
 }

@@ -10,6 +10,25 @@
 #include "id.h"
 #include "membership.h"
 
+RdtTestServer *
+world_init (int *argc, char ***argv)
+{
+  g_test_init (argc, argv, NULL);
+  rdt_crypto_init ();
+  harness_init ();
+  return rdt_test_server_start (NULL);
+}
+
+int
+world_run (RdtTestServer *server)
+{
+  int ret = g_test_run ();
+
+  rdt_test_server_stop (server);
+  purple_core_quit ();
+  return ret;
+}
+
 void
 world_new (World *w, RdtTestServer *server)
 {

@@ -28,6 +28,11 @@ typedef struct {
   RdtApi *api;
 } Core;
 
+/* main(): the tests, libcrypto, libpurple with the harness and the test
+ * server; world_run() runs the tests and stops them again. */
+RdtTestServer *world_init (int *argc, char ***argv);
+int            world_run (RdtTestServer *server);
+
 void           world_new (World *w, RdtTestServer *server);
 void           world_clear (World *w);
 
