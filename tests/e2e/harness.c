@@ -530,6 +530,28 @@ harness_account_connect (PurpleAccount *account)
     purple_account_connect (account);
 }
 
+static gboolean
+flag_due (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+flag_set (gpointer data)
+{
+  return *(gboolean *) data;
+}
+
+void
+harness_pause (guint ms, const gchar *what)
+{
+  gboolean due = FALSE;
+
+  g_timeout_add (ms, flag_due, &due);
+  harness_wait (flag_set, &due, 5, what);
+}
+
 void
 harness_account_done (PurpleAccount *account)
 {

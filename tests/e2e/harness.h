@@ -69,6 +69,9 @@ guint      harness_count_exact (PurpleAccount *account, const gchar *text);
  * timeout_s seconds. */
 void       harness_wait (gboolean (*cond) (gpointer), gpointer data,
                          guint timeout_s, const gchar *what);
+/* Runs the main loop for ms milliseconds (at most 5 s): a pause between
+ * posts that must not share a millisecond, or between polls. */
+void       harness_pause (guint ms, const gchar *what);
 PurpleAccount *harness_account_new (const gchar *username,
                                     const gchar *password,
                                     const gchar *server,

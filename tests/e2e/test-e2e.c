@@ -1922,19 +1922,6 @@ test_image_offline (void)
 
 /* ---- what members may post: odd data and signature spellings ---- */
 
-static gboolean
-flag_due (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-flag_is_set (gpointer data)
-{
-  return *(gboolean *) data;
-}
-
 /* Posts data as m to TOPIC on prev, its signature spelled with junk the
  * server drops if junk_sig; paces 3 ms after (spec 4.6). */
 static void
@@ -1945,7 +1932,6 @@ post_spelled (RdtApi *api, Owner *o, Member *m, gchar **prev,
       "chat.text", *prev, data, m->uid, m->key);
   HarnessAsync w = { NULL };
   GError *error = NULL;
-  gboolean due = FALSE;
 
   if (junk_sig)
     {
@@ -1962,8 +1948,7 @@ post_spelled (RdtApi *api, Owner *o, Member *m, gchar **prev,
   g_object_unref (w.result);
   g_free (*prev);
   *prev = g_strdup (msg->message_hash);
-  g_timeout_add (3, flag_due, &due);
-  harness_wait (flag_is_set, &due, 5, "the pause between posts");
+  harness_pause (3, "the pause between posts");
 }
 
 static gchar *

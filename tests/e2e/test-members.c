@@ -858,7 +858,7 @@ test_swap_names (void)
         if (rdt_state_lookup (w.state, mp) != NULL)
           break;
         g_assert_cmpuint (tries, <, 300);
-        world_pause (100, "a pause between reads");
+        harness_pause (100, "a pause between reads");
       }
   }
   /* both renames land while the owner cannot read the state; the next

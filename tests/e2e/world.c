@@ -68,9 +68,11 @@ world_add_member (World *w, const gchar *uid)
   HarnessAsync a = { NULL };
   g_autoptr (GError) error = NULL;
 
-  rdt_membership_add_member_async (w->owner_api, uid, NULL, harness_async_cb, &a);
+  rdt_membership_add_member_async (w->owner_api, uid, NULL, harness_async_cb,
+                                   &a);
   harness_wait (harness_async_done, &a, 30, "a member to be added");
-  g_assert_true (rdt_membership_add_member_finish (w->owner_api, a.result, &error));
+  g_assert_true (rdt_membership_add_member_finish (w->owner_api, a.result,
+                                                   &error));
   g_assert_no_error (error);
   g_object_unref (a.result);
 }
@@ -168,29 +170,6 @@ world_core_free (Core *c)
   g_free (c);
 }
 
-static gboolean
-flag_due (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-flag_set (gpointer data)
-{
-  return *(gboolean *) data;
-}
-
-/* Runs the main loop for ms. */
-void
-world_pause (guint ms, const gchar *what)
-{
-  gboolean due = FALSE;
-
-  g_timeout_add (ms, flag_due, &due);
-  harness_wait (flag_set, &due, 5, what);
-}
-
 /* key/uid/api post a message of type with text into topic, chained on
  * the server's head (the plugin's accounts post too: their event.join
  * when they first join the space). */
@@ -225,7 +204,7 @@ world_post (World *w, RdtApi *api, const gchar *uid, RdtSigningKey *key,
   g_object_unref (a.result);
   rdt_message_unref (m);
   /* spec 4.6: same-millisecond posts tie */
-  world_pause (3, "the pause between posts");
+  harness_pause (3, "the pause between posts");
 }
 
 void

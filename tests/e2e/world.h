@@ -54,5 +54,4 @@ void           world_post (World *w, RdtApi *api, const gchar *uid,
 void           world_say (World *w, Core *c, const gchar *topic,
                           const gchar *text);
 
-void           world_pause (guint ms, const gchar *what);
 void           world_command (PurpleConvChat *chat, const gchar *line);
