@@ -467,6 +467,46 @@ harness_wait_chat_user (PurpleConvChat *chat, const gchar *nick,
   harness_wait (chat_has_user, &c, 30, what);
 }
 
+typedef struct {
+  PurpleConvChat *chat;
+  const gchar * const *nicks;
+} ChatUsers;
+
+/* The chat lists exactly these nicks, byte for byte, each once, and
+ * libpurple's table agrees with its list. */
+static gboolean
+chat_users_are (gpointer data)
+{
+  ChatUsers *u = data;
+  GList *users = purple_conv_chat_get_users (u->chat);
+  guint n = g_strv_length ((gchar **) u->nicks);
+
+  if (g_list_length (users) != n || g_hash_table_size (u->chat->users) != n)
+    return FALSE;
+  for (guint i = 0; i < n; i++)
+    {
+      guint found = 0;
+
+      for (GList *l = users; l; l = l->next)
+        found += g_strcmp0 (purple_conv_chat_cb_get_name (l->data),
+                            u->nicks[i]) == 0;
+      if (found != 1)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+void
+harness_wait_chat_users (PurpleConvChat *chat, const gchar * const *nicks,
+                         const gchar *what)
+{
+  ChatUsers u = { chat, nicks };
+
+  for (guint i = 0; nicks[i]; i++)
+    g_test_message ("expecting user %s", nicks[i]);
+  harness_wait (chat_users_are, &u, 30, what);
+}
+
 PurpleConvChat *
 harness_join (PurpleAccount *account, const gchar *topic)
 {
@@ -488,6 +528,37 @@ harness_account_connect (PurpleAccount *account)
   purple_account_set_enabled (account, UI_ID, TRUE);
   if (purple_account_get_connection (account) == NULL)
     purple_account_connect (account);
+}
+
+static gboolean
+flag_due (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+flag_set (gpointer data)
+{
+  return *(gboolean *) data;
+}
+
+void
+harness_pause (guint ms, const gchar *what)
+{
+  gboolean due = FALSE;
+
+  g_timeout_add (ms, flag_due, &due);
+  harness_wait (flag_set, &due, 5, what);
+}
+
+void
+harness_account_done (PurpleAccount *account)
+{
+  /* disabling disconnects */
+  purple_account_set_enabled (account, UI_ID, FALSE);
+  if (!purple_account_is_disconnected (account))
+    purple_account_disconnect (account);
 }
 
 /* See harness.h. */

@@ -69,11 +69,16 @@ guint      harness_count_exact (PurpleAccount *account, const gchar *text);
  * timeout_s seconds. */
 void       harness_wait (gboolean (*cond) (gpointer), gpointer data,
                          guint timeout_s, const gchar *what);
+/* Runs the main loop for ms milliseconds (at most 5 s): a pause between
+ * posts that must not share a millisecond, or between polls. */
+void       harness_pause (guint ms, const gchar *what);
 PurpleAccount *harness_account_new (const gchar *username,
                                     const gchar *password,
                                     const gchar *server,
                                     const gchar *root);
 void       harness_account_connect (PurpleAccount *account);
+/* Disables the account and drops its connection (the end of a test). */
+void       harness_account_done (PurpleAccount *account);
 
 /* Conditions for harness_wait(); data is the PurpleAccount. */
 gboolean   harness_account_connected (gpointer account);
@@ -84,6 +89,11 @@ void       harness_wait_line (PurpleAccount *account, const gchar *text,
 /* Waits (30 s) until chat lists the user nick; what names it on failure. */
 void       harness_wait_chat_user (PurpleConvChat *chat, const gchar *nick,
                                    const gchar *what);
+/* Waits (30 s) until chat lists exactly nicks (NULL-terminated), each
+ * once. */
+void       harness_wait_chat_users (PurpleConvChat *chat,
+                                    const gchar * const *nicks,
+                                    const gchar *what);
 /* Joins topic (chat component "topic"); the chat exists on return. */
 PurpleConvChat *harness_join (PurpleAccount *account, const gchar *topic);
 /* One GAsyncResult, collected: pass harness_async_cb and a HarnessAsync

@@ -13,6 +13,7 @@
 #include <glib/gstdio.h>
 
 #include "harness.h"
+#include "world.h"
 #include "prompts.h"
 #include "crypto.h"
 #include "encoding.h"
@@ -96,14 +97,6 @@ login (Owner *o, const gchar *local, const gchar *root)
   return a;
 }
 
-static void
-account_done (PurpleAccount *a)
-{
-  purple_account_set_enabled (a, "rdt-e2e", FALSE);
-  if (!purple_account_is_disconnected (a))
-    purple_account_disconnect (a);
-}
-
 /* ---- tests ---- */
 
 static void
@@ -154,7 +147,7 @@ test_show_member_id (void)
   /* public ids only, never the seed */
   g_assert_null (strstr (text, o->seed_hex));
   g_assert_null (harness_prompt ());
-  account_done (a);
+  harness_account_done (a);
   owner_free (o);
 }
 
@@ -186,7 +179,7 @@ test_invitation_not_saved (void)
   g_assert_nonnull (strstr (n->text, "Could not save the invitation in"));
   g_assert_null (strstr (n->text, "File:"));
   g_assert_cmpint (g_unlink (dir), ==, 0);
-  account_done (a);
+  harness_account_done (a);
   owner_free (o);
 }
 
@@ -219,7 +212,7 @@ test_export (void)
   g_assert_nonnull (strstr (text, root));
   g_assert_nonnull (strstr (text, o->space_id));
   g_assert_nonnull (strstr (text, rdt_test_server_get_url (server)));
-  account_done (a);
+  harness_account_done (a);
   owner_free (o);
 }
 
@@ -322,7 +315,7 @@ test_create_space (void)
   g_free (owner_uid);
   g_free (space);
   g_free (old_user);
-  account_done (a);
+  harness_account_done (a);
   owner_free (o);
 }
 
@@ -370,7 +363,7 @@ test_display_name_failures (void)
   g_assert_cmpuint (shown_count ("rights"), >, 0);
   rdt_test_server_clear_faults (server);
 out:
-  account_done (a);
+  harness_account_done (a);
   owner_free (o);
 }
 
@@ -394,7 +387,7 @@ test_roomlist_failure (void)
   harness_join (a, TOPIC);
   if (!rdt_test_server_require_local (server, "a garbage fault on the state read"))
     {
-      account_done (a);
+      harness_account_done (a);
       owner_free (o);
       return;
     }
@@ -411,7 +404,7 @@ test_roomlist_failure (void)
       found = TRUE;
   g_assert_true (found);
   purple_roomlist_unref (list);
-  account_done (a);
+  harness_account_done (a);
   owner_free (o);
 }
 
@@ -437,20 +430,15 @@ test_prompt_closed_on_disconnect (void)
   g_assert_null (harness_prompt ());
   /* the account was not switched */
   g_assert_nonnull (strstr (purple_account_get_username (a), o->space_id));
-  account_done (a);
+  harness_account_done (a);
   owner_free (o);
 }
 
 int
 main (int argc, char **argv)
 {
-  int ret;
-
-  g_test_init (&argc, &argv, NULL);
-  rdt_crypto_init ();
-  harness_init ();
+  server = world_init (&argc, &argv);
   harness_prompts_install ();
-  server = rdt_test_server_start (NULL);
 
   g_test_add_func ("/actions/list", test_list);
   g_test_add_func ("/actions/show-member-id", test_show_member_id);
@@ -461,8 +449,5 @@ main (int argc, char **argv)
   g_test_add_func ("/actions/roomlist-failure", test_roomlist_failure);
   g_test_add_func ("/actions/prompt-closed-on-disconnect",
                    test_prompt_closed_on_disconnect);
-  ret = g_test_run ();
-  rdt_test_server_stop (server);
-  purple_core_quit ();
-  return ret;
+  return world_run (server);
 }

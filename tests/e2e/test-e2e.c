@@ -416,15 +416,6 @@ drain (PurpleAccount *a, Peer *p, const gchar *marker)
   peer_wait_sent (p);
 }
 
-static void
-account_done (PurpleAccount *a)
-{
-  /* disabling disconnects */
-  purple_account_set_enabled (a, "rdt-e2e", FALSE);
-  if (!purple_account_is_disconnected (a))
-    purple_account_disconnect (a);
-}
-
 /* ---- tests ---- */
 
 static void
@@ -442,7 +433,7 @@ test_login (void)
   g_assert_cmpint (purple_connection_get_state (gc), ==, PURPLE_CONNECTED);
   g_assert_cmpuint (harness_connect_attempts (a), ==, 1);
   g_assert_cmpuint (errors_for (a), ==, 0);
-  account_done (a);
+  harness_account_done (a);
   owner_free (o);
 }
 
@@ -483,7 +474,7 @@ test_join (void)
   g_free (nick);
   peer_free (p);
   member_free (m);
-  account_done (a);
+  harness_account_done (a);
   owner_free (o);
 }
 
@@ -545,7 +536,7 @@ test_backlog (void)
   }
   peer_free (p);
   member_free (m);
-  account_done (a);
+  harness_account_done (a);
   owner_free (o);
 }
 
@@ -580,7 +571,7 @@ test_send_echo_once (void)
   g_free (nick);
   peer_free (p);
   member_free (m);
-  account_done (a);
+  harness_account_done (a);
   owner_free (o);
 }
 
@@ -616,7 +607,7 @@ test_receive_live (void)
   g_free (who);
   peer_free (p);
   member_free (m);
-  account_done (a);
+  harness_account_done (a);
   owner_free (o);
 }
 
@@ -644,7 +635,7 @@ test_own_other_device (void)
   g_assert_cmpuint (harness_count_exact (a, "from the plugin"), ==, 1);
   g_free (nick);
   peer_free (p);
-  account_done (a);
+  harness_account_done (a);
   owner_free (o);
 }
 
@@ -825,7 +816,7 @@ test_reconnect (void)
   g_assert_cmpuint (harness_connect_attempts (a), ==, 1);
   peer_free (p);
   member_free (m);
-  account_done (a);
+  harness_account_done (a);
   owner_free (o);
 }
 
@@ -922,7 +913,7 @@ test_typed_offline (void)
   g_assert_cmpuint (harness_connect_attempts (a), ==, 1);
   peer_free (p);
   member_free (m);
-  account_done (a);
+  harness_account_done (a);
   owner_free (o);
 }
 
@@ -950,7 +941,7 @@ test_close_with_queued (void)
   purple_conv_chat_send (chat, "never sent one");
   purple_conv_chat_send (chat, "never sent two &amp; more");
   before = harness_notifies ()->len;
-  account_done (a);
+  harness_account_done (a);
   ns = harness_notifies ();
   for (guint i = before; i < ns->len; i++)
     {
@@ -1030,7 +1021,7 @@ test_conflict_retry (void)
   }
   peer_free (p);
   member_free (m);
-  account_done (a);
+  harness_account_done (a);
   owner_free (o);
 }
 
@@ -1159,7 +1150,7 @@ tampered (const gchar *field)
   g_free (victim);
   peer_free (p);
   member_free (m);
-  account_done (a);
+  harness_account_done (a);
   owner_free (o);
 }
 
@@ -1210,7 +1201,7 @@ test_history_rewritten (void)
       g_free (early);
     }
   peer_free (p);
-  account_done (a);
+  harness_account_done (a);
   harness_wait (account_gone, a, 10, "account to go offline");
   {
     gchar *at_close = pinned_hash (a, TOPIC);
@@ -1239,7 +1230,7 @@ test_history_rewritten (void)
   g_free (pin_before);
   g_free (cut);
   member_free (m);
-  account_done (a);
+  harness_account_done (a);
   owner_free (o);
 }
 
@@ -1277,7 +1268,7 @@ test_leave_with_queued_send (void)
   g_assert_true (purple_account_is_connected (a));
   peer_free (p);
   member_free (m);
-  account_done (a);
+  harness_account_done (a);
   owner_free (o);
 }
 
@@ -1361,7 +1352,7 @@ test_invalid_topic (void)
   g_assert_cmpint (note->type, ==, PURPLE_NOTIFY_MSG_ERROR);
   g_assert_nonnull (strstr (note->primary, "Not A Topic!"));
   g_assert_true (purple_account_is_connected (a));
-  account_done (a);
+  harness_account_done (a);
   owner_free (o);
 }
 
@@ -1500,7 +1491,7 @@ test_attachments (void)
   g_rmdir (dir);
   peer_free (p);
   member_free (m);
-  account_done (a);
+  harness_account_done (a);
   owner_free (o);
 }
 
@@ -1615,7 +1606,7 @@ served_tampered (const gchar *mode, gboolean expect_warning)
   g_free (fault);
   peer_free (p);
   member_free (m);
-  account_done (a);
+  harness_account_done (a);
   owner_free (o);
 }
 
@@ -1768,7 +1759,7 @@ test_fault_soak (void)
       peer_free (p[i]);
       member_free (m[i]);
     }
-  account_done (a);
+  harness_account_done (a);
   owner_free (o);
 }
 
@@ -1869,7 +1860,7 @@ out:
   g_unlink (file);
   g_rmdir (dir);
   peer_free (p);
-  account_done (a);
+  harness_account_done (a);
   member_free (m);
   owner_free (o);
 }
@@ -1924,25 +1915,12 @@ test_image_offline (void)
     g_assert_cmpuint (n, ==, 1);
   }
   peer_free (p);
-  account_done (a);
+  harness_account_done (a);
   member_free (m);
   owner_free (o);
 }
 
 /* ---- what members may post: odd data and signature spellings ---- */
-
-static gboolean
-flag_due (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-flag_is_set (gpointer data)
-{
-  return *(gboolean *) data;
-}
 
 /* Posts data as m to TOPIC on prev, its signature spelled with junk the
  * server drops if junk_sig; paces 3 ms after (spec 4.6). */
@@ -1954,7 +1932,6 @@ post_spelled (RdtApi *api, Owner *o, Member *m, gchar **prev,
       "chat.text", *prev, data, m->uid, m->key);
   HarnessAsync w = { NULL };
   GError *error = NULL;
-  gboolean due = FALSE;
 
   if (junk_sig)
     {
@@ -1971,8 +1948,7 @@ post_spelled (RdtApi *api, Owner *o, Member *m, gchar **prev,
   g_object_unref (w.result);
   g_free (*prev);
   *prev = g_strdup (msg->message_hash);
-  g_timeout_add (3, flag_due, &due);
-  harness_wait (flag_is_set, &due, 5, "the pause between posts");
+  harness_pause (3, "the pause between posts");
 }
 
 static gchar *
@@ -2062,7 +2038,7 @@ test_member_spellings (void)
   rdt_wipe (key, sizeof key);
   g_free (prev);
   g_object_unref (api);
-  account_done (a);
+  harness_account_done (a);
   member_free (m);
   owner_free (o);
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "world.h"
 #include "prompts.h"
 #include "api.h"
 #include "crypto.h"
@@ -30,97 +31,6 @@
 #define OTHER "random"
 
 static RdtTestServer *server;
-
-/* ---- the space: the owner writes state through the core ---- */
-
-typedef struct {
-  RdtSigningKey *key;     /* the space's key, also the owner's */
-  gchar *space, *seed_hex, *root_hex, *owner_uid;
-  guint8 root[32];
-  RdtApi *owner_api;
-  RdtSpaceKeys *keys;
-  RdtState *state;        /* only encodes profiles */
-} World;
-
-static void
-world_new (World *w)
-{
-  g_autoptr (GError) error = NULL;
-
-  memset (w, 0, sizeof *w);
-  w->key = rdt_signing_key_generate ();
-  w->space = rdt_signing_key_get_id (w->key, RDT_ID_SPACE);
-  w->owner_uid = rdt_signing_key_get_id (w->key, RDT_ID_USER);
-  rdt_random_bytes (w->root, 32);
-  w->seed_hex = harness_seed_hex (w->key);
-  w->root_hex = rdt_hex_encode (w->root, 32);
-  w->keys = rdt_space_keys_new (w->root, w->space);
-  w->state = rdt_state_new (w->space, w->keys->state_key);
-  w->owner_api = rdt_api_new (rdt_test_server_get_url (server), w->space,
-                              w->key, RDT_ID_USER, &error);
-  g_assert_no_error (error);
-}
-
-static void
-world_clear (World *w)
-{
-  g_object_unref (w->owner_api);
-  rdt_state_free (w->state);
-  rdt_space_keys_free (w->keys);
-  rdt_signing_key_free (w->key);
-  rdt_wipe (w->root, 32);
-  g_free (w->space);
-  g_free (w->seed_hex);
-  g_free (w->root_hex);
-  g_free (w->owner_uid);
-}
-
-static void
-add_member (World *w, const gchar *uid)
-{
-  HarnessAsync a = { NULL };
-  g_autoptr (GError) error = NULL;
-
-  rdt_membership_add_member_async (w->owner_api, uid, NULL, harness_async_cb, &a);
-  harness_wait (harness_async_done, &a, 30, "a member to be added");
-  g_assert_true (rdt_membership_add_member_finish (w->owner_api, a.result, &error));
-  g_assert_no_error (error);
-  g_object_unref (a.result);
-}
-
-/* The owner names a member (owner-signed profiles count, spec 12). */
-static void
-set_name (World *w, const gchar *uid, const gchar *name)
-{
-  g_autofree gchar *path = g_strconcat ("profiles/", uid, NULL);
-  g_autofree gchar *data = NULL;
-  const gchar *paths[] = { path }, *datas[1];
-  g_autoptr (GError) error = NULL;
-  HarnessAsync a = { NULL };
-
-  data = rdt_state_encode_profile (w->state, name, &error);
-  g_assert_no_error (error);
-  datas[0] = data;
-  rdt_state_write_async (w->owner_api, paths, datas, 1, NULL, harness_async_cb, &a);
-  harness_wait (harness_async_done, &a, 30, "a profile write");
-  g_assert_true (rdt_state_write_finish (w->owner_api, a.result, &error));
-  g_assert_no_error (error);
-  g_object_unref (a.result);
-}
-
-/* The owner's libpurple account, with chat logging on. */
-static PurpleAccount *
-account_for (World *w, const gchar *local, const gchar *seed_hex)
-{
-  g_autofree gchar *user = g_strconcat (local, "@", w->space, NULL);
-  PurpleAccount *a = harness_account_new (user, seed_hex,
-                                          rdt_test_server_get_url (server),
-                                          w->root_hex);
-
-  harness_account_connect (a);
-  harness_wait (harness_account_connected, a, 30, "the account to connect");
-  return a;
-}
 
 /* ---- a member through the core: its own session ---- */
 
@@ -223,7 +133,7 @@ peer_new (World *w, const RdtSigningKey *key, const gchar *const *topics)
     {
       p->key = rdt_signing_key_generate ();
       p->uid = rdt_signing_key_get_id (p->key, RDT_ID_USER);
-      add_member (w, p->uid);
+      world_add_member (w, p->uid);
     }
   else
     p->uid = rdt_signing_key_get_id (key, RDT_ID_USER);
@@ -416,11 +326,11 @@ test_shown (void)
   PeerMsg *m;
   Peer *bob;
 
-  world_new (&w);
+  world_new (&w, server);
   bob = peer_new (&w, NULL, topics);
-  set_name (&w, bob->uid, "Alice");
+  world_set_name (&w, bob->uid, "Alice");
   purple_prefs_set_bool ("/purple/logging/log_chats", TRUE);
-  owner = account_for (&w, "owner", w.seed_hex);
+  owner = world_owner_account (&w, FALSE);
   chat = harness_join (owner, TOPIC);
   harness_wait_chat_user (chat, "Alice", "Alice in the owner's chat");
 
@@ -469,13 +379,13 @@ test_data_not_trusted (void)
   g_autofree gchar *by_bob = NULL, *by_owner = NULL;
   Peer *bob, *carol, *owner_device;
 
-  world_new (&w);
+  world_new (&w, server);
   bob = peer_new (&w, NULL, topics);
   carol = peer_new (&w, NULL, topics);
-  set_name (&w, bob->uid, "Bob");
-  set_name (&w, carol->uid, "Carol");
-  set_name (&w, w.owner_uid, "Olga");
-  owner = account_for (&w, "owner", w.seed_hex);
+  world_set_name (&w, bob->uid, "Bob");
+  world_set_name (&w, carol->uid, "Carol");
+  world_set_name (&w, w.owner_uid, "Olga");
+  owner = world_owner_account (&w, FALSE);
   chat = harness_join (owner, TOPIC);
   harness_wait_chat_user (chat, "Carol", "Carol in the owner's chat");
   harness_wait_chat_user (chat, "Bob", "Bob in the owner's chat");
@@ -510,10 +420,10 @@ test_empty_text (void)
   const gchar *topics[] = { TOPIC, NULL };
   Peer *bob;
 
-  world_new (&w);
+  world_new (&w, server);
   bob = peer_new (&w, NULL, topics);
-  set_name (&w, bob->uid, "Bob");
-  owner = account_for (&w, "owner", w.seed_hex);
+  world_set_name (&w, bob->uid, "Bob");
+  owner = world_owner_account (&w, FALSE);
   chat = harness_join (owner, TOPIC);
   harness_wait_chat_user (chat, "Bob", "Bob in the owner's chat");
 
@@ -567,11 +477,11 @@ test_own_join_once (void)
   PeerMsg *m;
   Peer *bob;
 
-  world_new (&w);
+  world_new (&w, server);
   bob = peer_new (&w, NULL, topics);
   peer_post (bob, TOPIC, "chat.text", "before anyone joined");
   peer_post (bob, OTHER, "chat.text", "other topic");
-  owner = account_for (&w, "owner", w.seed_hex);
+  owner = world_owner_account (&w, FALSE);
   chat = join_and_wait (owner, TOPIC, "before anyone joined", 0);
   peer_wait (bob, TOPIC, "event.join", w.owner_uid, NULL, "the owner's join");
   m = peer_find (bob, TOPIC, "event.join", w.owner_uid);
@@ -631,22 +541,22 @@ test_member_join (void)
   g_autofree gchar *old_seed = NULL, *old_user = NULL;
   Peer *bob;
 
-  world_new (&w);
+  world_new (&w, server);
   bob = peer_new (&w, NULL, topics);
   peer_post (bob, TOPIC, "chat.text", "history");
 
   erin_key = rdt_signing_key_generate ();
   erin_uid = rdt_signing_key_get_id (erin_key, RDT_ID_USER);
   erin_seed = harness_seed_hex (erin_key);
-  add_member (&w, erin_uid);
-  erin = account_for (&w, "erin", erin_seed);
+  world_add_member (&w, erin_uid);
+  erin = world_account (&w, "erin", erin_seed, FALSE);
   join_and_wait (erin, TOPIC, "history", 0);
   peer_wait (bob, TOPIC, "event.join", erin_uid, NULL, "erin's join");
 
   old_key = rdt_signing_key_generate ();
   old_uid = rdt_signing_key_get_id (old_key, RDT_ID_USER);
   old_seed = harness_seed_hex (old_key);
-  add_member (&w, old_uid);
+  world_add_member (&w, old_uid);
   old_user = g_strconcat ("old@", w.space, NULL);
   old = harness_account_new (old_user, old_seed,
                              rdt_test_server_get_url (server), w.root_hex);
@@ -701,15 +611,15 @@ test_leave (void)
   gchar *dan_uid;
   Peer *bob;
 
-  world_new (&w);
+  world_new (&w, server);
   bob = peer_new (&w, NULL, topics);
 
   /* a member without an open chat: "general" */
   dan_key = rdt_signing_key_generate ();
   dan_uid = rdt_signing_key_get_id (dan_key, RDT_ID_USER);
   dan_seed = harness_seed_hex (dan_key);
-  add_member (&w, dan_uid);
-  dan = account_for (&w, "dan", dan_seed);
+  world_add_member (&w, dan_uid);
+  dan = world_account (&w, "dan", dan_seed, FALSE);
   dan_user = g_strdup (purple_account_get_username (dan));
   leave (dan);
   peer_wait (bob, TOPIC, "event.leave", dan_uid, NULL, "dan's leave in general");
@@ -717,7 +627,7 @@ test_leave (void)
   g_assert_cmpuint (peer_count (bob, NULL, "event.join", dan_uid), ==, 0);
 
   /* the owner, with a chat open */
-  owner = account_for (&w, "owner", w.seed_hex);
+  owner = world_owner_account (&w, FALSE);
   owner_user = g_strdup (purple_account_get_username (owner));
   join_and_wait (owner, OTHER, "joined the space", PURPLE_MESSAGE_SYSTEM);
   leave (owner);
@@ -751,8 +661,8 @@ test_leave_fails (void)
       g_test_skip ("needs the local test server's faults");
       return;
     }
-  world_new (&w);
-  owner = account_for (&w, "owner", w.seed_hex);
+  world_new (&w, server);
+  owner = world_owner_account (&w, FALSE);
   user = g_strdup (purple_account_get_username (owner));
   join_and_wait (owner, TOPIC, "joined the space", PURPLE_MESSAGE_SYSTEM);
   rdt_test_server_fault (server, "{\"action\":\"status\",\"status\":400,"
@@ -772,13 +682,8 @@ test_leave_fails (void)
 int
 main (int argc, char **argv)
 {
-  int ret;
-
-  g_test_init (&argc, &argv, NULL);
-  rdt_crypto_init ();
-  harness_init ();
+  server = world_init (&argc, &argv);
   harness_prompts_install ();
-  server = rdt_test_server_start (NULL);
 
   g_test_add_func ("/events/shown", test_shown);
   g_test_add_func ("/events/data-not-trusted", test_data_not_trusted);
@@ -787,8 +692,5 @@ main (int argc, char **argv)
   g_test_add_func ("/events/member-join", test_member_join);
   g_test_add_func ("/events/leave", test_leave);
   g_test_add_func ("/events/leave-fails", test_leave_fails);
-  ret = g_test_run ();
-  rdt_test_server_stop (server);
-  purple_core_quit ();
-  return ret;
+  return world_run (server);
 }

@@ -17,6 +17,7 @@
 #include <glib/gstdio.h>
 
 #include "harness.h"
+#include "world.h"
 #include "prompts.h"
 #include "crypto.h"
 #include "encoding.h"
@@ -57,64 +58,6 @@ shown_has (gpointer needle)
 }
 
 /* ---- helpers ---- */
-
-typedef struct {
-  RdtSigningKey *key;
-  gchar *space;
-  gchar *seed_hex, *root_hex;
-} Space;
-
-static void
-space_new (Space *s)
-{
-  guint8 root[32];
-
-  s->key = rdt_signing_key_generate ();
-  s->space = rdt_signing_key_get_id (s->key, RDT_ID_SPACE);
-  rdt_random_bytes (root, 32);
-  s->seed_hex = harness_seed_hex (s->key);
-  s->root_hex = rdt_hex_encode (root, 32);
-}
-
-static void
-space_clear (Space *s)
-{
-  rdt_signing_key_free (s->key);
-  g_free (s->space);
-  g_free (s->seed_hex);
-  g_free (s->root_hex);
-}
-
-static PurpleAccount *
-owner_account (Space *s)
-{
-  g_autofree gchar *user = g_strconcat ("owner@", s->space, NULL);
-  PurpleAccount *a = harness_account_new (user, s->seed_hex,
-                                          rdt_test_server_get_url (server),
-                                          s->root_hex);
-  g_autofree gchar *joined = g_strconcat ("joined_event:", s->space, NULL);
-
-  /* joined already: no event.join of ours moves the head that core_say
-   * posts on (test-events.c covers the join) */
-  purple_account_set_string (a, joined, "");
-
-  harness_account_connect (a);
-  harness_wait (harness_account_connected, a, 30, "owner to connect");
-  return a;
-}
-
-static void
-command (PurpleConvChat *chat, const gchar *line)
-{
-  gchar *error = NULL;
-  PurpleCmdStatus st;
-
-  st = purple_cmd_do_command (purple_conv_chat_get_conversation (chat), line,
-                              line, &error);
-  if (st != PURPLE_CMD_STATUS_OK)
-    g_error ("/%s: status %d, %s", line, st, error ? error : "");
-  g_free (error);
-}
 
 /* The sender of the newest line containing text, for this account. */
 static const gchar *
@@ -178,7 +121,7 @@ roomlist_done (gpointer data)
 static void
 test_invitation_names_topics (void)
 {
-  Space s;
+  World s;
   PurpleAccount *owner, *bob, *eve;
   PurpleConvChat *ochat, *bchat;
   g_autofree gchar *invitation = NULL, *bob_user = NULL, *bob_uid = NULL;
@@ -187,12 +130,12 @@ test_invitation_names_topics (void)
   PurpleRoomlist *list;
   gboolean found = FALSE;
 
-  space_new (&s);
-  owner = owner_account (&s);
+  world_new (&s, server);
+  owner = world_owner_account (&s, TRUE);
   ochat = harness_join (owner, TOPIC);
 
   /* the owner creates an invitation: shown once, in a window */
-  command (ochat, "invite");
+  world_command (ochat, "invite");
   harness_wait (shown_has, "Invitation created", 30, "the invitation window");
   invitation = harness_take_invitation ();
   g_assert_cmpuint (harness_count_lines (owner, "rdt-invite", PURPLE_MESSAGE_SYSTEM), ==, 0);
@@ -227,7 +170,7 @@ test_invitation_names_topics (void)
   g_assert_cmpstr (who_said (owner, "hello from bob"), ==, "Bob Builder");
 
   /* /nick renames the owner everywhere; Bob's chat follows */
-  command (ochat, "nick Olivia");
+  world_command (ochat, "nick Olivia");
   harness_wait_chat_user (bchat, "Olivia", "the owner's new name in Bob's chat");
   harness_wait_chat_user (ochat, "Olivia", "the owner's own nick");
   g_assert_cmpstr (purple_conv_chat_get_nick (ochat), ==, "Olivia");
@@ -239,22 +182,22 @@ test_invitation_names_topics (void)
   g_assert_cmpstr (who_said (bob, "welcome bob"), ==, "Olivia");
 
   /* Bob is a member, not an admin: his /invite is refused, and says so */
-  command (bchat, "invite");
+  world_command (bchat, "invite");
   harness_wait_line (bob, "Could not create an invitation", PURPLE_MESSAGE_ERROR);
   g_assert_cmpuint (harness_count_lines (bob, "permission", PURPLE_MESSAGE_ERROR), >, 0);
 
   /* /members and /whois */
-  command (bchat, "members");
+  world_command (bchat, "members");
   harness_wait_line (bob, "2 members:", PURPLE_MESSAGE_SYSTEM);
   g_assert_cmpuint (harness_count_lines (bob, bob_uid, PURPLE_MESSAGE_SYSTEM), >, 0);
   g_assert_cmpuint (harness_count_lines (bob, "Olivia", PURPLE_MESSAGE_SYSTEM), >, 0);
-  command (ochat, "whois Bob Builder");
+  world_command (ochat, "whois Bob Builder");
   harness_wait_line (owner, "Role: member", PURPLE_MESSAGE_SYSTEM);
   g_assert_cmpuint (harness_count_lines (owner, "write topics/{any}/messages",
                                          PURPLE_MESSAGE_SYSTEM), >, 0);
 
   /* /topic names the topic for everyone: chat topic and room list */
-  command (ochat, "topic Everything and nothing");
+  world_command (ochat, "topic Everything and nothing");
   {
     TopicWait t = { bchat, "Everything and nothing" };
     harness_wait (topic_is, &t, 30, "the topic name in Bob's chat");
@@ -286,7 +229,7 @@ test_invitation_names_topics (void)
   purple_account_set_enabled (eve, "rdt-e2e", FALSE);
   purple_account_set_enabled (bob, "rdt-e2e", FALSE);
   purple_account_set_enabled (owner, "rdt-e2e", FALSE);
-  space_clear (&s);
+  world_clear (&s);
 }
 
 static gboolean
@@ -322,14 +265,14 @@ error_text_for (const gchar *user)
 static void
 test_new_key_add_member (void)
 {
-  Space s;
+  World s;
   PurpleAccount *owner, *carol;
   PurpleConvChat *ochat;
   g_autofree gchar *user = NULL, *uid = NULL, *line = NULL, *shortid = NULL;
   guint8 seed[32];
 
-  space_new (&s);
-  owner = owner_account (&s);
+  world_new (&s, server);
+  owner = world_owner_account (&s, TRUE);
   ochat = harness_join (owner, TOPIC);
 
   /* empty password: the plugin makes a key and says which id to hand over */
@@ -357,7 +300,7 @@ test_new_key_add_member (void)
     g_free (error);
   }
   line = g_strconcat ("add-member ", uid, NULL);
-  command (ochat, line);
+  world_command (ochat, line);
   harness_wait_line (owner, "done", PURPLE_MESSAGE_SYSTEM);
   /* the new member shows up in the owner's chat, then can log in */
   shortid = rdt_id_short (uid);
@@ -368,14 +311,14 @@ test_new_key_add_member (void)
 
   purple_account_set_enabled (carol, "rdt-e2e", FALSE);
   purple_account_set_enabled (owner, "rdt-e2e", FALSE);
-  space_clear (&s);
+  world_clear (&s);
 }
 
 /* The same flows through the account actions (Pidgin's Accounts menu). */
 static void
 test_actions (void)
 {
-  Space s;
+  World s;
   PurpleAccount *owner, *dan, *joined;
   PurpleConvChat *ochat;
   g_autofree gchar *invitation = NULL, *user = NULL, *dan_uid = NULL;
@@ -383,8 +326,8 @@ test_actions (void)
   guint8 seed[32];
   guint before;
 
-  space_new (&s);
-  owner = owner_account (&s);
+  world_new (&s, server);
+  owner = world_owner_account (&s, TRUE);
   ochat = harness_join (owner, TOPIC);
 
   /* Set display name... */
@@ -473,7 +416,7 @@ test_actions (void)
   purple_account_set_enabled (joined, "rdt-e2e", FALSE);
   purple_account_set_enabled (dan, "rdt-e2e", FALSE);
   purple_account_set_enabled (owner, "rdt-e2e", FALSE);
-  space_clear (&s);
+  world_clear (&s);
 }
 
 /* ---- a hostile server: tampered state ---- */
@@ -501,7 +444,7 @@ write_profile (RdtApi *api, RdtState *state, const gchar *name)
 static void
 test_tampered_state (void)
 {
-  Space s;
+  World s;
   PurpleAccount *owner;
   PurpleConvChat *ochat;
   g_autoptr (RdtSigningKey) bob = rdt_signing_key_generate ();
@@ -516,7 +459,7 @@ test_tampered_state (void)
 
   if (!rdt_test_server_require_local (server, "tamper and garbage faults on the state read"))
     return;
-  space_new (&s);
+  world_new (&s, server);
   g_assert_true (rdt_hex_decode (s.root_hex, root, 32, NULL));
   keys = rdt_space_keys_new (root, s.space);
   rdt_wipe (root, 32);
@@ -537,7 +480,7 @@ test_tampered_state (void)
   rdt_test_server_fault (server, "{\"action\":\"tamper\",\"mode\":\"data\","
                          "\"method\":\"GET\",\"path\":\"/topics/state/messages\","
                          "\"count\":1}");
-  owner = owner_account (&s);
+  owner = world_owner_account (&s, TRUE);
   ochat = harness_join (owner, TOPIC);
   harness_wait_line (owner, "failed verification", PURPLE_MESSAGE_ERROR);
   g_assert_false (purple_conv_chat_find_user (ochat, "Robert"));
@@ -624,86 +567,10 @@ test_tampered_state (void)
 
   rdt_test_server_clear_faults (server);
   purple_account_set_enabled (owner, "rdt-e2e", FALSE);
-  space_clear (&s);
+  world_clear (&s);
 }
 
 /* ---- nicks: every member one nick, never ours (spec 12) ---- */
-
-/* A space whose state the test writes with the owner's key through the
- * core, while the owner's libpurple account watches; other members are
- * core clients that post into TOPIC. */
-typedef struct {
-  Space s;
-  RdtApi *owner_api;
-  RdtSpaceKeys *keys;
-  RdtState *state;        /* encodes profiles; synced when a head is needed */
-  gchar *owner_uid;
-  gchar *prev;            /* TOPIC's head: only core members post there */
-} World;
-
-typedef struct {
-  RdtSigningKey *key;     /* NULL: an id whose key nobody holds */
-  gchar *uid;
-  RdtApi *api;
-} Core;
-
-static void
-world_new (World *w)
-{
-  guint8 root[32];
-  g_autoptr (GError) error = NULL;
-
-  memset (w, 0, sizeof *w);
-  space_new (&w->s);
-  g_assert_true (rdt_hex_decode (w->s.root_hex, root, 32, NULL));
-  w->keys = rdt_space_keys_new (root, w->s.space);
-  rdt_wipe (root, 32);
-  w->state = rdt_state_new (w->s.space, w->keys->state_key);
-  w->owner_api = rdt_api_new (rdt_test_server_get_url (server), w->s.space,
-                              w->s.key, RDT_ID_USER, &error);
-  g_assert_no_error (error);
-  w->owner_uid = rdt_signing_key_get_id (w->s.key, RDT_ID_USER);
-}
-
-static void
-world_clear (World *w)
-{
-  g_object_unref (w->owner_api);
-  rdt_state_free (w->state);
-  rdt_space_keys_free (w->keys);
-  g_free (w->owner_uid);
-  g_free (w->prev);
-  space_clear (&w->s);
-}
-
-static void
-add_member (World *w, const gchar *uid)
-{
-  HarnessAsync a = { NULL };
-  g_autoptr (GError) error = NULL;
-
-  rdt_membership_add_member_async (w->owner_api, uid, NULL, harness_async_cb, &a);
-  harness_wait (harness_async_done, &a, 30, "a member to be added");
-  g_assert_true (rdt_membership_add_member_finish (w->owner_api, a.result, &error));
-  g_assert_no_error (error);
-  g_object_unref (a.result);
-}
-
-/* A member with a key of its own, added by the owner. */
-static Core *
-core_new (World *w)
-{
-  Core *c = g_new0 (Core, 1);
-  g_autoptr (GError) error = NULL;
-
-  c->key = rdt_signing_key_generate ();
-  c->uid = rdt_signing_key_get_id (c->key, RDT_ID_USER);
-  c->api = rdt_api_new (rdt_test_server_get_url (server), w->s.space, c->key,
-                        RDT_ID_USER, &error);
-  g_assert_no_error (error);
-  add_member (w, c->uid);
-  return c;
-}
 
 /* A member id that starts like `like` (the same short id, "ground"), but
  * differs from its 11th character on; nobody has its key. */
@@ -719,96 +586,8 @@ ground_id (World *w, const gchar *like)
   uid = rdt_id_encode (RDT_ID_USER, pk);
   g_assert_cmpint (strncmp (uid, like, 9), ==, 0);
   g_assert_cmpint (strncmp (uid, like, 17), !=, 0);
-  add_member (w, uid);
+  world_add_member (w, uid);
   return uid;
-}
-
-static void
-core_free (Core *c)
-{
-  g_clear_object (&c->api);
-  g_clear_pointer (&c->key, rdt_signing_key_free);
-  g_free (c->uid);
-  g_free (c);
-}
-
-/* The owner names a member (owner-signed profiles count, spec 12). */
-static void
-set_name (World *w, const gchar *uid, const gchar *name)
-{
-  g_autofree gchar *path = g_strconcat ("profiles/", uid, NULL);
-  g_autofree gchar *data = NULL;
-  const gchar *paths[] = { path }, *datas[1];
-  g_autoptr (GError) error = NULL;
-  HarnessAsync a = { NULL };
-
-  data = rdt_state_encode_profile (w->state, name, &error);
-  g_assert_no_error (error);
-  datas[0] = data;
-  rdt_state_write_async (w->owner_api, paths, datas, 1, NULL, harness_async_cb, &a);
-  harness_wait (harness_async_done, &a, 30, "a profile write");
-  g_assert_true (rdt_state_write_finish (w->owner_api, a.result, &error));
-  g_assert_no_error (error);
-  g_object_unref (a.result);
-}
-
-static gboolean
-flag_due (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-flag_set (gpointer data)
-{
-  return *(gboolean *) data;
-}
-
-/* c posts text into TOPIC; 3 ms apart (spec 4.6: same-millisecond posts
- * tie). */
-static void
-core_say (World *w, Core *c, const gchar *text)
-{
-  guint8 key[32];
-  g_autofree gchar *payload = NULL;
-  g_autoptr (GError) error = NULL;
-  HarnessAsync a = { NULL };
-  gboolean due = FALSE;
-  RdtMessage *m;
-
-  /* chain on the server's head: the plugin's accounts post too (their
-   * event.join when they first join the space) */
-  {
-    GPtrArray *newest;
-
-    rdt_api_get_messages_async (c->api, TOPIC, G_GINT64_CONSTANT (9999999999999),
-                                0, 1, NULL, harness_async_cb, &a);
-    harness_wait (harness_async_done, &a, 30, "the topic's head");
-    newest = rdt_api_get_messages_finish (c->api, a.result, NULL, &error);
-    g_assert_no_error (error);
-    g_clear_object (&a.result);
-    g_free (w->prev);
-    w->prev = newest->len > 0
-              ? g_strdup (((RdtMessage *) newest->pdata[0])->message_hash)
-              : NULL;
-    g_ptr_array_unref (newest);
-  }
-  rdt_space_keys_topic_key (w->keys, TOPIC, key);
-  payload = rdt_payload_encrypt (key, (const guint8 *) text, strlen (text));
-  rdt_wipe (key, 32);
-  m = rdt_message_new_signed (w->s.space, TOPIC, "chat.text", w->prev, payload,
-                              c->uid, c->key);
-  rdt_api_post_message_async (c->api, m, NULL, harness_async_cb, &a);
-  harness_wait (harness_async_done, &a, 30, "a post");
-  g_assert_cmpint (rdt_api_post_message_finish (c->api, a.result, &error), >, 0);
-  g_assert_no_error (error);
-  g_object_unref (a.result);
-  g_free (w->prev);
-  w->prev = g_strdup (m->message_hash);
-  rdt_message_unref (m);
-  g_timeout_add (3, flag_due, &due);
-  harness_wait (flag_set, &due, 5, "the pause between posts");
 }
 
 /* The newest line of a containing text that is not a system line. */
@@ -836,51 +615,12 @@ said_by (World *w, PurpleAccount *owner, Core *c, const gchar *text,
 {
   HarnessLine *l;
 
-  core_say (w, c, text);
+  world_say (w, c, TOPIC, text);
   harness_wait_line (owner, text, PURPLE_MESSAGE_RECV);
   l = line_of (owner, text);
   g_assert_nonnull (l);
   g_assert_cmpstr (l->who, ==, nick);
   g_assert_false (l->flags & PURPLE_MESSAGE_SEND);
-}
-
-typedef struct {
-  PurpleConvChat *chat;
-  const gchar * const *nicks;
-} UsersWait;
-
-/* The chat lists exactly these nicks, byte for byte, each once, and
- * libpurple's table agrees with its list. */
-static gboolean
-users_are (gpointer data)
-{
-  UsersWait *u = data;
-  GList *users = purple_conv_chat_get_users (u->chat);
-  guint n = g_strv_length ((gchar **) u->nicks);
-
-  if (g_list_length (users) != n || g_hash_table_size (u->chat->users) != n)
-    return FALSE;
-  for (guint i = 0; i < n; i++)
-    {
-      guint found = 0;
-
-      for (GList *l = users; l; l = l->next)
-        found += g_strcmp0 (purple_conv_chat_cb_get_name (l->data),
-                            u->nicks[i]) == 0;
-      if (found != 1)
-        return FALSE;
-    }
-  return TRUE;
-}
-
-static void
-wait_users (PurpleConvChat *chat, const gchar * const *nicks, const gchar *what)
-{
-  UsersWait u = { chat, nicks };
-
-  for (guint i = 0; nicks[i]; i++)
-    g_test_message ("expecting user %s", nicks[i]);
-  harness_wait (users_are, &u, 30, what);
 }
 
 /* The member id libpurple gets for a nick (/whois, user info). */
@@ -918,30 +658,30 @@ test_nick_clashes (void)
   g_autofree gchar *own = NULL, *zed_nick = NULL, *a1 = NULL, *a2 = NULL;
   g_autofree gchar *forged = NULL, *mal_nick = NULL, *uid = NULL;
 
-  world_new (&w);
-  alice1 = core_new (&w);
-  alice2 = core_new (&w);
-  mallory = core_new (&w);
-  zed = core_new (&w);
-  set_name (&w, w.owner_uid, zoe_nfc);
-  set_name (&w, zed->uid, zoe_nfd);
-  set_name (&w, alice1->uid, "Alice");
-  set_name (&w, alice2->uid, "Alice");
+  world_new (&w, server);
+  alice1 = world_core_new (&w, TRUE);
+  alice2 = world_core_new (&w, TRUE);
+  mallory = world_core_new (&w, TRUE);
+  zed = world_core_new (&w, TRUE);
+  world_set_name (&w, w.owner_uid, zoe_nfc);
+  world_set_name (&w, zed->uid, zoe_nfd);
+  world_set_name (&w, alice1->uid, "Alice");
+  world_set_name (&w, alice2->uid, "Alice");
   /* exactly what the first Alice is shown as */
   forged = nick_with ("Alice", alice1->uid, 9);
-  set_name (&w, mallory->uid, forged);
+  world_set_name (&w, mallory->uid, forged);
 
   own = nick_with (zoe_nfc, w.owner_uid, 9);
   zed_nick = nick_with (zoe_nfd, zed->uid, 9);
   a1 = nick_with ("Alice", alice1->uid, 9);
   a2 = nick_with ("Alice", alice2->uid, 9);
   mal_nick = nick_with (forged, mallory->uid, 9);
-  owner = owner_account (&w.s);
+  owner = world_owner_account (&w, TRUE);
   chat = harness_join (owner, TOPIC);
   {
     const gchar *all[] = { own, zed_nick, a1, a2, mal_nick, NULL };
 
-    wait_users (chat, all, "one nick per member");
+    harness_wait_chat_users (chat, all, "one nick per member");
   }
   g_assert_cmpstr (purple_conv_chat_get_nick (chat), ==,
                    purple_normalize (owner, own));
@@ -960,7 +700,7 @@ test_nick_clashes (void)
   {
     g_autofree gchar *line = g_strconcat ("whois ", a1, NULL);
 
-    command (chat, line);
+    world_command (chat, line);
     g_assert_cmpuint (harness_count_lines (owner, alice1->uid,
                                            PURPLE_MESSAGE_SYSTEM), ==, 1);
     g_assert_cmpuint (harness_count_lines (owner, mallory->uid,
@@ -974,10 +714,10 @@ test_nick_clashes (void)
   said_by (&w, owner, alice2, "alice two speaking", a2);
 
   purple_account_set_enabled (owner, "rdt-e2e", FALSE);
-  core_free (alice1);
-  core_free (alice2);
-  core_free (mallory);
-  core_free (zed);
+  world_core_free (alice1);
+  world_core_free (alice2);
+  world_core_free (mallory);
+  world_core_free (zed);
   world_clear (&w);
 }
 
@@ -996,23 +736,24 @@ test_ground_ids (void)
   g_autofree gchar *owner_short = NULL, *line = NULL, *uid = NULL;
   gchar *error = NULL;
 
-  world_new (&w);
+  world_new (&w, server);
   twin = ground_id (&w, w.owner_uid);           /* nameless, like us */
-  base = core_new (&w);
+  base = world_core_new (&w, TRUE);
   gus = ground_id (&w, base->uid);              /* named */
   gus_twin = ground_id (&w, base->uid);         /* nameless */
-  set_name (&w, gus, "Gus");
-  set_name (&w, base->uid, "Base");
+  world_set_name (&w, gus, "Gus");
+  world_set_name (&w, base->uid, "Base");
 
   own = nick_with (NULL, w.owner_uid, 17);
   twin_nick = nick_with (NULL, twin, 17);
   gus_twin_nick = nick_with (NULL, gus_twin, 17);
-  owner = owner_account (&w.s);
+  owner = world_owner_account (&w, TRUE);
   chat = harness_join (owner, TOPIC);
   {
     const gchar *all[] = { own, twin_nick, "Gus", "Base", gus_twin_nick, NULL };
 
-    wait_users (chat, all, "one nick per member, ground ids included");
+    harness_wait_chat_users (chat, all,
+                             "one nick per member, ground ids included");
   }
   g_assert_cmpstr (purple_conv_chat_get_nick (chat), ==, own);
   uid = real_name (chat, twin_nick);
@@ -1034,7 +775,7 @@ test_ground_ids (void)
   said_by (&w, owner, base, "base speaking", "Base");
 
   purple_account_set_enabled (owner, "rdt-e2e", FALSE);
-  core_free (base);
+  world_core_free (base);
   world_clear (&w);
 }
 
@@ -1046,8 +787,8 @@ post_state (World *w, gchar **head, const gchar *path, const gchar *data)
   HarnessAsync a = { NULL };
   RdtMessage *m;
 
-  m = rdt_message_new_signed (w->s.space, "state", path, *head, data,
-                              w->owner_uid, w->s.key);
+  m = rdt_message_new_signed (w->space, "state", path, *head, data,
+                              w->owner_uid, w->key);
   rdt_api_post_message_async (w->owner_api, m, NULL, harness_async_cb, &a);
   harness_wait (harness_async_done, &a, 30, "a state post");
   g_assert_cmpint (rdt_api_post_message_finish (w->owner_api, a.result, &error), >, 0);
@@ -1088,18 +829,18 @@ test_swap_names (void)
   if (!rdt_test_server_require_local (server, "a garbage fault on the state read "
                                       "while both rename"))
     return;
-  world_new (&w);
-  bob = core_new (&w);
-  carl = core_new (&w);
-  set_name (&w, bob->uid, "Xavier");
-  set_name (&w, carl->uid, "Yvonne");
-  owner = owner_account (&w.s);
+  world_new (&w, server);
+  bob = world_core_new (&w, TRUE);
+  carl = world_core_new (&w, TRUE);
+  world_set_name (&w, bob->uid, "Xavier");
+  world_set_name (&w, carl->uid, "Yvonne");
+  owner = world_owner_account (&w, TRUE);
   chat = harness_join (owner, TOPIC);
   own = rdt_id_short (w.owner_uid);
   {
     const gchar *all[] = { own, "Xavier", "Yvonne", NULL };
 
-    wait_users (chat, all, "bob and carl under their names");
+    harness_wait_chat_users (chat, all, "bob and carl under their names");
   }
   said_by (&w, owner, bob, "bob before", "Xavier");
 
@@ -1110,8 +851,6 @@ test_swap_names (void)
 
     for (guint tries = 0; ; tries++)
       {
-        gboolean due = FALSE;
-
         rdt_state_sync_async (w.state, w.owner_api, NULL, harness_async_cb, &a);
         harness_wait (harness_async_done, &a, 30, "the test's read of the state");
         g_assert_true (rdt_state_sync_finish (w.state, a.result, NULL, NULL, &error));
@@ -1119,8 +858,7 @@ test_swap_names (void)
         if (rdt_state_lookup (w.state, mp) != NULL)
           break;
         g_assert_cmpuint (tries, <, 300);
-        g_timeout_add (100, flag_due, &due);
-        harness_wait (flag_set, &due, 5, "a pause between reads");
+        harness_pause (100, "a pause between reads");
       }
   }
   /* both renames land while the owner cannot read the state; the next
@@ -1153,7 +891,7 @@ test_swap_names (void)
   {
     const gchar *all[] = { own, "Xavier", "Yvonne", NULL };
 
-    wait_users (chat, all, "the user list after the swap");
+    harness_wait_chat_users (chat, all, "the user list after the swap");
   }
   {
     g_autofree gchar *uid = real_name (chat, "Xavier");
@@ -1164,8 +902,8 @@ test_swap_names (void)
   said_by (&w, owner, carl, "carl after", "Xavier");
 
   purple_account_set_enabled (owner, "rdt-e2e", FALSE);
-  core_free (bob);
-  core_free (carl);
+  world_core_free (bob);
+  world_core_free (carl);
   world_clear (&w);
 }
 
@@ -1174,7 +912,7 @@ test_swap_names (void)
 static void
 test_invitation_kept (void)
 {
-  Space s;
+  World s;
   PurpleAccount *owner, *fred;
   PurpleConvChat *ochat;
   g_autofree gchar *invitation = NULL, *user = NULL;
@@ -1182,11 +920,11 @@ test_invitation_kept (void)
 
   if (!rdt_test_server_require_local (server, "a 409 fault on every state write"))
     return;
-  space_new (&s);
-  owner = owner_account (&s);
+  world_new (&s, server);
+  owner = world_owner_account (&s, TRUE);
   ochat = harness_join (owner, TOPIC);
   notify_mark = harness_notifies ()->len;
-  command (ochat, "invite");
+  world_command (ochat, "invite");
   harness_wait (shown_has, "Invitation created", 30, "the invitation window");
   invitation = harness_take_invitation ();
 
@@ -1212,19 +950,14 @@ test_invitation_kept (void)
 
   purple_account_set_enabled (fred, "rdt-e2e", FALSE);
   purple_account_set_enabled (owner, "rdt-e2e", FALSE);
-  space_clear (&s);
+  world_clear (&s);
 }
 
 int
 main (int argc, char **argv)
 {
-  int ret;
-
-  g_test_init (&argc, &argv, NULL);
-  rdt_crypto_init ();
-  harness_init ();
+  server = world_init (&argc, &argv);
   harness_prompts_install ();
-  server = rdt_test_server_start (NULL);
 
   g_test_add_func ("/members/invitation-names-topics", test_invitation_names_topics);
   g_test_add_func ("/members/new-key-add-member", test_new_key_add_member);
@@ -1234,8 +967,5 @@ main (int argc, char **argv)
   g_test_add_func ("/members/ground-ids", test_ground_ids);
   g_test_add_func ("/members/swap-names", test_swap_names);
   g_test_add_func ("/members/invitation-kept", test_invitation_kept);
-  ret = g_test_run ();
-  rdt_test_server_stop (server);
-  purple_core_quit ();
-  return ret;
+  return world_run (server);
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "world.h"
 #include "crypto.h"
 #include "encoding.h"
 #include "id.h"
@@ -24,200 +25,7 @@
 
 static RdtTestServer *server;
 
-/* ---- a space the test writes through the core ---- */
-
-typedef struct {
-  RdtSigningKey *key;       /* the owner's */
-  gchar *space, *seed_hex, *root_hex, *owner_uid;
-  RdtApi *owner_api;
-  RdtSpaceKeys *keys;
-  RdtState *state;          /* encodes profiles */
-} World;
-
-typedef struct {
-  RdtSigningKey *key;
-  gchar *uid;
-  RdtApi *api;
-} Core;
-
-static void
-world_new (World *w)
-{
-  guint8 root[32];
-  g_autoptr (GError) error = NULL;
-
-  memset (w, 0, sizeof *w);
-  w->key = rdt_signing_key_generate ();
-  w->space = rdt_signing_key_get_id (w->key, RDT_ID_SPACE);
-  w->owner_uid = rdt_signing_key_get_id (w->key, RDT_ID_USER);
-  rdt_random_bytes (root, 32);
-  w->seed_hex = harness_seed_hex (w->key);
-  w->root_hex = rdt_hex_encode (root, 32);
-  w->keys = rdt_space_keys_new (root, w->space);
-  rdt_wipe (root, 32);
-  w->state = rdt_state_new (w->space, w->keys->state_key);
-  w->owner_api = rdt_api_new (rdt_test_server_get_url (server), w->space,
-                              w->key, RDT_ID_USER, &error);
-  g_assert_no_error (error);
-}
-
-static void
-world_clear (World *w)
-{
-  g_object_unref (w->owner_api);
-  rdt_state_free (w->state);
-  rdt_space_keys_free (w->keys);
-  rdt_signing_key_free (w->key);
-  g_free (w->space);
-  g_free (w->seed_hex);
-  g_free (w->root_hex);
-  g_free (w->owner_uid);
-}
-
-static PurpleAccount *
-owner_account (World *w)
-{
-  g_autofree gchar *user = g_strconcat ("owner@", w->space, NULL);
-  g_autofree gchar *joined = g_strconcat ("joined_event:", w->space, NULL);
-  PurpleAccount *a = harness_account_new (user, w->seed_hex,
-                                          rdt_test_server_get_url (server),
-                                          w->root_hex);
-
-  /* joined already: no event.join line of ours in the chats */
-  purple_account_set_string (a, joined, "");
-  harness_account_connect (a);
-  harness_wait (harness_account_connected, a, 30, "owner to connect");
-  return a;
-}
-
-static Core *
-core_new (World *w, gboolean add)
-{
-  Core *c = g_new0 (Core, 1);
-  g_autoptr (GError) error = NULL;
-
-  c->key = rdt_signing_key_generate ();
-  c->uid = rdt_signing_key_get_id (c->key, RDT_ID_USER);
-  c->api = rdt_api_new (rdt_test_server_get_url (server), w->space, c->key,
-                        RDT_ID_USER, &error);
-  g_assert_no_error (error);
-  if (add)
-    {
-      HarnessAsync a = { NULL };
-
-      rdt_membership_add_member_async (w->owner_api, c->uid, NULL,
-                                       harness_async_cb, &a);
-      harness_wait (harness_async_done, &a, 30, "a member to be added");
-      g_assert_true (rdt_membership_add_member_finish (w->owner_api, a.result,
-                                                       &error));
-      g_assert_no_error (error);
-      g_object_unref (a.result);
-    }
-  return c;
-}
-
-static void
-core_free (Core *c)
-{
-  g_clear_object (&c->api);
-  rdt_signing_key_free (c->key);
-  g_free (c->uid);
-  g_free (c);
-}
-
-/* The owner names a member (owner-signed profiles count, spec 12). */
-static void
-set_name (World *w, const gchar *uid, const gchar *name)
-{
-  g_autofree gchar *path = g_strconcat ("profiles/", uid, NULL);
-  g_autofree gchar *data = NULL;
-  const gchar *paths[] = { path }, *datas[1];
-  g_autoptr (GError) error = NULL;
-  HarnessAsync a = { NULL };
-
-  data = rdt_state_encode_profile (w->state, name, &error);
-  g_assert_no_error (error);
-  datas[0] = data;
-  rdt_state_write_async (w->owner_api, paths, datas, 1, NULL,
-                         harness_async_cb, &a);
-  harness_wait (harness_async_done, &a, 30, "a profile write");
-  g_assert_true (rdt_state_write_finish (w->owner_api, a.result, &error));
-  g_assert_no_error (error);
-  g_object_unref (a.result);
-}
-
-static gboolean
-flag_due (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-flag_set (gpointer data)
-{
-  return *(gboolean *) data;
-}
-
-/* key/uid/api post a message of type with text into TOPIC, chained on
- * the server's head. */
-static void
-post (World *w, RdtApi *api, const gchar *uid, RdtSigningKey *key,
-      const gchar *type, const gchar *text)
-{
-  guint8 tkey[32];
-  g_autofree gchar *payload = NULL, *prev = NULL;
-  g_autoptr (GError) error = NULL;
-  HarnessAsync a = { NULL };
-  gboolean due = FALSE;
-  GPtrArray *newest;
-  RdtMessage *m;
-
-  rdt_api_get_messages_async (api, TOPIC, G_GINT64_CONSTANT (9999999999999),
-                              0, 1, NULL, harness_async_cb, &a);
-  harness_wait (harness_async_done, &a, 30, "the topic's head");
-  newest = rdt_api_get_messages_finish (api, a.result, NULL, &error);
-  g_assert_no_error (error);
-  g_clear_object (&a.result);
-  if (newest->len > 0)
-    prev = g_strdup (((RdtMessage *) newest->pdata[0])->message_hash);
-  g_ptr_array_unref (newest);
-  rdt_space_keys_topic_key (w->keys, TOPIC, tkey);
-  payload = rdt_payload_encrypt (tkey, (const guint8 *) text, strlen (text));
-  rdt_wipe (tkey, 32);
-  m = rdt_message_new_signed (w->space, TOPIC, type, prev, payload, uid, key);
-  rdt_api_post_message_async (api, m, NULL, harness_async_cb, &a);
-  harness_wait (harness_async_done, &a, 30, "a post");
-  g_assert_cmpint (rdt_api_post_message_finish (api, a.result, &error), >, 0);
-  g_assert_no_error (error);
-  g_object_unref (a.result);
-  rdt_message_unref (m);
-  /* spec 4.6: same-millisecond posts tie */
-  g_timeout_add (3, flag_due, &due);
-  harness_wait (flag_set, &due, 5, "the pause between posts");
-}
-
-static void
-say (World *w, RdtApi *api, const gchar *uid, RdtSigningKey *key,
-     const gchar *text)
-{
-  post (w, api, uid, key, "chat.text", text);
-}
-
 /* ---- what the UI got ---- */
-
-static void
-command (PurpleConvChat *chat, const gchar *line)
-{
-  gchar *error = NULL;
-  PurpleCmdStatus st;
-
-  st = purple_cmd_do_command (purple_conv_chat_get_conversation (chat), line,
-                              line, &error);
-  if (st != PURPLE_CMD_STATUS_OK)
-    g_error ("/%s: status %d, %s", line, st, error ? error : "");
-  g_free (error);
-}
 
 /* The lines of a (not system or error lines) containing text. */
 static GPtrArray *
@@ -258,35 +66,6 @@ assert_from (PurpleAccount *a, const gchar *text, const gchar *who,
 }
 
 typedef struct {
-  PurpleConvChat *chat;
-  const gchar * const *nicks;
-} UsersWait;
-
-/* The chat lists exactly these nicks. */
-static gboolean
-users_are (gpointer data)
-{
-  UsersWait *u = data;
-  GList *users = purple_conv_chat_get_users (u->chat);
-  guint n = g_strv_length ((gchar **) u->nicks);
-
-  if (g_list_length (users) != n)
-    return FALSE;
-  for (guint i = 0; i < n; i++)
-    if (!purple_conv_chat_find_user (u->chat, u->nicks[i]))
-      return FALSE;
-  return TRUE;
-}
-
-static void
-wait_users (PurpleConvChat *chat, const gchar * const *nicks, const gchar *what)
-{
-  UsersWait u = { chat, nicks };
-
-  harness_wait (users_are, &u, 30, what);
-}
-
-typedef struct {
   PurpleAccount *a;
   const gchar *text;
   guint n;
@@ -320,12 +99,17 @@ assert_own_entry (PurpleConvChat *chat, const gchar *name)
   g_assert_cmpstr (cb->alias, ==, name);
 }
 
+typedef struct {
+  PurpleConvChat *chat;
+  const gchar *nick;
+} NickWait;
+
 static gboolean
 nick_is (gpointer data)
 {
-  UsersWait *u = data;
+  NickWait *u = data;
 
-  return g_strcmp0 (purple_conv_chat_get_nick (u->chat), u->nicks[0]) == 0;
+  return g_strcmp0 (purple_conv_chat_get_nick (u->chat), u->nick) == 0;
 }
 
 /* ---- tests ---- */
@@ -341,20 +125,20 @@ test_own_name (void)
   const gchar *name = "Alice Owner";
   const gchar *me[] = { name, NULL };
   g_autofree gchar *normal = NULL;
-  UsersWait u;
+  NickWait u;
 
-  world_new (&w);
-  owner = owner_account (&w);
+  world_new (&w, server);
+  owner = world_owner_account (&w, TRUE);
   chat = harness_join (owner, TOPIC);
   /* Pidgin refreshes a chat with purple_strreplace (topic, ...): a chat
    * has a topic from the start (two criticals at each join before) */
   g_assert_cmpstr (purple_conv_chat_get_topic (chat), ==, TOPIC);
-  command (chat, "nick Alice Owner");
+  world_command (chat, "nick Alice Owner");
   normal = g_strdup (purple_normalize (owner, name));
   u.chat = chat;
-  u.nicks = (const gchar * const []) { normal, NULL };
+  u.nick = normal;
   harness_wait (nick_is, &u, 30, "our name as the chat's nick");
-  wait_users (chat, me, "our name in the user list");
+  harness_wait_chat_users (chat, me, "our name in the user list");
   assert_own_entry (chat, name);
   g_assert_cmpstr (purple_connection_get_display_name (
       purple_account_get_connection (owner)), ==, name);
@@ -366,7 +150,8 @@ test_own_name (void)
   purple_conversation_destroy (purple_conv_chat_get_conversation (chat));
   chat = harness_join (owner, TOPIC);
   wait_lines (owner, "first own line", 2);
-  wait_users (chat, me, "our name in the user list after rejoining");
+  harness_wait_chat_users (chat, me,
+                           "our name in the user list after rejoining");
   assert_own_entry (chat, name);
   g_assert_cmpstr (purple_conv_chat_get_nick (chat), ==, normal);
   assert_from (owner, "first own line", name, TRUE, 2);
@@ -381,7 +166,8 @@ test_own_name (void)
   harness_wait (harness_account_connected, owner, 30, "the new login");
   chat = harness_join (owner, TOPIC);
   wait_lines (owner, "second own line", 2);
-  wait_users (chat, me, "our name in the user list after a new login");
+  harness_wait_chat_users (chat, me,
+                           "our name in the user list after a new login");
   assert_own_entry (chat, name);
   g_assert_cmpstr (purple_conv_chat_get_nick (chat), ==, normal);
   assert_from (owner, "first own line", name, TRUE, 3);
@@ -446,19 +232,20 @@ test_backlog_names (void)
 
   if (!rdt_test_server_require_local (server, "a delayed state read"))
     return;
-  world_new (&w);
-  bob = core_new (&w, TRUE);
-  set_name (&w, w.owner_uid, "Olga Owner");
-  set_name (&w, bob->uid, "Bob Builder");
-  post (&w, bob->api, bob->uid, bob->key, "event.join", "{}");
-  say (&w, bob->api, bob->uid, bob->key, "bob in the backlog");
-  say (&w, w.owner_api, w.owner_uid, w.key, "olga in the backlog");
+  world_new (&w, server);
+  bob = world_core_new (&w, TRUE);
+  world_set_name (&w, w.owner_uid, "Olga Owner");
+  world_set_name (&w, bob->uid, "Bob Builder");
+  world_post (&w, bob->api, bob->uid, bob->key, TOPIC, "event.join", "{}");
+  world_say (&w, bob, TOPIC, "bob in the backlog");
+  world_post (&w, w.owner_api, w.owner_uid, w.key, TOPIC, "chat.text",
+              "olga in the backlog");
   /* the first state read answers well after the backlog */
   rdt_test_server_fault (server,
       "{\"action\":\"delay\",\"path\":\"/topics/state/messages\","
       "\"method\":\"GET\",\"delay_ms\":1500,\"count\":1}");
   mark = harness_user_adds ()->len;
-  owner = owner_account (&w);
+  owner = world_owner_account (&w, TRUE);
   chat = harness_join (owner, TOPIC);
   wait_lines (owner, "olga in the backlog", 1);
   assert_from (owner, "bob in the backlog", "Bob Builder", FALSE, 1);
@@ -469,7 +256,7 @@ test_backlog_names (void)
   /* the name was ours before the first line: no rename */
   g_assert_cmpuint (harness_count_lines (owner, "You are now known as",
                                          PURPLE_MESSAGE_SYSTEM), ==, 0);
-  wait_users (chat, both, "both names in the user list");
+  harness_wait_chat_users (chat, both, "both names in the user list");
   assert_own_entry (chat, "Olga Owner");
   {
     g_autoptr (GPtrArray) adds = adds_since (owner, mark);
@@ -483,7 +270,7 @@ test_backlog_names (void)
 
   /* a member added now arrives */
   mark = harness_user_adds ()->len;
-  carol = core_new (&w, TRUE);
+  carol = world_core_new (&w, TRUE);
   carol_short = rdt_id_short (carol->uid);
   {
     AddsWait aw = { owner, mark };
@@ -501,8 +288,8 @@ test_backlog_names (void)
 
   rdt_test_server_clear_faults (server);
   purple_account_set_enabled (owner, "rdt-e2e", FALSE);
-  core_free (bob);
-  core_free (carol);
+  world_core_free (bob);
+  world_core_free (carol);
   world_clear (&w);
 }
 
@@ -523,17 +310,17 @@ test_names_late (void)
 
   if (!rdt_test_server_require_local (server, "a delayed state read"))
     return;
-  world_new (&w);
-  bob = core_new (&w, TRUE);
+  world_new (&w, server);
+  bob = world_core_new (&w, TRUE);
   bob_short = rdt_id_short (bob->uid);
-  set_name (&w, w.owner_uid, "Olga Owner");
-  set_name (&w, bob->uid, "Bob Builder");
-  say (&w, bob->api, bob->uid, bob->key, "bob before the names");
+  world_set_name (&w, w.owner_uid, "Olga Owner");
+  world_set_name (&w, bob->uid, "Bob Builder");
+  world_say (&w, bob, TOPIC, "bob before the names");
   rdt_test_server_fault (server,
       "{\"action\":\"delay\",\"path\":\"/topics/state/messages\","
       "\"method\":\"GET\",\"delay_ms\":8000,\"count\":1}");
   mark = harness_user_adds ()->len;
-  owner = owner_account (&w);
+  owner = world_owner_account (&w, TRUE);
   start = g_get_monotonic_time ();
   chat = harness_join (owner, TOPIC);
   wait_lines (owner, "bob before the names", 1);
@@ -541,7 +328,7 @@ test_names_late (void)
   g_assert_cmpint (g_get_monotonic_time () - start, >=, 2500 * 1000);
   g_assert_cmpint (g_get_monotonic_time () - start, <, 7000 * 1000);
   assert_from (owner, "bob before the names", bob_short, FALSE, 1);
-  wait_users (chat, both, "the names at last");
+  harness_wait_chat_users (chat, both, "the names at last");
   {
     g_autoptr (GPtrArray) adds = adds_since (owner, mark);
 
@@ -552,25 +339,17 @@ test_names_late (void)
 
   rdt_test_server_clear_faults (server);
   purple_account_set_enabled (owner, "rdt-e2e", FALSE);
-  core_free (bob);
+  world_core_free (bob);
   world_clear (&w);
 }
 
 int
 main (int argc, char **argv)
 {
-  int ret;
-
-  g_test_init (&argc, &argv, NULL);
-  rdt_crypto_init ();
-  harness_init ();
-  server = rdt_test_server_start (NULL);
+  server = world_init (&argc, &argv);
 
   g_test_add_func ("/nicks/own-name", test_own_name);
   g_test_add_func ("/nicks/backlog-names", test_backlog_names);
   g_test_add_func ("/nicks/names-late", test_names_late);
-  ret = g_test_run ();
-  rdt_test_server_stop (server);
-  purple_core_quit ();
-  return ret;
+  return world_run (server);
 }

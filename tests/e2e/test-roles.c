@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "world.h"
 #include "prompts.h"
 #include "crypto.h"
 #include "encoding.h"
@@ -26,88 +27,6 @@
 
 static RdtTestServer *server;
 
-typedef struct {
-  RdtSigningKey *key;
-  gchar *space, *seed_hex, *root_hex, *owner_uid;
-  RdtApi *api;
-  RdtState *state;        /* only encodes profiles */
-} World;
-
-static void
-world_new (World *w)
-{
-  guint8 root[32];
-  g_autoptr (GError) error = NULL;
-  RdtSpaceKeys *keys;
-
-  w->key = rdt_signing_key_generate ();
-  w->space = rdt_signing_key_get_id (w->key, RDT_ID_SPACE);
-  w->owner_uid = rdt_signing_key_get_id (w->key, RDT_ID_USER);
-  rdt_random_bytes (root, 32);
-  w->seed_hex = harness_seed_hex (w->key);
-  w->root_hex = rdt_hex_encode (root, 32);
-  keys = rdt_space_keys_new (root, w->space);
-  w->state = rdt_state_new (w->space, keys->state_key);
-  rdt_space_keys_free (keys);
-  rdt_wipe (root, 32);
-  w->api = rdt_api_new (rdt_test_server_get_url (server), w->space, w->key,
-                        RDT_ID_USER, &error);
-  g_assert_no_error (error);
-}
-
-static void
-world_clear (World *w)
-{
-  g_object_unref (w->api);
-  rdt_state_free (w->state);
-  rdt_signing_key_free (w->key);
-  g_free (w->space);
-  g_free (w->seed_hex);
-  g_free (w->root_hex);
-  g_free (w->owner_uid);
-}
-
-/* A new member, added by the owner as every client adds one. */
-static gchar *
-add_member (World *w)
-{
-  RdtSigningKey *key = rdt_signing_key_generate ();
-  gchar *uid = rdt_signing_key_get_id (key, RDT_ID_USER);
-  HarnessAsync a = { NULL };
-  g_autoptr (GError) error = NULL;
-
-  rdt_signing_key_free (key);
-  rdt_membership_add_member_async (w->api, uid, NULL, harness_async_cb, &a);
-  harness_wait (harness_async_done, &a, 30, "a member to be added");
-  g_assert_true (rdt_membership_add_member_finish (w->api, a.result, &error));
-  g_assert_no_error (error);
-  g_object_unref (a.result);
-  return uid;
-}
-
-static void
-write_state (World *w, const gchar *path, const gchar *data)
-{
-  const gchar *paths[] = { path }, *datas[] = { data };
-  g_autoptr (GError) error = NULL;
-  HarnessAsync a = { NULL };
-
-  rdt_state_write_async (w->api, paths, datas, 1, NULL, harness_async_cb, &a);
-  harness_wait (harness_async_done, &a, 30, "a state write");
-  g_assert_true (rdt_state_write_finish (w->api, a.result, &error));
-  g_assert_no_error (error);
-  g_object_unref (a.result);
-}
-
-static void
-set_name (World *w, const gchar *uid, const gchar *name)
-{
-  g_autofree gchar *path = g_strconcat ("profiles/", uid, NULL);
-  g_autofree gchar *data = rdt_state_encode_profile (w->state, name, NULL);
-
-  write_state (w, path, data);
-}
-
 /* The right that makes an admin: adding members. */
 static void
 make_admin (World *w, const gchar *uid)
@@ -116,20 +35,7 @@ make_admin (World *w, const gchar *uid)
   g_autofree gchar *data = rdt_state_encode_capability ("create",
                                                         "state/auth/users/{any}");
 
-  write_state (w, path, data);
-}
-
-static PurpleAccount *
-owner_account (World *w)
-{
-  g_autofree gchar *user = g_strconcat ("owner@", w->space, NULL);
-  PurpleAccount *a = harness_account_new (user, w->seed_hex,
-                                          rdt_test_server_get_url (server),
-                                          w->root_hex);
-
-  harness_account_connect (a);
-  harness_wait (harness_account_connected, a, 30, "owner to connect");
-  return a;
+  world_write_state (w, path, data);
 }
 
 typedef struct {
@@ -172,14 +78,14 @@ test_flags (void)
   PurpleConvChat *chat;
   g_autofree gchar *ada = NULL, *sam = NULL, *own = NULL;
 
-  world_new (&w);
-  ada = add_member (&w);
-  sam = add_member (&w);
-  set_name (&w, ada, "Ada Admin");
-  set_name (&w, sam, "Samuel Smith");
-  set_name (&w, w.owner_uid, "Olivia");
+  world_new (&w, server);
+  ada = world_add_new_member (&w);
+  sam = world_add_new_member (&w);
+  world_set_name (&w, ada, "Ada Admin");
+  world_set_name (&w, sam, "Samuel Smith");
+  world_set_name (&w, w.owner_uid, "Olivia");
   make_admin (&w, ada);
-  owner = owner_account (&w);
+  owner = world_owner_account (&w, FALSE);
   chat = harness_join (owner, TOPIC);
   wait_flags (chat, "Olivia", PURPLE_CBFLAGS_FOUNDER, "the owner as founder");
   wait_flags (chat, "Ada Admin", PURPLE_CBFLAGS_OP, "the admin as op");
@@ -220,10 +126,10 @@ test_info (void)
   HarnessNotify *n;
   guint mark;
 
-  world_new (&w);
-  sam = add_member (&w);
-  set_name (&w, sam, "Samuel Smith");
-  owner = owner_account (&w);
+  world_new (&w, server);
+  sam = world_add_new_member (&w);
+  world_set_name (&w, sam, "Samuel Smith");
+  owner = world_owner_account (&w, FALSE);
   chat = harness_join (owner, TOPIC);
   harness_wait_chat_user (chat, "Samuel Smith", "Sam's name in the chat");
   gc = purple_account_get_connection (owner);
@@ -281,15 +187,15 @@ test_whois_members (void)
                            "whois \xe2\x80\x9cSome Name\xe2\x80\x9d" };
   gchar *error = NULL;
 
-  world_new (&w);
-  ada = add_member (&w);
-  sam = add_member (&w);
-  set_name (&w, ada, "Ada Admin");
-  zed = add_member (&w);
-  set_name (&w, sam, "Some Name");
-  set_name (&w, zed, "'Zed Zebra'");
+  world_new (&w, server);
+  ada = world_add_new_member (&w);
+  sam = world_add_new_member (&w);
+  world_set_name (&w, ada, "Ada Admin");
+  zed = world_add_new_member (&w);
+  world_set_name (&w, sam, "Some Name");
+  world_set_name (&w, zed, "'Zed Zebra'");
   make_admin (&w, ada);
-  owner = owner_account (&w);
+  owner = world_owner_account (&w, FALSE);
   chat = harness_join (owner, TOPIC);
   /* 9 characters starting with S could pass for a short space id: the
    * nick shows the short id too, and /whois still finds the name alone */
@@ -350,19 +256,11 @@ test_whois_members (void)
 int
 main (int argc, char **argv)
 {
-  int ret;
-
-  g_test_init (&argc, &argv, NULL);
-  rdt_crypto_init ();
-  harness_init ();
+  server = world_init (&argc, &argv);
   harness_prompts_install ();
-  server = rdt_test_server_start (NULL);
 
   g_test_add_func ("/roles/flags", test_flags);
   g_test_add_func ("/roles/info", test_info);
   g_test_add_func ("/roles/whois-members", test_whois_members);
-  ret = g_test_run ();
-  rdt_test_server_stop (server);
-  purple_core_quit ();
-  return ret;
+  return world_run (server);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "world.h"
 #include "prompts.h"
 #include "crypto.h"
 #include "id.h"
@@ -44,14 +45,6 @@ owner_free (Owner *o)
   g_free (o->space_id);
   g_free (o->seed_hex);
   g_free (o);
-}
-
-static void
-account_done (PurpleAccount *a)
-{
-  purple_account_set_enabled (a, "rdt-e2e", FALSE);
-  if (!purple_account_is_disconnected (a))
-    purple_account_disconnect (a);
 }
 
 static gboolean
@@ -138,8 +131,8 @@ test_invitation (void)
   g_assert_null (purple_account_get_string (bob, "pending_invitation", NULL));
   g_assert_null (harness_prompt ());
 
-  account_done (bob);
-  account_done (owner);
+  harness_account_done (bob);
+  harness_account_done (owner);
   g_free (user);
   owner_free (o);
 }
@@ -188,7 +181,7 @@ test_new_space (void)
     g_free (space);
     rdt_signing_key_free (key);
   }
-  account_done (carol);
+  harness_account_done (carol);
 }
 
 static void
@@ -218,7 +211,7 @@ test_keys (void)
   g_assert_cmpstr (purple_account_get_string (dave, "server", NULL), ==,
                    rdt_test_server_get_url (server));
   g_assert_null (harness_prompt ());
-  account_done (dave);
+  harness_account_done (dave);
   owner_free (o);
 }
 
@@ -287,27 +280,19 @@ test_word_as_password (void)
   assert_says_what_password_takes (last_error ()->text);
   g_assert_cmpstr (purple_account_get_password (erin), ==, "hunter2");
 
-  account_done (erin);
+  harness_account_done (erin);
   owner_free (o);
 }
 
 int
 main (int argc, char **argv)
 {
-  int ret;
-
-  g_test_init (&argc, &argv, NULL);
-  rdt_crypto_init ();
-  harness_init ();
+  server = world_init (&argc, &argv);
   harness_prompts_install ();
-  server = rdt_test_server_start (NULL);
 
   g_test_add_func ("/setup/invitation", test_invitation);
   g_test_add_func ("/setup/new-space", test_new_space);
   g_test_add_func ("/setup/keys", test_keys);
   g_test_add_func ("/setup/word-as-password", test_word_as_password);
-  ret = g_test_run ();
-  rdt_test_server_stop (server);
-  purple_core_quit ();
-  return ret;
+  return world_run (server);
 }
