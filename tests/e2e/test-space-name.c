@@ -8,7 +8,8 @@
  * before), the member's account alias becomes the name, while an alias
  * the user chose stays; /space-name without a name shows it; a member's
  * /space-name is refused with a clear message, and the test server
- * refuses the member's write as the spec's permission check does. */
+ * refuses the member's write as the spec's permission check does; the
+ * account action "Name this space...", for the owner only. */
 #include "config.h"
 
 #include <string.h>
@@ -249,6 +250,63 @@ test_refused (void)
   world_clear (&w);
 }
 
+static gboolean
+notified_since (gpointer data)
+{
+  guint *mark = data;
+
+  return harness_notifies ()->len > *mark;
+}
+
+/* The account action: the owner names the space in a prompt; a member is
+ * told at once that only the owner can, with no prompt to fill in. */
+static void
+test_action (void)
+{
+  World w;
+  PurpleAccount *owner, *bob;
+  PurpleConvChat *ochat, *bchat;
+  g_autofree gchar *shortid = NULL, *before = NULL;
+  GPtrArray *notes = harness_notifies ();
+  HarnessNotify *n;
+  guint mark;
+
+  world_new (&w);
+  shortid = rdt_id_short (w.space);
+  before = g_strconcat (TOPIC, DASH, shortid, NULL);
+  owner = account_for (&w, "owner", w.key);
+  connect_account (owner, "owner to connect");
+  bob = account_for (&w, "bob", w.bob_key);
+  connect_account (bob, "Bob to connect");
+  ochat = harness_join (owner, TOPIC);
+  bchat = harness_join (bob, TOPIC);
+  wait_title (bchat, before, "the state read in Bob's chat");
+  wait_title (ochat, before, "the state read in the owner's chat");
+
+  mark = notes->len;
+  harness_run_action (bob, "Name this space");
+  g_assert_null (harness_prompt ());
+  harness_wait (notified_since, &mark, 30, "the refusal");
+  n = notes->pdata[mark];
+  g_assert_cmpint (n->type, ==, PURPLE_NOTIFY_MSG_ERROR);
+  g_assert_cmpstr (n->primary, ==, "Only the space's owner can name the space.");
+
+  harness_run_action (owner, "Name this space");
+  g_assert_nonnull (harness_prompt ());
+  g_assert_cmpint (harness_prompt ()->type, ==, PURPLE_REQUEST_INPUT);
+  harness_answer_input ("Book club");
+  wait_title (bchat, TOPIC DASH "Book club", "the space's name in Bob's chat");
+  {
+    AliasWait a = { owner, "Book club" };
+
+    harness_wait (alias_is, &a, 30, "the space's name as the owner's alias");
+  }
+
+  purple_account_set_enabled (bob, "rdt-e2e", FALSE);
+  purple_account_set_enabled (owner, "rdt-e2e", FALSE);
+  world_clear (&w);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -262,6 +320,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/space-name/shown", test_shown);
   g_test_add_func ("/space-name/refused", test_refused);
+  g_test_add_func ("/space-name/action", test_action);
   ret = g_test_run ();
   rdt_test_server_stop (server);
   purple_core_quit ();
