@@ -191,6 +191,7 @@ test_shown (void)
   g_assert_cmpint (command (ochat, "space-name Reading circle", &error), ==,
                    PURPLE_CMD_STATUS_OK);
   wait_title (bchat, TOPIC DASH "Reading circle", "the new name in Bob's chat");
+  wait_title (ochat, TOPIC DASH "Reading circle", "the new name in the owner's chat");
   {
     AliasWait a = { bob, "Reading circle" };
 
@@ -198,6 +199,19 @@ test_shown (void)
   }
   g_assert_cmpint (command (bchat, "topic", &error), ==, PURPLE_CMD_STATUS_OK);
   harness_wait_line (bob, "Topic general: general", PURPLE_MESSAGE_SYSTEM);
+
+  /* the topic line edited in the client comes back with the space's name
+   * after it: that part is not the topic's new name */
+  {
+    PurpleConnection *gc = purple_account_get_connection (owner);
+    PurplePluginProtocolInfo *prpl =
+        PURPLE_PLUGIN_PROTOCOL_INFO (purple_connection_get_prpl (gc));
+
+    prpl->set_chat_topic (gc, purple_conv_chat_get_id (ochat),
+                          "Book talk" DASH "Reading circle");
+    wait_title (bchat, "Book talk" DASH "Reading circle",
+                "the new topic name in Bob's chat");
+  }
 
   purple_account_set_enabled (bob, "rdt-e2e", FALSE);
   purple_account_set_enabled (owner, "rdt-e2e", FALSE);
