@@ -258,6 +258,12 @@ check_signer (RdtState *state, const RdtMessage *msg, gboolean *tool_use)
       g_strcmp0 (parts[1], msg->sender) != 0)
     return g_strdup_printf (_("profile of %s is signed by %s"), parts[1],
                             msg->sender);
+  /* The space's name is the owner's word: a member the server (or a
+   * capability) let write it does not rename the space for everyone. */
+  if (g_str_equal (msg->type, RDT_STATE_SPACE_PATH) &&
+      !rdt_state_is_owner (state, msg->sender))
+    return g_strdup_printf (_("space name is signed by %s, not the owner"),
+                            msg->sender);
   return NULL;
 }
 
@@ -267,7 +273,8 @@ path_counts_for_serial (const gchar *path)
   return g_str_has_prefix (path, "auth/users/") ||
          g_str_has_prefix (path, "auth/tools/") ||
          g_str_has_prefix (path, "profiles/") ||
-         g_str_has_prefix (path, "topics/");
+         g_str_has_prefix (path, "topics/") ||
+         g_str_equal (path, RDT_STATE_SPACE_PATH);
 }
 
 static gboolean
@@ -601,6 +608,22 @@ rdt_state_get_topic_name (RdtState *state, const gchar *topic_id)
   return object_name (obj, "name");
 }
 
+gchar *
+rdt_state_get_space_name (RdtState *state)
+{
+  g_autoptr (JsonObject) obj = decrypt_object (state,
+      rdt_state_lookup (state, RDT_STATE_SPACE_PATH));
+  JsonNode *space;
+
+  /* bound to this space, like topic metadata to its topic */
+  space = obj ? json_object_get_member (obj, "space") : NULL;
+  if (space == NULL || !JSON_NODE_HOLDS_VALUE (space) ||
+      json_node_get_value_type (space) != G_TYPE_STRING ||
+      g_strcmp0 (json_node_get_string (space), state->space_id) != 0)
+    return NULL;
+  return object_name (obj, "name");
+}
+
 /* ---- encoders ---- */
 
 static gchar *
@@ -664,6 +687,28 @@ rdt_state_encode_topic_metadata (RdtState *state, const gchar *topic_id,
   json_builder_add_string_value (b, clean);
   json_builder_set_member_name (b, "topic");
   json_builder_add_string_value (b, topic_id);
+  json_builder_end_object (b);
+  return encode_encrypted (state, b, error);
+}
+
+gchar *
+rdt_state_encode_space_metadata (RdtState *state, const gchar *name,
+                                 GError **error)
+{
+  g_autofree gchar *clean = rdt_state_clean_name (name);
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+
+  if (clean == NULL)
+    {
+      g_set_error_literal (error, RDT_ERROR, RDT_ERROR_FAILED,
+                           _("the space name is empty"));
+      return NULL;
+    }
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "name");
+  json_builder_add_string_value (b, clean);
+  json_builder_set_member_name (b, "space");
+  json_builder_add_string_value (b, state->space_id);
   json_builder_end_object (b);
   return encode_encrypted (state, b, error);
 }

@@ -2,7 +2,8 @@
 /* state.h - the space's state (spec 8.5): the verified state log replayed
  * into "path -> latest value", and what a chat client reads from it:
  * members (auth/users/{U}, spec 8.3), display names (profiles/{U}, spec 12)
- * and topic metadata (topics/{id}/metadata, spec 9), in the conventions of
+ * topic metadata (topics/{id}/metadata, spec 9) and the space's name
+ * (space/metadata, written by the owner), in the conventions of
  * docs/conventions.md. No network here: statesync.h loads and writes.
  *
  * Every message is verified (hash, signature) and linked into the state
@@ -28,6 +29,9 @@ typedef struct _RdtState RdtState;
 
 /* Longest display name or topic name kept, in characters. */
 #define RDT_STATE_MAX_NAME 64
+
+/* The state path of the space's own metadata (its human name). */
+#define RDT_STATE_SPACE_PATH "space/metadata"
 
 typedef struct {
   const gchar *path;
@@ -81,6 +85,9 @@ gchar       *rdt_state_get_display_name (RdtState *state, const gchar *user_id);
 /* Topic ids that have metadata, sorted; and a topic's name (NULL if none). */
 GPtrArray   *rdt_state_list_topics (RdtState *state);
 gchar       *rdt_state_get_topic_name (RdtState *state, const gchar *topic_id);
+/* The space's name from space/metadata, written by the owner, cleaned like
+ * display names; NULL if none. */
+gchar       *rdt_state_get_space_name (RdtState *state);
 
 /* ---- values this plugin writes (the `data` of a state message) ---- */
 
@@ -90,6 +97,9 @@ gchar *rdt_state_encode_profile (RdtState *state, const gchar *display_name,
 /* {"name": name, "topic": id} encrypted with the state key. */
 gchar *rdt_state_encode_topic_metadata (RdtState *state, const gchar *topic_id,
                                         const gchar *name, GError **error);
+/* {"name": name, "space": S} encrypted with the state key. */
+gchar *rdt_state_encode_space_metadata (RdtState *state, const gchar *name,
+                                        GError **error);
 /* Plain std base64 of {"user_id": U} (auth entries cannot be encrypted). */
 gchar *rdt_state_encode_user_entry (const gchar *user_id);
 /* Plain std base64 of {"op": op, "path": path}. */

@@ -31,6 +31,7 @@
 #include "invite.h"
 #include "members.h"
 #include "rdt-purple.h"
+#include "spacename.h"
 
 static PurpleConnection *
 action_gc (PurplePluginAction *action)
@@ -715,6 +716,41 @@ leave_space (PurplePluginAction *action)
                          _("Cancel"), G_CALLBACK (action_cancelled));
 }
 
+static void
+space_name_entered (gpointer user_data, const char *name)
+{
+  RdtConn *rc = rdt_conn_of (user_data);
+
+  if (rc != NULL)
+    rdt_space_set_name (rc, name, on_action_done, g_strdup (_("Space name")));
+}
+
+/* Only the owner names the space: others are told so before they type. */
+static void
+name_space (PurplePluginAction *action)
+{
+  PurpleConnection *gc = action_gc (action);
+  RdtConn *rc = gc ? rdt_conn_of (gc) : NULL;
+  RdtState *state = rdt_members_get_state (rc);
+  g_autofree gchar *current = NULL;
+
+  if (rc == NULL)
+    return;
+  if (state != NULL && !rdt_space_is_owner (rc))
+    {
+      purple_notify_error (gc, _("Space name"),
+                           _("Only the space's owner can name the space."),
+                           NULL);
+      return;
+    }
+  if (state != NULL)
+    current = rdt_state_get_space_name (state);
+  ask_text (gc, _("Space name"), _("Name this space"),
+            _("Every member sees this name in the titles of the space's "
+              "chats and as the account's name."),
+            current, FALSE, _("Set"), space_name_entered);
+}
+
 GList *
 rdt_actions_list (PurplePlugin *plugin, gpointer context)
 {
@@ -728,6 +764,8 @@ rdt_actions_list (PurplePlugin *plugin, gpointer context)
                                                   export_credentials));
   l = g_list_append (l, purple_plugin_action_new (_("Set display name..."),
                                                   set_display_name));
+  l = g_list_append (l, purple_plugin_action_new (_("Name this space..."),
+                                                  name_space));
   l = g_list_append (l, purple_plugin_action_new (_("Invite someone..."),
                                                   invite_someone));
   l = g_list_append (l, purple_plugin_action_new (_("Add a member by ID..."),

@@ -18,6 +18,7 @@
 #include "id.h"
 #include "members.h"
 #include "rdt-purple.h"
+#include "spacename.h"
 #include "xfer.h"
 #include <notify.h>
 
@@ -201,6 +202,43 @@ cmd_add_member (PurpleConversation *conv, const gchar *cmd, gchar **args,
   return PURPLE_CMD_RET_OK;
 }
 
+/* /space-name [name]: show the space's name, or (the owner) set it. */
+static PurpleCmdRet
+cmd_space_name (PurpleConversation *conv, const gchar *cmd, gchar **args,
+                gchar **error, void *data)
+{
+  RdtConn *rc = rdt_conn_of (purple_conversation_get_gc (conv));
+  RdtState *state = rc ? rdt_members_get_state (rc) : NULL;
+  g_autofree gchar *name = NULL, *text = NULL;
+
+  if (rc == NULL)
+    return PURPLE_CMD_RET_FAILED;
+  if (args[0] == NULL || *g_strstrip (args[0]) == '\0')
+    {
+      name = state ? rdt_state_get_space_name (state) : NULL;
+      if (name != NULL)
+        text = g_strdup_printf (_("Space name: %s"), name);
+      else
+        {
+          g_autofree gchar *label = rdt_space_label (rc);
+
+          text = g_strdup_printf (_("This space has no name yet; it is shown "
+                                    "as %s."), label);
+        }
+      rdt_write_system (PURPLE_CONV_CHAT (conv), text, PURPLE_MESSAGE_SYSTEM);
+      return PURPLE_CMD_RET_OK;
+    }
+  /* said at once, not after a refused write */
+  if (state != NULL && !rdt_space_is_owner (rc))
+    {
+      *error = g_strdup (_("Only the space's owner can name the space."));
+      return PURPLE_CMD_RET_FAILED;
+    }
+  rdt_space_set_name (rc, args[0], on_cmd_written,
+                      cmd_op_new (conv, _("Naming the space")));
+  return PURPLE_CMD_RET_OK;
+}
+
 static PurpleCmdRet
 cmd_nick (PurpleConversation *conv, const gchar *cmd, gchar **args,
           gchar **error, void *data)
@@ -225,7 +263,9 @@ cmd_topic (PurpleConversation *conv, const gchar *cmd, gchar **args,
     return PURPLE_CMD_RET_FAILED;
   if (args[0] == NULL || *args[0] == '\0')
     {
-      const gchar *name = purple_conv_chat_get_topic (PURPLE_CONV_CHAT (conv));
+      /* the topic line, without the space's name it shows */
+      g_autofree gchar *name = rdt_space_strip_label (rc,
+          purple_conv_chat_get_topic (PURPLE_CONV_CHAT (conv)));
       gchar *text = g_strdup_printf (_("Topic %s: %s"), topic,
                                      name ? name : _("(no name)"));
 
@@ -308,6 +348,8 @@ rdt_commands_register (void)
   REG ("nick", "s", cmd_nick,
        _("nick &lt;name&gt;: set your display name, seen by every member."));
   f |= PURPLE_CMD_FLAG_ALLOW_WRONG_ARGS;
+  REG ("space-name", "s", cmd_space_name,
+       _("space-name [name]: show the space's name, or (the owner only) name the space for every member."));
   REG ("topic", "s", cmd_topic,
        _("topic [name]: show this topic's name, or rename it for every member."));
 #undef REG

@@ -31,6 +31,7 @@
 #include "members.h"
 #include "roles.h"
 #include "rooms.h"
+#include "spacename.h"
 #include "transcript.h"
 
 /* After a failed sync, try again this much later (while connected). */
@@ -380,14 +381,18 @@ rdt_members_lookup_nick (RdtConn *rc, const gchar *nick)
 
 /* ---- keeping the open chats up to date ---- */
 
+/* "general — Book club": the space's name tells two `general`s apart */
 static void
 update_chat_topic (Members *m, PurpleConvChat *chat, const gchar *topic_id)
 {
   g_autofree gchar *name = rdt_state_get_topic_name (m->state, topic_id);
-  const gchar *shown = purple_conv_chat_get_topic (chat);
+  g_autofree gchar *line = rdt_space_chat_title (m->rc, name ? name : topic_id);
+  PurpleConversation *conv = purple_conv_chat_get_conversation (chat);
 
-  if (name != NULL && g_strcmp0 (shown, name) != 0)
-    purple_conv_chat_set_topic (chat, NULL, name);
+  if (g_strcmp0 (purple_conv_chat_get_topic (chat), line) != 0)
+    purple_conv_chat_set_topic (chat, NULL, line);
+  if (g_strcmp0 (purple_conversation_get_title (conv), line) != 0)
+    purple_conversation_set_title (conv, line);
 }
 
 static void on_metadata_created (GObject *source, GAsyncResult *result,
@@ -601,6 +606,7 @@ refresh_chats (Members *m, GHashTable *old_nicks)
   purple_connection_set_display_name (rc->gc, own);
   g_free (rc->nick);
   rc->nick = g_strdup (own);
+  rdt_space_update_alias (rc);
   g_hash_table_iter_init (&iter, rc->topic_to_id);
   while (g_hash_table_iter_next (&iter, &topic, NULL))
     {
@@ -1041,6 +1047,14 @@ fail_now (RdtConn *rc, RdtMembersDone done, gpointer user_data, GError *error)
 }
 
 void
+rdt_members_write_state (RdtConn *rc, const gchar *path, const gchar *data,
+                         RdtMembersDone done, gpointer user_data)
+{
+  g_return_if_fail (members_of (rc) != NULL);
+  write_one (members_of (rc), path, data, done, user_data);
+}
+
+void
 rdt_members_set_display_name (RdtConn *rc, const gchar *name,
                               RdtMembersDone done, gpointer user_data)
 {
@@ -1274,7 +1288,11 @@ rdt_set_chat_topic (PurpleConnection *gc, int id, const char *topic)
   t->chat_id = id;
   /* The chat shows the new name once it comes back through the verified
    * state, like every other member sees it. */
-  rdt_members_set_topic_name (rc, topic_id, topic, on_topic_written, t);
+  {
+    g_autofree gchar *name = rdt_space_strip_label (rc, topic);
+
+    rdt_members_set_topic_name (rc, topic_id, name, on_topic_written, t);
+  }
 }
 
 /* ---- prpl: room list ---- */

@@ -64,6 +64,10 @@ void rdt_members_set_display_name (RdtConn *rc, const gchar *name,
 void rdt_members_set_topic_name (RdtConn *rc, const gchar *topic_id,
                                  const gchar *name, RdtMembersDone done,
                                  gpointer user_data);
+/* One state write (path, data as encoded by state.h), done as above. */
+void rdt_members_write_state (RdtConn *rc, const gchar *path,
+                              const gchar *data, RdtMembersDone done,
+                              gpointer user_data);
 void rdt_members_add_member (RdtConn *rc, const gchar *user_id,
                              RdtMembersDone done, gpointer user_data);
 /* The invitation string (a secret: shown once, never logged). */

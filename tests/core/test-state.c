@@ -514,6 +514,65 @@ test_plain_encoders (void)
   g_assert_cmpuint (json_object_get_size (o), ==, 2);
 }
 
+/* The space's name: encoded bound to this space, counted only from the
+ * owner, cleaned like other names; the latest owner's write wins. */
+static void
+test_space_name (Fixture *f, gconstpointer data)
+{
+  g_autoptr (RdtSigningKey) alice = rdt_signing_key_generate ();
+  g_autoptr (RdtSigningKey) other = rdt_signing_key_generate ();
+  g_autofree gchar *other_space = rdt_signing_key_get_id (other, RDT_ID_SPACE);
+  g_autoptr (RdtState) other_state = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) rejected = NULL;
+  g_autofree gchar *d1 = NULL, *d2 = NULL, *d3 = NULL, *d4 = NULL;
+  g_autofree gchar *n1 = NULL, *n2 = NULL, *n3 = NULL;
+  guint serial;
+
+  g_assert_null (rdt_state_encode_space_metadata (f->state, " \t", &error));
+  g_assert_error (error, RDT_ERROR, RDT_ERROR_FAILED);
+  g_clear_error (&error);
+  g_assert_null (rdt_state_get_space_name (f->state));
+
+  add_member (f, f->owner, alice);
+  d1 = rdt_state_encode_space_metadata (f->state, "  Book\u200b club ", &error);
+  g_assert_no_error (error);
+  add (f, f->owner, FALSE, RDT_STATE_SPACE_PATH, d1);
+  g_assert_cmpuint (ingest_all (f, NULL), ==, 2);
+  n1 = rdt_state_get_space_name (f->state);
+  g_assert_cmpstr (n1, ==, "Book club");
+
+  /* a member's rename does not count, even if a server took it */
+  serial = rdt_state_get_serial (f->state);
+  d2 = rdt_state_encode_space_metadata (f->state, "Hijacked", &error);
+  g_assert_no_error (error);
+  add (f, alice, FALSE, RDT_STATE_SPACE_PATH, d2);
+  rejected = g_ptr_array_new_with_free_func ((GDestroyNotify) rdt_chain_rejection_free);
+  g_assert_cmpuint (ingest_all (f, rejected), ==, 0);
+  g_assert_cmpuint (rejected->len, ==, 1);
+  n2 = rdt_state_get_space_name (f->state);
+  g_assert_cmpstr (n2, ==, "Book club");
+  g_assert_cmpuint (rdt_state_get_serial (f->state), ==, serial);
+
+  /* a name copied from another space (same key, other id) is not ours */
+  other_state = rdt_state_new (other_space, f->keys->state_key);
+  d3 = rdt_state_encode_space_metadata (other_state, "Elsewhere", &error);
+  g_assert_no_error (error);
+  add (f, f->owner, FALSE, RDT_STATE_SPACE_PATH, d3);
+  ingest_all (f, NULL);
+  g_assert_null (rdt_state_get_space_name (f->state));
+
+  /* the owner renames it: seen, and the serial moves for the chats */
+  serial = rdt_state_get_serial (f->state);
+  d4 = rdt_state_encode_space_metadata (f->state, "Reading circle", &error);
+  g_assert_no_error (error);
+  add (f, f->owner, FALSE, RDT_STATE_SPACE_PATH, d4);
+  g_assert_cmpuint (ingest_all (f, NULL), ==, 1);
+  n3 = rdt_state_get_space_name (f->state);
+  g_assert_cmpstr (n3, ==, "Reading circle");
+  g_assert_cmpuint (rdt_state_get_serial (f->state), >, serial);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -530,6 +589,7 @@ main (int argc, char **argv)
   ADD ("/state/tool-paths", test_tool_paths);
   ADD ("/state/tool-use-limit", test_tool_use_limit);
   ADD ("/state/metadata-checks", test_metadata_checks);
+  ADD ("/state/space-name", test_space_name);
   g_test_add_func ("/state/clean-name", test_clean_name);
   g_test_add_func ("/state/plain-encoders", test_plain_encoders);
   return g_test_run ();

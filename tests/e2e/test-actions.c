@@ -108,10 +108,11 @@ test_list (void)
   g_assert_nonnull (plugin);
   g_assert_nonnull (plugin->info->actions);
   actions = plugin->info->actions (plugin, NULL);
-  /* member id, reconnect now, export, display name, invite, add member,
-   * join, new space, leave this space (the membership ones are exercised
-   * in test-members.c, leaving in test-events.c) */
-  g_assert_cmpuint (g_list_length (actions), ==, 9);
+  /* member id, reconnect now, export, display name, name this space,
+   * invite, add member, join, new space, leave this space (the membership
+   * ones are exercised in test-members.c, leaving in test-events.c, the
+   * space's name in test-space-name.c) */
+  g_assert_cmpuint (g_list_length (actions), ==, 10);
   g_list_free_full (actions, (GDestroyNotify) purple_plugin_action_free);
 }
 

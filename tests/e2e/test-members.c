@@ -85,8 +85,12 @@ static gboolean
 topic_is (gpointer data)
 {
   TopicWait *t = data;
+  const gchar *line = purple_conv_chat_get_topic (t->chat);
+  gsize n = strlen (t->topic);
 
-  return g_strcmp0 (purple_conv_chat_get_topic (t->chat), t->topic) == 0;
+  /* "<topic name> — <space name or id>" */
+  return line != NULL && strncmp (line, t->topic, n) == 0 &&
+         g_str_has_prefix (line + n, " \xe2\x80\x94 ");
 }
 
 static gboolean

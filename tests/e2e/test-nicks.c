@@ -132,7 +132,7 @@ test_own_name (void)
   chat = harness_join (owner, TOPIC);
   /* Pidgin refreshes a chat with purple_strreplace (topic, ...): a chat
    * has a topic from the start (two criticals at each join before) */
-  g_assert_cmpstr (purple_conv_chat_get_topic (chat), ==, TOPIC);
+  g_assert_true (g_str_has_prefix (purple_conv_chat_get_topic (chat), TOPIC));
   world_command (chat, "nick Alice Owner");
   normal = g_strdup (purple_normalize (owner, name));
   u.chat = chat;

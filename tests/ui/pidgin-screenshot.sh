@@ -154,7 +154,8 @@ unset DBUS_SESSION_BUS_ADDRESS
 pidgin -c "$conf" > "$tmp/pidgin.out" 2> "$tmp/pidgin.err" &
 pidgin_pid=$!
 
-chat_window() { xdotool search --onlyvisible --name "^$topic\$" | head -n1 | grep .; }
+# the title is "general — <space name or short id>" once the state is read
+chat_window() { xdotool search --onlyvisible --name "^$topic( |\$)" | head -n1 | grep .; }
 wait_for "the chat window '$topic'" chat_window
 log_has_welcome() { grep -rqF -- "$welcome" "$conf/logs"; }
 wait_for "the welcome message in Pidgin's chat log" log_has_welcome
@@ -257,8 +258,11 @@ invitation_window() { xdotool search --onlyvisible --name '^Invitation$' | grep 
 type_line "/invite"
 wait_for "the invitation window" invitation_window
 [ "$(invitation_window | wc -l)" = 1 ] || fail "more than one invitation window: $(titles | tr '\n' ',')"
-[ "$(xdotool search --onlyvisible --name "^$topic\$" | wc -l)" = 1 ] \
-  || fail "not one chat window '$topic': $(titles | tr '\n' ',')"
+# one chat window, titled with the topic and the space's short id (the
+# space has no name): two spaces' "general" can be told apart
+chat_title="$topic — ${space:0:9}"
+[ "$(titles | grep -cxF -- "$chat_title")" = 1 ] \
+  || fail "not one chat window '$chat_title': $(titles | tr '\n' ',')"
 titles > "${out%.png}-windows.txt"
 saved=$(find "$conf/reeeductio" -name 'invitation-*.txt' 2>/dev/null || true)
 [ "$(printf '%s\n' "$saved" | grep -c .)" = 1 ] || fail "not one invitation file: $saved"
