@@ -15,12 +15,11 @@
 #include <string.h>
 
 #include "harness.h"
+#include "world.h"
 #include "prompts.h"
 #include "api.h"
 #include "crypto.h"
-#include "encoding.h"
 #include "id.h"
-#include "membership.h"
 #include "statesync.h"
 #include "testserver.h"
 
@@ -28,83 +27,6 @@
 #define DASH " \xe2\x80\x94 "
 
 static RdtTestServer *server;
-
-typedef struct {
-  RdtSigningKey *key, *bob_key;
-  gchar *space, *seed_hex, *root_hex, *bob_uid;
-  RdtApi *api;
-  RdtState *state;        /* only encodes */
-} World;
-
-static void
-world_new (World *w)
-{
-  guint8 root[32];
-  g_autoptr (GError) error = NULL;
-  RdtSpaceKeys *keys;
-  HarnessAsync a = { NULL };
-
-  w->key = rdt_signing_key_generate ();
-  w->space = rdt_signing_key_get_id (w->key, RDT_ID_SPACE);
-  rdt_random_bytes (root, 32);
-  w->seed_hex = harness_seed_hex (w->key);
-  w->root_hex = rdt_hex_encode (root, 32);
-  keys = rdt_space_keys_new (root, w->space);
-  w->state = rdt_state_new (w->space, keys->state_key);
-  rdt_space_keys_free (keys);
-  rdt_wipe (root, 32);
-  w->api = rdt_api_new (rdt_test_server_get_url (server), w->space, w->key,
-                        RDT_ID_USER, &error);
-  g_assert_no_error (error);
-
-  /* Bob, a member as every client adds one */
-  w->bob_key = rdt_signing_key_generate ();
-  w->bob_uid = rdt_signing_key_get_id (w->bob_key, RDT_ID_USER);
-  rdt_membership_add_member_async (w->api, w->bob_uid, NULL, harness_async_cb, &a);
-  harness_wait (harness_async_done, &a, 30, "Bob to be added");
-  g_assert_true (rdt_membership_add_member_finish (w->api, a.result, &error));
-  g_assert_no_error (error);
-  g_object_unref (a.result);
-}
-
-static void
-world_clear (World *w)
-{
-  g_object_unref (w->api);
-  rdt_state_free (w->state);
-  rdt_signing_key_free (w->key);
-  rdt_signing_key_free (w->bob_key);
-  g_free (w->space);
-  g_free (w->seed_hex);
-  g_free (w->root_hex);
-  g_free (w->bob_uid);
-}
-
-static PurpleAccount *
-account_for (World *w, const gchar *who, const RdtSigningKey *key)
-{
-  g_autofree gchar *user = g_strconcat (who, "@", w->space, NULL);
-  g_autofree gchar *seed = harness_seed_hex (key);
-  PurpleAccount *a = harness_account_new (user, seed,
-                                          rdt_test_server_get_url (server),
-                                          w->root_hex);
-
-  return a;
-}
-
-static void
-connect_account (PurpleAccount *a, const gchar *what)
-{
-  harness_account_connect (a);
-  harness_wait (harness_account_connected, a, 30, what);
-}
-
-static PurpleCmdStatus
-command (PurpleConvChat *chat, const gchar *line, gchar **error)
-{
-  return purple_cmd_do_command (purple_conv_chat_get_conversation (chat), line,
-                                line, error);
-}
 
 typedef struct {
   PurpleConvChat *chat;
@@ -149,30 +71,33 @@ static void
 test_shown (void)
 {
   World w;
+  Core *b;
   PurpleAccount *owner, *bob;
   PurpleConvChat *ochat, *bchat;
-  g_autofree gchar *shortid = NULL, *before = NULL;
+  g_autofree gchar *shortid = NULL, *before = NULL, *bob_seed = NULL;
   gchar *error = NULL;
 
-  world_new (&w);
+  world_new (&w, server);
+  b = world_core_new (&w, TRUE);
+  bob_seed = harness_seed_hex (b->key);
   shortid = rdt_id_short (w.space);
   before = g_strconcat (TOPIC, DASH, shortid, NULL);
-  owner = account_for (&w, "owner", w.key);
+  owner = world_account_new (&w, "owner", w.seed_hex, FALSE);
   purple_account_set_alias (owner, "My own name for it");
-  connect_account (owner, "owner to connect");
-  bob = account_for (&w, "bob", w.bob_key);
-  connect_account (bob, "Bob to connect");
+  world_account_connect (owner);
+  bob = world_account (&w, "bob", bob_seed, FALSE);
   ochat = harness_join (owner, TOPIC);
   bchat = harness_join (bob, TOPIC);
   /* no name yet: the short space id tells the space apart */
   wait_title (bchat, before, "the short space id in Bob's chat");
   g_assert_null (purple_account_get_alias (bob));
-  g_assert_cmpint (command (bchat, "space-name", &error), ==, PURPLE_CMD_STATUS_OK);
+  g_assert_cmpint (world_try_command (bchat, "space-name", &error), ==,
+                   PURPLE_CMD_STATUS_OK);
   g_assert_null (error);
   harness_wait_line (bob, "This space has no name yet", PURPLE_MESSAGE_SYSTEM);
 
-  g_assert_cmpint (command (ochat, "space-name  Book club ", &error), ==,
-                   PURPLE_CMD_STATUS_OK);
+  g_assert_cmpint (world_try_command (ochat, "space-name  Book club ", &error),
+                   ==, PURPLE_CMD_STATUS_OK);
   g_assert_null (error);
   harness_wait_line (owner, "Naming the space: done.", PURPLE_MESSAGE_SYSTEM);
   wait_title (bchat, TOPIC DASH "Book club", "the space's name in Bob's chat");
@@ -183,13 +108,12 @@ test_shown (void)
     harness_wait (alias_is, &a, 30, "the space's name as Bob's alias");
   }
   g_assert_cmpstr (purple_account_get_alias (owner), ==, "My own name for it");
-  g_assert_cmpint (command (bchat, "space-name", &error), ==, PURPLE_CMD_STATUS_OK);
+  world_command (bchat, "space-name");
   harness_wait_line (bob, "Space name: Book club",
                      PURPLE_MESSAGE_SYSTEM);
 
   /* renamed: the alias we set follows, the topic name stays apart */
-  g_assert_cmpint (command (ochat, "space-name Reading circle", &error), ==,
-                   PURPLE_CMD_STATUS_OK);
+  world_command (ochat, "space-name Reading circle");
   wait_title (bchat, TOPIC DASH "Reading circle", "the new name in Bob's chat");
   wait_title (ochat, TOPIC DASH "Reading circle", "the new name in the owner's chat");
   {
@@ -197,7 +121,7 @@ test_shown (void)
 
     harness_wait (alias_is, &a, 30, "the new name as Bob's alias");
   }
-  g_assert_cmpint (command (bchat, "topic", &error), ==, PURPLE_CMD_STATUS_OK);
+  world_command (bchat, "topic");
   harness_wait_line (bob, "Topic general: general", PURPLE_MESSAGE_SYSTEM);
 
   /* the topic line edited in the client comes back with the space's name
@@ -215,6 +139,7 @@ test_shown (void)
 
   purple_account_set_enabled (bob, "rdt-e2e", FALSE);
   purple_account_set_enabled (owner, "rdt-e2e", FALSE);
+  world_core_free (b);
   world_clear (&w);
 }
 
@@ -224,18 +149,19 @@ static void
 test_refused (void)
 {
   World w;
+  Core *b;
   PurpleAccount *bob;
   PurpleConvChat *bchat;
-  g_autoptr (RdtApi) api = NULL;
   g_autoptr (GError) err = NULL;
-  g_autofree gchar *data = NULL;
+  g_autofree gchar *data = NULL, *bob_seed = NULL;
   const gchar *paths[] = { "space/metadata" }, *datas[1];
   HarnessAsync a = { NULL };
   gchar *error = NULL;
 
-  world_new (&w);
-  bob = account_for (&w, "bob", w.bob_key);
-  connect_account (bob, "Bob to connect");
+  world_new (&w, server);
+  b = world_core_new (&w, TRUE);
+  bob_seed = harness_seed_hex (b->key);
+  bob = world_account (&w, "bob", bob_seed, FALSE);
   bchat = harness_join (bob, TOPIC);
   {
     g_autofree gchar *shortid = rdt_id_short (w.space);
@@ -243,24 +169,23 @@ test_refused (void)
 
     wait_title (bchat, line, "the state read in Bob's chat");
   }
-  g_assert_cmpint (command (bchat, "space-name Mine now", &error), ==,
-                   PURPLE_CMD_STATUS_FAILED);
+  g_assert_cmpint (world_try_command (bchat, "space-name Mine now", &error),
+                   ==, PURPLE_CMD_STATUS_FAILED);
   g_assert_cmpstr (error, ==, "Only the space's owner can name the space.");
   g_clear_pointer (&error, g_free);
 
-  api = rdt_api_new (rdt_test_server_get_url (server), w.space, w.bob_key,
-                     RDT_ID_USER, &err);
-  g_assert_no_error (err);
+  /* Bob's own api, past the plugin's check */
   data = rdt_state_encode_space_metadata (w.state, "Mine now", &err);
   g_assert_no_error (err);
   datas[0] = data;
-  rdt_state_write_async (api, paths, datas, 1, NULL, harness_async_cb, &a);
+  rdt_state_write_async (b->api, paths, datas, 1, NULL, harness_async_cb, &a);
   harness_wait (harness_async_done, &a, 30, "Bob's write");
-  g_assert_false (rdt_state_write_finish (api, a.result, &err));
+  g_assert_false (rdt_state_write_finish (b->api, a.result, &err));
   g_assert_error (err, RDT_API_ERROR, RDT_API_ERROR_FORBIDDEN);
   g_object_unref (a.result);
 
   purple_account_set_enabled (bob, "rdt-e2e", FALSE);
+  world_core_free (b);
   world_clear (&w);
 }
 
@@ -278,20 +203,21 @@ static void
 test_action (void)
 {
   World w;
+  Core *b;
   PurpleAccount *owner, *bob;
   PurpleConvChat *ochat, *bchat;
-  g_autofree gchar *shortid = NULL, *before = NULL;
+  g_autofree gchar *shortid = NULL, *before = NULL, *bob_seed = NULL;
   GPtrArray *notes = harness_notifies ();
   HarnessNotify *n;
   guint mark;
 
-  world_new (&w);
+  world_new (&w, server);
+  b = world_core_new (&w, TRUE);
+  bob_seed = harness_seed_hex (b->key);
   shortid = rdt_id_short (w.space);
   before = g_strconcat (TOPIC, DASH, shortid, NULL);
-  owner = account_for (&w, "owner", w.key);
-  connect_account (owner, "owner to connect");
-  bob = account_for (&w, "bob", w.bob_key);
-  connect_account (bob, "Bob to connect");
+  owner = world_owner_account (&w, FALSE);
+  bob = world_account (&w, "bob", bob_seed, FALSE);
   ochat = harness_join (owner, TOPIC);
   bchat = harness_join (bob, TOPIC);
   wait_title (bchat, before, "the state read in Bob's chat");
@@ -318,25 +244,18 @@ test_action (void)
 
   purple_account_set_enabled (bob, "rdt-e2e", FALSE);
   purple_account_set_enabled (owner, "rdt-e2e", FALSE);
+  world_core_free (b);
   world_clear (&w);
 }
 
 int
 main (int argc, char **argv)
 {
-  int ret;
-
-  g_test_init (&argc, &argv, NULL);
-  rdt_crypto_init ();
-  harness_init ();
+  server = world_init (&argc, &argv);
   harness_prompts_install ();
-  server = rdt_test_server_start (NULL);
 
   g_test_add_func ("/space-name/shown", test_shown);
   g_test_add_func ("/space-name/refused", test_refused);
   g_test_add_func ("/space-name/action", test_action);
-  ret = g_test_run ();
-  rdt_test_server_stop (server);
-  purple_core_quit ();
-  return ret;
+  return world_run (server);
 }

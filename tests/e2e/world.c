@@ -118,12 +118,13 @@ world_set_name (World *w, const gchar *uid, const gchar *name)
   world_write_state (w, path, data);
 }
 
-/* A connected libpurple account local@space with seed_hex; joined: its
- * event.join counts as posted, so no line of ours moves the heads that
- * world_post chains on and no join line shows in the chats. */
+/* A libpurple account local@space with seed_hex, not connected yet (the
+ * test may set it up first); joined: its event.join counts as posted, so
+ * no line of ours moves the heads that world_post chains on and no join
+ * line shows in the chats. */
 PurpleAccount *
-world_account (World *w, const gchar *local, const gchar *seed_hex,
-               gboolean joined)
+world_account_new (World *w, const gchar *local, const gchar *seed_hex,
+                   gboolean joined)
 {
   g_autofree gchar *user = g_strconcat (local, "@", w->space, NULL);
   PurpleAccount *a = harness_account_new (user, seed_hex, w->url, w->root_hex);
@@ -134,8 +135,24 @@ world_account (World *w, const gchar *local, const gchar *seed_hex,
 
       purple_account_set_string (a, key, "");
     }
+  return a;
+}
+
+void
+world_account_connect (PurpleAccount *a)
+{
   harness_account_connect (a);
   harness_wait (harness_account_connected, a, 30, "the account to connect");
+}
+
+/* world_account_new(), connected. */
+PurpleAccount *
+world_account (World *w, const gchar *local, const gchar *seed_hex,
+               gboolean joined)
+{
+  PurpleAccount *a = world_account_new (w, local, seed_hex, joined);
+
+  world_account_connect (a);
   return a;
 }
 
@@ -213,6 +230,15 @@ world_say (World *w, Core *c, const gchar *topic, const gchar *text)
   world_post (w, c->api, c->uid, c->key, topic, "chat.text", text);
 }
 
+/* A command typed into chat: its status, and in *error what it says
+ * when it fails (g_free). */
+PurpleCmdStatus
+world_try_command (PurpleConvChat *chat, const gchar *line, gchar **error)
+{
+  return purple_cmd_do_command (purple_conv_chat_get_conversation (chat), line,
+                                line, error);
+}
+
 /* A command typed into chat, which must succeed. */
 void
 world_command (PurpleConvChat *chat, const gchar *line)
@@ -220,8 +246,7 @@ world_command (PurpleConvChat *chat, const gchar *line)
   gchar *error = NULL;
   PurpleCmdStatus st;
 
-  st = purple_cmd_do_command (purple_conv_chat_get_conversation (chat), line,
-                              line, &error);
+  st = world_try_command (chat, line, &error);
   if (st != PURPLE_CMD_STATUS_OK)
     g_error ("/%s: status %d, %s", line, st, error ? error : "");
   g_free (error);

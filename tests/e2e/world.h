@@ -42,6 +42,9 @@ void           world_write_state (World *w, const gchar *path,
                                   const gchar *data);
 void           world_set_name (World *w, const gchar *uid, const gchar *name);
 
+PurpleAccount *world_account_new (World *w, const gchar *local,
+                                  const gchar *seed_hex, gboolean joined);
+void           world_account_connect (PurpleAccount *a);
 PurpleAccount *world_account (World *w, const gchar *local,
                               const gchar *seed_hex, gboolean joined);
 PurpleAccount *world_owner_account (World *w, gboolean joined);
@@ -54,4 +57,6 @@ void           world_post (World *w, RdtApi *api, const gchar *uid,
 void           world_say (World *w, Core *c, const gchar *topic,
                           const gchar *text);
 
+PurpleCmdStatus world_try_command (PurpleConvChat *chat, const gchar *line,
+                                  gchar **error);
 void           world_command (PurpleConvChat *chat, const gchar *line);
