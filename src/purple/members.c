@@ -26,6 +26,7 @@
 #include "crypto.h"
 #include "id.h"
 #include "membership.h"
+#include "nicks.h"
 #include "statesync.h"
 
 #include "members.h"
@@ -57,16 +58,19 @@ typedef struct {
   gchar *state_warning;      /* last one, repeated in chats joined later */
   GHashTable *nicks;         /* uid -> nick */
   GHashTable *by_nick;       /* g_utf8_collate_key (nick) -> uid */
-  GHashTable *claims;        /* see keys_of() */
+  RdtNicks *nicker;          /* unique nicks, what they claim */
   GHashTable *seen_topics;   /* topic ids seen on the stream (set) */
   GHashTable *meta_tried;    /* topics whose metadata we tried to create */
   GSList *roomlists;         /* waiting for the first sync (refs) */
 } Members;
 
-static GHashTable *
-claims_new (void)
+/* Nicks are told apart as libpurple does (nicks.h). */
+static const gchar *
+normalize_nick (const gchar *text, gpointer user_data)
 {
-  return g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  RdtConn *rc = user_data;
+
+  return purple_normalize (purple_connection_get_account (rc->gc), text);
 }
 
 static Members *
@@ -90,7 +94,7 @@ rdt_members_init (RdtConn *rc, const guint8 root[32])
   m->shown_serial = G_MAXUINT;
   m->nicks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   m->by_nick = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  m->claims = claims_new ();
+  m->nicker = rdt_nicks_new (normalize_nick, rc);
   m->seen_topics = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   m->meta_tried = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   m->filled = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -124,7 +128,7 @@ rdt_members_free (RdtConn *rc)
   g_free (m->state_warning);
   g_hash_table_destroy (m->nicks);
   g_hash_table_destroy (m->by_nick);
-  g_hash_table_destroy (m->claims);
+  rdt_nicks_free (m->nicker);
   g_hash_table_destroy (m->seen_topics);
   g_hash_table_destroy (m->meta_tried);
   g_hash_table_destroy (m->filled);
@@ -141,174 +145,6 @@ rdt_members_get_state (RdtConn *rc)
 }
 
 /* ---- nicks ---- */
-
-/* libpurple tells chat users apart with g_utf8_collate() (its user table
- * hashes g_utf8_collate_key()), and takes a line for ours when
- * purple_normalize() of its sender equals the chat's nick. Two nicks that
- * either calls equal are one person to libpurple, so the nicks made here
- * are unique under both. A "claims" table maps both keys of every nick and
- * every short id to the member id that has it, or to "" when several do. */
-static void
-keys_of (Members *m, const gchar *text, gchar *out[2])
-{
-  PurpleAccount *account = purple_connection_get_account (m->rc->gc);
-  g_autofree gchar *collated = g_utf8_collate_key (text, -1);
-
-  out[0] = g_strconcat ("c", collated, NULL);
-  out[1] = g_strconcat ("n", purple_normalize (account, text), NULL);
-}
-
-static void
-claim (Members *m, GHashTable *claims, const gchar *text, const gchar *uid)
-{
-  gchar *k[2];
-
-  keys_of (m, text, k);
-  for (guint i = 0; i < 2; i++)
-    {
-      const gchar *owner = g_hash_table_lookup (claims, k[i]);
-
-      if (owner == NULL)
-        g_hash_table_insert (claims, k[i], g_strdup (uid));
-      else if (!g_str_equal (owner, uid))
-        g_hash_table_insert (claims, k[i], g_strdup (""));  /* frees k[i] */
-      else
-        g_free (k[i]);
-    }
-}
-
-/* Someone else than uid has text (or something libpurple calls equal). */
-static gboolean
-claimed_by_other (Members *m, GHashTable *claims, const gchar *text,
-                  const gchar *uid)
-{
-  gchar *k[2];
-  gboolean other = FALSE;
-
-  keys_of (m, text, k);
-  for (guint i = 0; i < 2; i++)
-    {
-      const gchar *owner = g_hash_table_lookup (claims, k[i]);
-
-      if (owner != NULL && !g_str_equal (owner, uid))
-        other = TRUE;
-      g_free (k[i]);
-    }
-  return other;
-}
-
-/* Names are counted as a reader compares them: a name typed composed or
- * decomposed ("Zoë"), in fullwidth or in another case is the same name. */
-static gchar *
-name_fold_key (const gchar *name)
-{
-  g_autofree gchar *nfkc = g_utf8_normalize (name, -1, G_NORMALIZE_ALL_COMPOSE);
-  g_autofree gchar *folded = g_utf8_casefold (nfkc ? nfkc : name, -1);
-  gchar *key = g_utf8_normalize (folded, -1, G_NORMALIZE_ALL_COMPOSE);
-
-  return key ? key : g_steal_pointer (&folded);
-}
-
-static gboolean
-is_id_char (gchar c)
-{
-  return g_ascii_isalnum (c) || c == '-' || c == '_';
-}
-
-/* A name that could pass for a member id, or that carries one, is never
- * shown alone: "Alice (UMd-0hPSC)" is what the real Alice is shown as
- * when her name is shared, so nobody else may be shown as that. Checked
- * on the compatibility form, so fullwidth letters do not get around it. */
-static gboolean
-looks_like_id (const gchar *name)
-{
-  g_autofree gchar *nfkc = g_utf8_normalize (name, -1, G_NORMALIZE_ALL_COMPOSE);
-  const gchar *p = nfkc ? nfkc : name;
-  RdtIdType t;
-  guint8 raw[RDT_ID_RAW_LENGTH];
-
-  if (strlen (p) == 9 && (p[0] == 'U' || p[0] == 'T' || p[0] == 'S'))
-    return TRUE;
-  if (rdt_id_decode (p, &t, raw, NULL))
-    return TRUE;
-  /* any word of id characters that starts like a short id: U + 8 */
-  while (*p)
-    {
-      const gchar *word = p;
-
-      while (is_id_char (*p))
-        p++;
-      if (p - word >= 9 && *word == 'U')
-        return TRUE;
-      if (p == word)
-        p++;
-    }
-  return FALSE;
-}
-
-/* How much of its id a nick shows: the short id, and more only when even
- * that is not unique (ids ground to share a short id). */
-static const guint id_shown[] = { 9, 17, RDT_ID_LENGTH };
-
-typedef struct {
-  const gchar *uid;
-  const gchar *name;    /* cleaned display name, or NULL */
-  gint level;           /* -1: the name alone, else id_shown[level] added */
-  gchar *nick;
-} Slot;
-
-static void
-slot_update (Slot *s)
-{
-  g_autofree gchar *id = g_strndup (s->uid, id_shown[MAX (s->level, 0)]);
-
-  g_free (s->nick);
-  if (s->name == NULL)
-    s->nick = g_steal_pointer (&id);
-  else if (s->level < 0)
-    s->nick = g_strdup (s->name);
-  else
-    s->nick = g_strdup_printf ("%s (%s)", s->name, id);
-}
-
-/* Makes every nick unique, under libpurple's equalities, against every
- * other nick and every member's short id (what /whois also takes): a
- * member whose nick someone else has shows more of its id, up to all of
- * it. Returns the claims of the final nicks. */
-static GHashTable *
-make_unique (Members *m, Slot *slots, guint n)
-{
-  GHashTable *claims = NULL;
-  gboolean bumped;
-
-  do
-    {
-      bumped = FALSE;
-      g_clear_pointer (&claims, g_hash_table_destroy);
-      claims = claims_new ();
-      for (guint i = 0; i < n; i++)
-        {
-          g_autofree gchar *shortid = rdt_id_short (slots[i].uid);
-
-          claim (m, claims, slots[i].nick, slots[i].uid);
-          claim (m, claims, shortid, slots[i].uid);
-        }
-      for (guint i = 0; i < n; i++)
-        if (slots[i].level + 1 < (gint) G_N_ELEMENTS (id_shown) &&
-            claimed_by_other (m, claims, slots[i].nick, slots[i].uid))
-          {
-            slots[i].level++;
-            slot_update (&slots[i]);
-            bumped = TRUE;
-          }
-    }
-  while (bumped);
-  for (guint i = 0; i < n; i++)
-    if (claimed_by_other (m, claims, slots[i].nick, slots[i].uid))
-      purple_debug_warning ("reeeductio", "nick %s is not unique\n",
-                            slots[i].nick);
-  return claims;
-}
 
 /* Our own nick as libpurple compares it, for members.c's own checks. */
 static gboolean
@@ -342,7 +178,7 @@ rdt_members_nick_for (RdtConn *rc, const gchar *user_id)
    * short id, or ours, is that to libpurple; then the whole id. */
   if (m != NULL &&
       g_strcmp0 (user_id, rdt_session_get_member_id (rc->session)) != 0 &&
-      (claimed_by_other (m, m->claims, shortid, user_id) ||
+      (rdt_nicks_claimed_by_other (m->nicker, shortid, user_id) ||
        same_as_own_nick (m, shortid)))
     return g_strdup (user_id);
   return g_steal_pointer (&shortid);
@@ -644,63 +480,39 @@ refresh_chats (Members *m, GHashTable *old_nicks)
     }
 }
 
-/* Recomputes every member's nick and applies the changes. */
+/* Recomputes every member's nick (nicks.c) and applies the changes. */
 static void
 apply_state (Members *m)
 {
   g_autoptr (GPtrArray) members = rdt_state_list_members (m->state);
   /* each profile decrypted once: names[i] is members[i]'s, or NULL */
   g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GPtrArray) folded = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GHashTable) counts = g_hash_table_new (g_str_hash, g_str_equal);
   GHashTable *old = m->nicks;
   const gchar *self = rdt_session_get_member_id (m->rc->session);
   gboolean self_listed = FALSE;
-  Slot *slots;
 
   for (guint i = 0; i < members->len; i++)
     {
-      gchar *name = rdt_state_get_display_name (m->state, members->pdata[i]);
-      gchar *key = name ? name_fold_key (name) : NULL;
-
       self_listed |= g_str_equal (members->pdata[i], self);
-      g_ptr_array_add (names, name);
-      g_ptr_array_add (folded, key);
-      if (key != NULL)
-        g_hash_table_insert (counts, key, GUINT_TO_POINTER (
-            GPOINTER_TO_UINT (g_hash_table_lookup (counts, key)) + 1));
+      g_ptr_array_add (names, rdt_state_get_display_name (m->state,
+                                                          members->pdata[i]));
     }
   /* We are always someone, even before an admin's entry is visible. */
   if (!self_listed)
     {
       g_ptr_array_add (members, g_strdup (self));
       g_ptr_array_add (names, NULL);
-      g_ptr_array_add (folded, NULL);
     }
-  slots = g_new0 (Slot, members->len);
-  for (guint i = 0; i < members->len; i++)
-    {
-      const gchar *name = names->pdata[i];
-
-      slots[i].uid = members->pdata[i];
-      slots[i].name = name;
-      slots[i].level = name != NULL && !looks_like_id (name) &&
-                       GPOINTER_TO_UINT (g_hash_table_lookup (
-                           counts, folded->pdata[i])) == 1 ? -1 : 0;
-      slot_update (&slots[i]);
-    }
-  g_hash_table_destroy (m->claims);
-  m->claims = make_unique (m, slots, members->len);
-
-  m->nicks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  m->nicks = rdt_nicks_compute (m->nicker,
+                                (const gchar *const *) members->pdata,
+                                (const gchar *const *) names->pdata,
+                                members->len);
   g_hash_table_remove_all (m->by_nick);
   for (guint i = 0; i < members->len; i++)
-    {
-      g_hash_table_insert (m->by_nick, g_utf8_collate_key (slots[i].nick, -1),
-                           g_strdup (slots[i].uid));
-      g_hash_table_insert (m->nicks, g_strdup (slots[i].uid), slots[i].nick);
-    }
-  g_free (slots);
+    g_hash_table_insert (m->by_nick,
+                         g_utf8_collate_key (g_hash_table_lookup (
+                             m->nicks, members->pdata[i]), -1),
+                         g_strdup (members->pdata[i]));
   /* chats that still show short ids for members seen before the sync */
   {
     GHashTableIter iter;
