@@ -210,7 +210,7 @@ make_unique (RdtNicks *nicks, Slot *slots, guint n)
   while (bumped);
   for (guint i = 0; i < n; i++)
     if (claimed_by_other (nicks, claims, slots[i].nick, slots[i].uid))
-      g_warning ("nick %s is not unique", slots[i].nick);
+      g_info ("nick %s is not unique", slots[i].nick);
   return claims;
 }
 
