@@ -60,58 +60,16 @@ thanks="Got it, thanks! The server only ever saw ciphertext."
 # pipefail).
 mark=E8590C
 
-for tool in pidgin Xvfb xdotool import convert; do
-  command -v "$tool" >/dev/null || { echo "skip: $tool is not installed"; exit 77; }
-done
-server_bin=$build/server/rdt-test-server
 plugin=$build/src/purple/libreeeductio.so
 keygen=$build/tools/rdt-keygen
 post=$build/tools/rdt-post
-for f in "$server_bin" "$plugin" "$keygen" "$post"; do
-  [ -e "$f" ] || { echo "fail: $f is missing (build first)"; exit 1; }
-done
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/rdt-pidgin-XXXXXX")
-chmod 700 "$tmp"
-server_pid='' xvfb_pid='' pidgin_pid=''
-stop() {
-  [ -n "$1" ] || return 0
-  kill "$1" 2>/dev/null || true
-  wait "$1" 2>/dev/null || true
-}
-cleanup() {
-  stop "$pidgin_pid"; stop "$xvfb_pid"; stop "$server_pid"
-  if [ "${RDT_UI_KEEP:-}" = 1 ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-fail() {
-  echo "fail: $*"
-  for f in server.err post.err xvfb.err pidgin.err; do
-    [ -s "$tmp/$f" ] && { echo "---- $f"; tail -n 30 "$tmp/$f"; }
-  done
-  exit 1
-}
-
-# Poll "$@" until it succeeds or the deadline passes.
-wait_for() {
-  local what=$1; shift
-  local end=$(( $(date +%s) + deadline ))
-  until "$@" >/dev/null 2>&1; do
-    [ "$(date +%s)" -lt "$end" ] || fail "timed out after ${deadline}s waiting for $what"
-    [ -z "$pidgin_pid" ] || kill -0 "$pidgin_pid" 2>/dev/null || fail "pidgin exited"
-    sleep 0.2
-  done
-}
+# shellcheck source=tests/ui/lib.sh
+. tests/ui/lib.sh
+logs="server.err post.err xvfb.err pidgin.err"
+ui_init pidgin pidgin Xvfb xdotool import convert -- "$plugin" "$build/server/rdt-test-server" "$keygen" "$post"
 
 # ---- server, space, welcome message ----
-"$server_bin" --port 0 --bind 127.0.0.1 --data-dir "$tmp/data" \
-  > "$tmp/server.out" 2> "$tmp/server.err" &
-server_pid=$!
-server_url() { sed -n 's/^rdt-test-server listening on //p' "$tmp/server.out" | grep .; }
-wait_for "the test server" server_url
-url=$(server_url)
+ui_start_server
 
 umask 077
 read -r space _owner seed < <("$keygen" key)
@@ -142,17 +100,7 @@ EOF
 umask 022
 
 # ---- X display and Pidgin ----
-exec 3> "$tmp/display"
-Xvfb -displayfd 3 -screen 0 1280x640x24 -nolisten tcp > "$tmp/xvfb.err" 2>&1 &
-xvfb_pid=$!
-exec 3>&-
-wait_for "Xvfb" grep -q '[0-9]' "$tmp/display"
-DISPLAY=:$(head -n1 "$tmp/display")
-export DISPLAY
-unset DBUS_SESSION_BUS_ADDRESS
-
-pidgin -c "$conf" > "$tmp/pidgin.out" 2> "$tmp/pidgin.err" &
-pidgin_pid=$!
+ui_start_pidgin "$conf"
 
 # the title is "general — <space name or short id>" once the state is read
 chat_window() { xdotool search --onlyvisible --name "^$topic( |\$)" | head -n1 | grep .; }
