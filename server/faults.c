@@ -341,6 +341,17 @@ rdt_srv_fault_rewrite (RdtFault *fault, SoupServerMessage *msg)
           tamper_list (one, fault->mode);
           json_array_unref (one);
         }
+      else if (json_object_has_member (o, "signed_by") &&
+               json_object_has_member (o, "signed_at"))
+        {
+          /* A data store entry (spec 11): sender means signed_by. */
+          if (strcmp (fault->mode, "data") == 0)
+            json_object_set_string_member (o, "data", altered (o, "data", 0));
+          else if (strcmp (fault->mode, "signature") == 0)
+            json_object_set_string_member (o, "signature", altered (o, "signature", 2));
+          else if (strcmp (fault->mode, "sender") == 0)
+            json_object_set_string_member (o, "signed_by", altered (o, "signed_by", 10));
+        }
       gen = json_generator_new ();
       json_generator_set_root (gen, root);
       out = json_generator_to_data (gen, &len);

@@ -22,6 +22,7 @@
 #include "message.h"
 #include "authz.h"
 #include "blobs.h"
+#include "data.h"
 #include "faults.h"
 
 #define MAX_DATA_CHARS 102400
@@ -34,6 +35,7 @@ typedef struct {
 typedef struct {
   gchar       *id;
   RdtSrvState *state;
+  RdtSrvData  *data;        /* the KV store, spec 11 */
   GHashTable  *topics;      /* topic -> GPtrArray of RdtMessage (chain order) */
   GHashTable  *by_hash;     /* hash -> RdtMessage */
   GHashTable  *challenges;  /* public_key -> Challenge */
@@ -168,6 +170,7 @@ space_get (const gchar *id)
   sp = g_new0 (Space, 1);
   sp->id = g_strdup (id);
   sp->state = rdt_srv_state_new (id);
+  sp->data = rdt_srv_data_new (opt_data_dir, id);
   sp->topics = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                       (GDestroyNotify) g_ptr_array_unref);
   sp->by_hash = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
@@ -999,6 +1002,43 @@ blob_early_handler (SoupServer *server, SoupServerMessage *msg,
     rdt_srv_blobs_reply_too_large (msg);
 }
 
+/* ---- data (KV) store (spec 11; the store is data.c) ---- */
+
+static void
+handle_data (SoupServerMessage *msg, const gchar *method,
+             const gchar *space_id, gchar **path_seg)
+{
+  JsonParser *parser = NULL;
+  JsonObject *body = NULL;
+  Space *sp = NULL;
+  g_autofree gchar *joined = g_strjoinv ("/", path_seg);
+  g_autofree gchar *path = g_uri_unescape_string (joined, NULL);
+  g_autofree gchar *caller = NULL;
+
+  if (!path || !*path)
+    {
+      reply_detail (msg, 404, "Not Found");
+      return;
+    }
+  /* Body validation comes first, as for POST messages. */
+  if (strcmp (method, "PUT") == 0)
+    {
+      body = parse_body_object (msg, &parser);
+      if (!rdt_srv_data_body_valid (body))
+        {
+          reply_422 (msg, "data, signature, signed_by (strings) and signed_at "
+                     "(integer) required");
+          g_clear_object (&parser);
+          return;
+        }
+    }
+  caller = get_prologue (msg, space_id, "data", FALSE, &sp);
+  if (caller)
+    rdt_srv_data_handle (sp->data, sp->state, msg, method, space_id, caller,
+                         path, body);
+  g_clear_object (&parser);
+}
+
 /* ---- routing ---- */
 
 static void
@@ -1060,6 +1100,9 @@ dispatch (SoupServerMessage *msg, const char *path, GHashTable *query)
       g_autofree gchar *state_path = g_strjoinv ("/", seg + 3);
       handle_get_state_path (msg, seg[1], state_path);
     }
+  else if (n >= 4 && strcmp (seg[0], "spaces") == 0 &&
+           strcmp (seg[2], "data") == 0)
+    handle_data (msg, method, seg[1], seg + 3);
   else if (n == 4 && strcmp (seg[0], "spaces") == 0 &&
            strcmp (seg[2], "blobs") == 0)
     handle_blob (msg, method, seg[1], seg[3]);
