@@ -9,8 +9,9 @@
  * every one until cleared). Actions: "status" (answer "status" with a
  * detail), "garbage" (200 with a body that is not JSON), "truncate" (the
  * real answer cut in half), "drop" (close the connection without an
- * answer), "delay" (answer after "delay_ms"), "tamper" (GET messages only:
- * "mode" = data | signature | sender | reorder | drop | insert, applied to the real
+ * answer), "delay" (answer after "delay_ms"), "tamper" (GET messages:
+ * "mode" = data | signature | sender | reorder | drop | insert; a GET by hash
+ * or of a data store entry: data | signature | sender; applied to the real
  * answer, never to what is stored) and "close_websockets" (at once, no
  * matching). */
 #pragma once

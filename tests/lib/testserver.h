@@ -49,8 +49,9 @@ void           rdt_test_server_resume (RdtTestServer *server);
 void           rdt_test_server_fault (RdtTestServer *server, const gchar *json);
 /* Clear all faults. */
 void           rdt_test_server_clear_faults (RdtTestServer *server);
-/* The server's data directory (messages as <space>.jsonl, blobs/), for
- * tests that tamper with what is stored; NULL for an external server. */
+/* The server's data directory (messages as <space>.jsonl, the data store
+ * as <space>.data.jsonl, blobs/), for tests that tamper with what is
+ * stored; NULL for an external server. */
 const gchar   *rdt_test_server_get_data_dir (RdtTestServer *server);
 /* Stop the server and delete its data directory. */
 void           rdt_test_server_stop (RdtTestServer *server);
