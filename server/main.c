@@ -24,6 +24,7 @@
 #include "blobs.h"
 #include "data.h"
 #include "faults.h"
+#include "jwt.h"
 
 #define MAX_DATA_CHARS 102400
 
@@ -60,7 +61,6 @@ static gint opt_ws_idle_ping = 30;
 static gint opt_challenge_ttl = 300;
 static gboolean opt_no_auto_create;
 static gchar **opt_spaces;
-static guint8 jwt_secret[32];
 static GHashTable *spaces;
 
 static gint64
@@ -228,95 +228,6 @@ reply_422 (SoupServerMessage *msg, const gchar *what)
                                     body, strlen (body));
 }
 
-/* ---- JWT (HS256) ---- */
-
-static gchar *
-b64url (const guint8 *d, gsize n)
-{
-  return rdt_base64url_encode (d, n);
-}
-
-static gchar *
-hmac_b64url (const gchar *input)
-{
-  guint8 digest[32];
-  gsize len = sizeof digest;
-  GHmac *h = g_hmac_new (G_CHECKSUM_SHA256, jwt_secret, sizeof jwt_secret);
-  g_hmac_update (h, (const guchar *) input, strlen (input));
-  g_hmac_get_digest (h, digest, &len);
-  g_hmac_unref (h);
-  return b64url (digest, len);
-}
-
-static gchar *
-jwt_issue (const gchar *space_id, const gchar *id, gint64 *exp_out)
-{
-  const gchar *header = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
-  gint64 iat = g_get_real_time () / G_USEC_PER_SEC;
-  gint64 exp = iat + opt_token_ttl;
-  g_autofree gchar *payload = g_strdup_printf (
-      "{\"space_id\":\"%s\",\"id\":\"%s\",\"iat\":%" G_GINT64_FORMAT
-      ",\"exp\":%" G_GINT64_FORMAT "}", space_id, id, iat, exp);
-  g_autofree gchar *h64 = b64url ((const guint8 *) header, strlen (header));
-  g_autofree gchar *p64 = b64url ((const guint8 *) payload, strlen (payload));
-  g_autofree gchar *signing = g_strconcat (h64, ".", p64, NULL);
-  g_autofree gchar *sig = hmac_b64url (signing);
-  *exp_out = exp;
-  return g_strconcat (signing, ".", sig, NULL);
-}
-
-/* Returns the id in the token, or NULL with *detail set to the upstream
- * detail text ("Invalid token", "Token expired", "Token space mismatch"). */
-static gchar *
-jwt_check (const gchar *token, const gchar *space_id, const gchar **detail)
-{
-  gchar **parts;
-  g_autofree gchar *signing = NULL, *sig = NULL;
-  g_autofree guint8 *payload = NULL;
-  gsize plen = 0;
-  JsonParser *parser;
-  JsonObject *obj;
-  gchar *id = NULL;
-
-  *detail = "Invalid token";
-  if (!token)
-    return NULL;
-  parts = g_strsplit (token, ".", -1);
-  if (g_strv_length (parts) != 3)
-    {
-      g_strfreev (parts);
-      return NULL;
-    }
-  signing = g_strconcat (parts[0], ".", parts[1], NULL);
-  sig = hmac_b64url (signing);
-  if (strcmp (sig, parts[2]) != 0)
-    {
-      g_strfreev (parts);
-      return NULL;
-    }
-  payload = rdt_base64url_decode (parts[1], -1, &plen, NULL);
-  g_strfreev (parts);
-  if (!payload)
-    return NULL;
-  parser = json_parser_new ();
-  if (json_parser_load_from_data (parser, (const gchar *) payload, plen, NULL) &&
-      JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    {
-      obj = json_node_get_object (json_parser_get_root (parser));
-      gint64 exp = json_object_get_int_member_with_default (obj, "exp", 0);
-      const gchar *sid = json_object_get_string_member_with_default (obj, "space_id", "");
-      const gchar *tid = json_object_get_string_member_with_default (obj, "id", NULL);
-      if (exp <= g_get_real_time () / G_USEC_PER_SEC)
-        *detail = "Token expired";
-      else if (g_strcmp0 (sid, space_id) != 0)
-        *detail = "Token space mismatch";
-      else if (tid)
-        id = g_strdup (tid);
-    }
-  g_object_unref (parser);
-  return id;
-}
-
 static const gchar *
 bearer_token (SoupServerMessage *msg)
 {
@@ -470,7 +381,7 @@ handle_verify (SoupServerMessage *msg, Space *sp)
       goto out;
     }
   g_hash_table_remove (sp->challenges, pk);
-  token = jwt_issue (sp->id, pk, &exp);
+  token = rdt_srv_jwt_issue (sp->id, pk, &exp);
   b = json_builder_new ();
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "token");
@@ -611,7 +522,7 @@ handle_post_message (SoupServerMessage *msg, const gchar *space_id,
       goto out;
     }
   /* 5 */
-  caller = jwt_check (token, space_id, &detail);
+  caller = rdt_srv_jwt_check (token, space_id, &detail);
   if (!caller)
     {
       reply_detail (msg, rdt_srv_status_for_detail (detail), detail);
@@ -752,7 +663,7 @@ get_prologue (SoupServerMessage *msg, const gchar *space_id, const gchar *topic,
       reply_detail (msg, 404, d);
       return NULL;
     }
-  caller = jwt_check (token, space_id, &detail);
+  caller = rdt_srv_jwt_check (token, space_id, &detail);
   if (!caller)
     reply_detail (msg, 401, detail);
   return caller;
@@ -910,7 +821,7 @@ handle_refresh (SoupServerMessage *msg, const gchar *space_id)
       reply_not_authenticated (msg);
       return;
     }
-  caller = jwt_check (bearer_token (msg), space_id, &detail);
+  caller = rdt_srv_jwt_check (bearer_token (msg), space_id, &detail);
   if (!caller)
     {
       reply_detail (msg, 401, detail);
@@ -944,7 +855,7 @@ handle_blob (SoupServerMessage *msg, const gchar *method,
       reply_detail (msg, 404, d);
       return;
     }
-  caller = jwt_check (token, space_id, &detail);
+  caller = rdt_srv_jwt_check (token, space_id, &detail);
   if (!caller)
     {
       /* The real server's blob routes answer token problems with a bare
@@ -1219,7 +1130,7 @@ early_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
       g_autofree gchar *caller = NULL;
       if (!space_get (seg[1]))
         reply_detail (msg, 404, "Space not found");
-      else if (!(caller = jwt_check (token, seg[1], &detail)))
+      else if (!(caller = rdt_srv_jwt_check (token, seg[1], &detail)))
         reply_detail (msg, 403, detail);
     }
   g_strfreev (seg);
@@ -1365,7 +1276,7 @@ main (int argc, char **argv)
     }
   if (!rdt_crypto_init ())
     return 1;
-  rdt_random_bytes (jwt_secret, sizeof jwt_secret);
+  rdt_srv_jwt_init (opt_token_ttl);
   spaces = g_hash_table_new (g_str_hash, g_str_equal);
   rdt_srv_faults_init (close_all_sockets);
   g_timeout_add (250, idle_ping_tick, NULL);
