@@ -151,6 +151,22 @@ test_not_found (void)
   assert_answer (g, 404, "Data not found");
 }
 
+/* The routes need a token of this space. */
+static void
+test_auth (void)
+{
+  g_autoptr (Space) s = space_new ();
+  g_autoptr (Space) t = space_new ();
+  g_autoptr (Answer) none = get_data (s, NULL, "k");
+  g_autoptr (Answer) other = get_data (s, t->token, "k");
+  g_autofree gchar *url = data_url (s->space, "k");
+  g_autoptr (Answer) del = request ("DELETE", url, NULL, NULL);
+
+  assert_answer (none, 401, "Not authenticated");
+  assert_answer (other, 401, "Token space mismatch");
+  assert_answer (del, 401, "Not authenticated");
+}
+
 /* signed_by must be the token's id: 401. */
 static void
 test_signer_mismatch (void)
@@ -434,6 +450,7 @@ main (int argc, char **argv)
   srv = rdt_test_server_start (NULL);
   g_test_add_func ("/data/put-get", test_put_get);
   g_test_add_func ("/data/not-found", test_not_found);
+  g_test_add_func ("/data/auth", test_auth);
   g_test_add_func ("/data/signer-mismatch", test_signer_mismatch);
   g_test_add_func ("/data/clock-window", test_clock_window);
   g_test_add_func ("/data/replay", test_replay);
