@@ -136,6 +136,40 @@ history_add_page (HistoryLoad *h, GPtrArray *older)
 
 static void history_fetch (HistoryLoad *h);
 
+/* Go on: first the messages the pin check loaded but did not show, then
+ * the server, until there are enough or the start is reached. */
+static void
+history_next (HistoryLoad *h)
+{
+  Topic *t = h->op->t;
+
+  while (h->got < h->want && t->unshown != NULL && t->unshown->len > 0)
+    {
+      guint k = MIN (h->want - h->got, t->unshown->len);
+      guint from = t->unshown->len - k;
+      GPtrArray *take = g_ptr_array_new_with_free_func (
+          (GDestroyNotify) rdt_message_unref);
+
+      for (guint i = from; i < t->unshown->len; i++)
+        g_ptr_array_add (take, rdt_message_ref (t->unshown->pdata[i]));
+      g_ptr_array_remove_range (t->unshown, from, k);
+      if (!history_add_page (h, take))
+        {
+          g_ptr_array_unref (take);
+          history_load_free (h);
+          return;
+        }
+      g_ptr_array_unref (take);
+    }
+  if (rdt_chain_get_anchor (t->chain) == NULL
+      && (t->unshown == NULL || t->unshown->len == 0))
+    history_finish (h, TRUE, NULL);
+  else if (h->got >= h->want)
+    history_finish (h, FALSE, NULL);
+  else
+    history_fetch (h);
+}
+
 static void
 history_page_done (GObject *src, GAsyncResult *res, gpointer data)
 {
@@ -168,15 +202,10 @@ history_page_done (GObject *src, GAsyncResult *res, gpointer data)
       history_load_free (h);
       goto out;
     }
-  if (rdt_chain_get_anchor (t->chain) == NULL)
-    history_finish (h, TRUE, NULL);
-  else if (older->len > 0)
+  if (older->len > 0 || rdt_chain_get_anchor (t->chain) == NULL)
     {
       h->stuck = FALSE;
-      if (h->got >= h->want)
-        history_finish (h, FALSE, NULL);
-      else
-        history_fetch (h);
+      history_next (h);
     }
   else if (has_more && !h->stuck)
     {
@@ -244,12 +273,6 @@ rdt_session_load_history (RdtSession *s, const gchar *topic_id, guint n,
   h->callback = callback;
   h->user_data = user_data;
   t->history_busy = TRUE;
-  if (rdt_chain_get_length (t->chain) == 0
-      || rdt_chain_get_anchor (t->chain) == NULL)
-    {
-      history_finish (h, TRUE, NULL);
-      return;
-    }
   g_info ("session: topic %s: loading %u older messages", t->id, h->want);
-  history_fetch (h);
+  history_next (h);
 }

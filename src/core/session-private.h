@@ -70,6 +70,9 @@ typedef struct {
   gboolean  gap_warned;
   gchar    *last_head;
   gboolean  history_busy; /* a rdt_session_load_history() is running */
+  GPtrArray *unshown;     /* RdtMessage: verified older messages the pin
+                           * check loaded but did not show, oldest first;
+                           * /history shows them before paging the server */
 } Topic;
 
 struct _RdtSession {

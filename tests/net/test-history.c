@@ -18,6 +18,7 @@ typedef struct {
   guint      n_connected, n_opened, n_send_done, n_send_err;
   GPtrArray *texts;     /* every line, live and loaded, as delivered */
   GPtrArray *hashes;
+  GArray    *times;
   /* the last load */
   guint      n_loads;
   GPtrArray *loaded;    /* texts of the last load */
@@ -60,6 +61,7 @@ on_message (RdtSession *s, const RdtSessionMessage *m, gpointer d)
 
   g_ptr_array_add (fx->texts, g_strdup (m->text));
   g_ptr_array_add (fx->hashes, g_strdup (m->message_hash));
+  g_array_append_val (fx->times, m->timestamp);
 }
 
 static void
@@ -122,6 +124,7 @@ fx_init (Fx *fx)
   fx->texts = g_ptr_array_new_with_free_func (g_free);
   fx->hashes = g_ptr_array_new_with_free_func (g_free);
   fx->loaded = g_ptr_array_new_with_free_func (g_free);
+  fx->times = g_array_new (FALSE, FALSE, sizeof (gint64));
 }
 
 static void
@@ -130,11 +133,15 @@ fx_clear (Fx *fx)
   g_ptr_array_unref (fx->texts);
   g_ptr_array_unref (fx->hashes);
   g_ptr_array_unref (fx->loaded);
+  g_array_unref (fx->times);
   g_clear_error (&fx->error);
 }
 
+/* pin: a pinned head (as from a previous run) whose time is pin_ts, or
+ * NULL. */
 static RdtSession *
-session_new (RdtSigningKey *key, const guint8 *root, Fx *fx)
+session_new (RdtSigningKey *key, const guint8 *root, Fx *fx,
+             const gchar *pin, gint64 pin_ts)
 {
   g_autofree gchar *space = rdt_signing_key_get_id (key, RDT_ID_SPACE);
   GError *error = NULL;
@@ -146,6 +153,8 @@ session_new (RdtSigningKey *key, const guint8 *root, Fx *fx)
   rdt_session_set_poll_intervals (s, 200, 100);
   rdt_session_connect (s);
   wait_until (fx, connected);
+  if (pin)
+    rdt_session_set_pinned_head (s, "general", pin, pin_ts);
   rdt_session_open_topic (s, "general", 20);
   wait_until (fx, opened);
   return s;
@@ -164,6 +173,29 @@ assert_loaded (Fx *fx, guint first, guint last)
     }
 }
 
+/* A topic of 120 messages m001..m120 posted by a's session. */
+static RdtSession *
+post_120 (RdtSigningKey *owner, const guint8 *root, Fx *a)
+{
+  RdtSession *sa = session_new (owner, root, a, NULL, 0);
+
+  for (guint i = 1; i <= 120; i++)
+    {
+      g_autofree gchar *t = g_strdup_printf ("m%03u", i);
+      GError *error = NULL;
+
+      g_assert_cmpuint (rdt_session_send_text (sa, "general", t, &error), >,
+                        0);
+      g_assert_no_error (error);
+    }
+  want = 120;
+  wait_until (a, sent);
+  g_assert_cmpuint (a->n_send_err, ==, 0);
+  return sa;
+}
+
+static gboolean all_seen (Fx *fx) { return fx->hashes->len >= 120; }
+
 /* 120 messages; open with a backlog of 20, then 50 older twice (the
  * second reaches the first message), then nothing more. */
 static void
@@ -178,21 +210,8 @@ test_history_pages (void)
   rdt_random_bytes (root, sizeof root);
   fx_init (&a);
   fx_init (&b);
-  sa = session_new (owner, root, &a);
-  for (guint i = 1; i <= 120; i++)
-    {
-      g_autofree gchar *t = g_strdup_printf ("m%03u", i);
-      GError *error = NULL;
-
-      g_assert_cmpuint (rdt_session_send_text (sa, "general", t, &error), >,
-                        0);
-      g_assert_no_error (error);
-    }
-  want = 120;
-  wait_until (&a, sent);
-  g_assert_cmpuint (a.n_send_err, ==, 0);
-
-  sb = session_new (owner, root, &b);
+  sa = post_120 (owner, root, &a);
+  sb = session_new (owner, root, &b, NULL, 0);
   g_assert_cmpuint (b.texts->len, ==, 20);
   g_assert_cmpstr (g_ptr_array_index (b.texts, 0), ==, "m101");
 
@@ -233,6 +252,45 @@ test_history_pages (void)
   fx_clear (&b);
 }
 
+/* The pinned head of a previous run is older than the backlog: the pin
+ * check pages back to it without showing those messages; /history still
+ * shows them, the newest first, and reaches the start afterwards. */
+static void
+test_history_after_pin (void)
+{
+  g_autoptr (RdtSigningKey) owner = rdt_signing_key_generate ();
+  guint8 root[RDT_KEY_LENGTH];
+  RdtSession *sa, *sb;
+  Fx a, b;
+
+  rdt_random_bytes (root, sizeof root);
+  fx_init (&a);
+  fx_init (&b);
+  sa = post_120 (owner, root, &a);
+  wait_until (&a, all_seen);
+  sb = session_new (owner, root, &b, g_ptr_array_index (a.hashes, 9),
+                    g_array_index (a.times, gint64, 9));
+  g_assert_cmpuint (b.texts->len, ==, 20);
+  g_assert_cmpstr (g_ptr_array_index (b.texts, 0), ==, "m101");
+
+  want = 1;
+  rdt_session_load_history (sb, "general", 50, on_history, &b);
+  wait_until (&b, loaded);
+  assert_loaded (&b, 51, 100);
+  g_assert_false (b.at_start);
+
+  want = 2;
+  rdt_session_load_history (sb, "general", 60, on_history, &b);
+  wait_until (&b, loaded);
+  assert_loaded (&b, 1, 50);
+  g_assert_true (b.at_start);
+
+  rdt_session_free (sb);
+  rdt_session_free (sa);
+  fx_clear (&a);
+  fx_clear (&b);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -241,6 +299,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   srv = rdt_test_server_start (NULL);
   g_test_add_func ("/history/pages", test_history_pages);
+  g_test_add_func ("/history/after-pin", test_history_after_pin);
   ret = g_test_run ();
   rdt_test_server_stop (srv);
   return ret;
