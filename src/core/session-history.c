@@ -6,7 +6,6 @@
 #include "config.h"
 #include "session-private.h"
 
-#include <string.h>
 #include <glib/gi18n-lib.h>
 #include "error.h"
 #include "id.h"
