@@ -376,8 +376,8 @@ on_history (RdtSession *session, const gchar *topic_id, GPtrArray *messages,
       /* Translators: a header above a block of older messages, e.g.
        * "— 50 earlier messages, 12:01 to 12:44 —". */
       g_autofree gchar *header = g_strdup_printf (
-          ngettext ("— %u earlier message, %s to %s —",
-                    "— %u earlier messages, %s to %s —", messages->len),
+          g_dngettext (GETTEXT_PACKAGE, "— %u earlier message, %s to %s —",
+                       "— %u earlier messages, %s to %s —", messages->len),
           messages->len, from, to);
 
       history_line (rc, topic_id, header);
