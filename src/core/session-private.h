@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* session-private.h - what the files of the session share (session.c:
  * life, login, backoff; session-topic.c: open, verify, deliver;
- * session-live.c: polls and the stream; session-send.c: the send queue).
+ * session-live.c: polls and the stream; session-send.c: the send queue;
+ * session-history.c: paging back on request).
  * Internal to the core.
  *
  * Lifetime: every async operation holds a ref on the session and on its
@@ -68,6 +69,10 @@ typedef struct {
   guint     gap_polls;    /* polls since a gap appeared without filling it */
   gboolean  gap_warned;
   gchar    *last_head;
+  gboolean  history_busy; /* a rdt_session_load_history() is running */
+  GPtrArray *unshown;     /* RdtMessage: verified older messages the pin
+                           * check loaded but did not show, oldest first;
+                           * /history shows them before paging the server */
 } Topic;
 
 struct _RdtSession {

@@ -224,7 +224,13 @@ pin_page_done (GObject *src, GAsyncResult *res, gpointer data)
       older = rdt_chain_ingest_older (t->chain, msgs, NULL);
       gboolean nothing = older == NULL || older->len == 0;
       if (older)
-        g_ptr_array_unref (older);
+        {
+          /* Not shown now, but /history must not skip them: the chain's
+           * anchor is below them already. */
+          if (t->unshown)
+            g_ptr_array_extend_and_steal (older, g_steal_pointer (&t->unshown));
+          t->unshown = older;
+        }
       if (nothing)
         t->pin_pages = RDT_PIN_MAX_PAGES;  /* reached the start / broken */
     }

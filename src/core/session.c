@@ -59,6 +59,7 @@ rdt_topic_unref (Topic *t)
     rdt_secret_free (t->key);
   while ((send = g_queue_pop_head (&t->sends)))
     rdt_send_free (send);
+  g_clear_pointer (&t->unshown, g_ptr_array_unref);
   g_free (t->pin_hash);
   g_free (t->last_head);
   g_free (t->id);

@@ -197,6 +197,24 @@ guint64  rdt_session_send_text (RdtSession *session, const gchar *topic_id,
 guint64  rdt_session_retry_send (RdtSession *session, guint64 send_id,
                                  GError **error);
 
+/* Older history of an open topic (spec 4.5): the verified, decrypted
+ * messages before the oldest one loaded so far, oldest first (elements are
+ * RdtSessionMessage *, backlog = TRUE, owned by the array). At least n
+ * (1..1000) unless the start of the topic comes first (at_start); a
+ * timestamp tie at a page boundary may add a few more. Each call goes on
+ * where the last one ended. Called once, with an error (and messages NULL)
+ * if the topic is not open, a load is already running, a page fails or
+ * does not link; not called if the topic is closed or the session freed
+ * first. */
+typedef void (*RdtSessionHistoryFunc) (RdtSession *session,
+                                       const gchar *topic_id,
+                                       GPtrArray *messages, gboolean at_start,
+                                       const GError *error,
+                                       gpointer user_data);
+void     rdt_session_load_history (RdtSession *session, const gchar *topic_id,
+                                   guint n, RdtSessionHistoryFunc callback,
+                                   gpointer user_data);
+
 /* A short human-readable status of a topic's chain (head, length,
  * unlinked, pin state) for a /chain command. */
 gchar   *rdt_session_describe_topic (RdtSession *session,

@@ -19,6 +19,7 @@
 #include "members.h"
 #include "rdt-purple.h"
 #include "spacename.h"
+#include "transcript.h"
 #include "xfer.h"
 #include <notify.h>
 
@@ -316,6 +317,109 @@ cmd_invite (PurpleConversation *conv, const gchar *cmd, gchar **args,
   return PURPLE_CMD_RET_OK;
 }
 
+/* ---- /history (issue #16) ---- */
+
+#define RDT_HISTORY_DEFAULT 50
+#define RDT_HISTORY_MAX 1000
+
+/* A time of the header: the clock time, with the date when not today. */
+static gchar *
+history_time (gint64 ms)
+{
+  g_autoptr (GDateTime) dt = g_date_time_new_from_unix_local (ms / 1000);
+  g_autoptr (GDateTime) now = g_date_time_new_now_local ();
+
+  if (dt == NULL)
+    return g_strdup ("?");
+  if (g_date_time_get_year (dt) == g_date_time_get_year (now)
+      && g_date_time_get_day_of_year (dt) == g_date_time_get_day_of_year (now))
+    return g_date_time_format (dt, "%H:%M");
+  return g_date_time_format (dt, "%Y-%m-%d %H:%M");
+}
+
+static void
+history_line (RdtConn *rc, const gchar *topic_id, const gchar *text)
+{
+  g_autofree gchar *html = purple_markup_escape_text (text, -1);
+
+  /* through the transcript, so that it stays in order and is logged */
+  rdt_transcript_write (rc, topic_id, NULL, html, PURPLE_MESSAGE_SYSTEM,
+                        time (NULL), 0);
+}
+
+/* libpurple cannot prepend: the older messages come as a block, a header
+ * line first, each line from its sender at its server time. */
+static void
+on_history (RdtSession *session, const gchar *topic_id, GPtrArray *messages,
+            gboolean at_start, const GError *error, gpointer user_data)
+{
+  RdtConn *rc = user_data;
+  PurpleConvChat *chat = rdt_chat_for_topic (rc, topic_id);
+
+  if (chat == NULL)
+    return;
+  if (error != NULL)
+    {
+      g_autofree gchar *text = g_strdup_printf (
+          _("Could not load older messages: %s"), error->message);
+
+      rdt_write_system (chat, text, PURPLE_MESSAGE_ERROR);
+      return;
+    }
+  if (messages->len > 0)
+    {
+      const RdtSessionMessage *first = g_ptr_array_index (messages, 0);
+      const RdtSessionMessage *last =
+          g_ptr_array_index (messages, messages->len - 1);
+      g_autofree gchar *from = history_time (first->timestamp);
+      g_autofree gchar *to = history_time (last->timestamp);
+      /* Translators: a header above a block of older messages, e.g.
+       * "— 50 earlier messages, 12:01 to 12:44 —". */
+      g_autofree gchar *header = g_strdup_printf (
+          g_dngettext (GETTEXT_PACKAGE, "— %u earlier message, %s to %s —",
+                       "— %u earlier messages, %s to %s —", messages->len),
+          messages->len, from, to);
+
+      history_line (rc, topic_id, header);
+    }
+  if (at_start)
+    history_line (rc, topic_id, _("— this is the start of the topic —"));
+  for (guint i = 0; i < messages->len; i++)
+    {
+      const RdtSessionMessage *m = g_ptr_array_index (messages, i);
+      g_autofree gchar *html = purple_markup_escape_text (m->text, -1);
+      PurpleMessageFlags flags = (m->own ? PURPLE_MESSAGE_SEND
+                                         : PURPLE_MESSAGE_RECV)
+                                 | PURPLE_MESSAGE_DELAYED;
+
+      rdt_transcript_write_from (rc, topic_id, m->sender, m->own, html, flags,
+                                 (time_t) (m->timestamp / 1000));
+    }
+}
+
+/* /history [N]: the N messages before the oldest one shown. */
+static PurpleCmdRet
+cmd_history (PurpleConversation *conv, const gchar *cmd, gchar **args,
+             gchar **error, void *data)
+{
+  RdtConn *rc = rdt_conn_of (purple_conversation_get_gc (conv));
+  const gchar *topic = rdt_topic_for_conv (conv);
+  guint64 n = RDT_HISTORY_DEFAULT;
+
+  if (rc == NULL || topic == NULL)
+    return PURPLE_CMD_RET_FAILED;
+  if (args[0] != NULL && *g_strstrip (args[0]) != '\0'
+      && !g_ascii_string_to_unsigned (args[0], 10, 1, RDT_HISTORY_MAX, &n,
+                                      NULL))
+    {
+      *error = g_strdup_printf (_("Usage: /history [N], N from 1 to %u."),
+                                RDT_HISTORY_MAX);
+      return PURPLE_CMD_RET_FAILED;
+    }
+  rdt_session_load_history (rc->session, topic, (guint) n, on_history, rc);
+  return PURPLE_CMD_RET_OK;
+}
+
 void
 rdt_commands_register (void)
 {
@@ -352,6 +456,8 @@ rdt_commands_register (void)
        _("space-name [name]: show the space's name, or (the owner only) name the space for every member."));
   REG ("topic", "s", cmd_topic,
        _("topic [name]: show this topic's name, or rename it for every member."));
+  REG ("history", "s", cmd_history,
+       _("history [N]: show the N messages (default 50, at most 1000) before the oldest one shown, as a block."));
 #undef REG
 }
 
