@@ -123,6 +123,19 @@ rdt_secret_string_free (gpointer str)
 }
 
 void
+rdt_secret_bytes_unref (GBytes *bytes)
+{
+  gsize len;
+  guint8 *data;
+
+  if (bytes == NULL)
+    return;
+  data = g_bytes_unref_to_data (bytes, &len);
+  rdt_wipe (data, len);
+  g_free (data);
+}
+
+void
 rdt_random_bytes (guint8 *buf, gsize len)
 {
   g_return_if_fail (buf != NULL || len == 0);

@@ -32,6 +32,10 @@ void     rdt_wipe (gpointer buf, gsize len);
 /* g_free() for a string that held a secret (key text, invitation):
  * wiped first. NULL is fine; usable as a GDestroyNotify. */
 void     rdt_secret_string_free (gpointer str);
+/* g_bytes_unref() for bytes that held a secret (an attachment descriptor
+ * with its file key): the last reference wipes them (no copy is made when
+ * nobody else holds one). NULL is fine. */
+void     rdt_secret_bytes_unref (GBytes *bytes);
 
 /* Parse 32 bytes of key material as the CLI accepts it: 64 hex chars, or
  * 43/44 chars of standard or URL-safe base64, padded or not. Surrounding

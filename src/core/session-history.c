@@ -31,15 +31,8 @@ history_msg_free (RdtSessionMessage *m)
   g_free ((gchar *) m->sender);
   g_free ((gchar *) m->type);
   g_free ((gchar *) m->text);
-  if (m->payload != NULL)
-    {
-      /* An attachment descriptor holds its file's key: wipe our copy. */
-      gsize len;
-      guint8 *data = g_bytes_unref_to_data (m->payload, &len);
-
-      rdt_wipe (data, len);
-      g_free (data);
-    }
+  /* An attachment descriptor holds its file's key: wipe our copy. */
+  rdt_secret_bytes_unref (m->payload);
   g_free (m);
 }
 
@@ -99,24 +92,10 @@ history_add_page (HistoryLoad *h, GPtrArray *older)
     {
       RdtMessage *m = g_ptr_array_index (older, i);
       RdtSessionMessage *out;
-      GError *error = NULL;
-      GBytes *plain;
+      GBytes *plain = rdt_topic_decrypt (s, t, m);
 
-      plain = rdt_payload_decrypt (rdt_topic_key (s, t), m->data, &error);
       if (plain == NULL)
-        {
-          gchar *who = rdt_id_short (m->sender);
-          gchar *text = g_strdup_printf (_("A message from %s could not be "
-                                           "decrypted (%s) and is not "
-                                           "shown."),
-                                         who, error->message);
-          rdt_session_emit_warning (s, t->id, RDT_WARNING_DECRYPT_FAILED,
-                                    text);
-          g_free (text);
-          g_free (who);
-          g_clear_error (&error);
-          continue;
-        }
+        continue;
       out = g_new0 (RdtSessionMessage, 1);
       out->topic_id = g_strdup (t->id);
       out->message_hash = g_strdup (m->message_hash);

@@ -147,6 +147,9 @@ void        rdt_send_free (Send *send);
 /* session-topic.c: opening topics, verifying and delivering messages */
 const guint8 *rdt_topic_key (RdtSession *s, Topic *t);
 void rdt_topic_deliver_ready (RdtSession *s, Topic *t, gboolean backlog);
+/* m's payload decrypted with the topic key, or NULL after a warning that
+ * says it could not be (a callback runs: check TOPIC_GONE after). */
+GBytes *rdt_topic_decrypt (RdtSession *s, Topic *t, RdtMessage *m);
 void rdt_topic_ingest_page (RdtSession *s, Topic *t, GPtrArray *msgs,
                             gboolean backlog);
 void rdt_topic_warn_rejection (RdtSession *s, Topic *t, RdtMessage *m,

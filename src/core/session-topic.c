@@ -26,6 +26,25 @@ rdt_topic_key (RdtSession *s, Topic *t)
   return t->key;
 }
 
+GBytes *
+rdt_topic_decrypt (RdtSession *s, Topic *t, RdtMessage *m)
+{
+  GError *error = NULL;
+  GBytes *plain = rdt_payload_decrypt (rdt_topic_key (s, t), m->data, &error);
+  gchar *who, *text;
+
+  if (plain != NULL)
+    return plain;
+  who = rdt_id_short (m->sender);
+  text = g_strdup_printf (_("A message from %s could not be decrypted (%s) "
+                            "and is not shown."), who, error->message);
+  rdt_session_emit_warning (s, t->id, RDT_WARNING_DECRYPT_FAILED, text);
+  g_free (text);
+  g_free (who);
+  g_error_free (error);
+  return NULL;
+}
+
 void
 rdt_topic_deliver_ready (RdtSession *s, Topic *t, gboolean backlog)
 {
@@ -41,25 +60,13 @@ rdt_topic_deliver_ready (RdtSession *s, Topic *t, gboolean backlog)
   for (guint i = 0; i < ready->len; i++)
     {
       RdtMessage *m = g_ptr_array_index (ready, i);
-      GError *error = NULL;
       GBytes *plain;
 
       if (TOPIC_GONE (s, t))
         break;  /* closed or freed from inside a callback */
-      plain = rdt_payload_decrypt (rdt_topic_key (s, t), m->data, &error);
+      plain = rdt_topic_decrypt (s, t, m);
       if (plain == NULL)
-        {
-          gchar *who = rdt_id_short (m->sender);
-          gchar *text = g_strdup_printf (_("A message from %s could not be "
-                                           "decrypted (%s) and is not "
-                                           "shown."),
-                                         who, error->message);
-          rdt_session_emit_warning (s, topic_id, RDT_WARNING_DECRYPT_FAILED, text);
-          g_free (text);
-          g_free (who);
-          g_clear_error (&error);
-          continue;
-        }
+        continue;
       {
         RdtSessionMessage msg = { 0 };
         gchar *text = rdt_display_text (m->type, plain);
@@ -77,18 +84,11 @@ rdt_topic_deliver_ready (RdtSession *s, Topic *t, gboolean backlog)
         if (s->cb.message)
           s->cb.message (s, &msg, s->cb_data);
         g_free (text);
+        /* An attachment descriptor holds its file's key in clear text
+         * (attachment.h): wipe our copy. */
         if (g_strcmp0 (m->type, "file.upload") == 0
             || g_strcmp0 (m->type, "chat.image") == 0)
-          {
-            /* An attachment descriptor holds its file's key in clear text
-             * (attachment.h): wipe our copy (no copy is made when nobody
-             * else holds one). */
-            gsize plen;
-            guint8 *pdata = g_bytes_unref_to_data (plain, &plen);
-
-            rdt_wipe (pdata, plen);
-            g_free (pdata);
-          }
+          rdt_secret_bytes_unref (plain);
         else
           g_bytes_unref (plain);
       }
