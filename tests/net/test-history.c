@@ -173,6 +173,19 @@ assert_loaded (Fx *fx, guint first, guint last)
     }
 }
 
+/* The next load of n older messages in "general": m<first>..m<last>, and
+ * whether the start of the topic was reached. */
+static void
+load_expect (RdtSession *s, Fx *fx, guint n, guint first, guint last,
+             gboolean at_start)
+{
+  want = fx->n_loads + 1;
+  rdt_session_load_history (s, "general", n, on_history, fx);
+  wait_until (fx, loaded);
+  assert_loaded (fx, first, last);
+  g_assert_true (fx->at_start == at_start);
+}
+
 /* A topic of 120 messages m001..m120 posted by a's session. */
 static RdtSession *
 post_120 (RdtSigningKey *owner, const guint8 *root, Fx *a)
@@ -215,23 +228,11 @@ test_history_pages (void)
   g_assert_cmpuint (b.texts->len, ==, 20);
   g_assert_cmpstr (g_ptr_array_index (b.texts, 0), ==, "m101");
 
-  want = 1;
-  rdt_session_load_history (sb, "general", 50, on_history, &b);
-  wait_until (&b, loaded);
-  assert_loaded (&b, 51, 100);
-  g_assert_false (b.at_start);
+  load_expect (sb, &b, 50, 51, 100, FALSE);
 
-  want = 2;
-  rdt_session_load_history (sb, "general", 50, on_history, &b);
-  wait_until (&b, loaded);
-  assert_loaded (&b, 1, 50);
-  g_assert_true (b.at_start);
+  load_expect (sb, &b, 50, 1, 50, TRUE);
 
-  want = 3;
-  rdt_session_load_history (sb, "general", 50, on_history, &b);
-  wait_until (&b, loaded);
-  assert_loaded (&b, 1, 0);
-  g_assert_true (b.at_start);
+  load_expect (sb, &b, 50, 1, 0, TRUE);
 
   /* Each of the 120 exactly once, live or loaded. */
   g_assert_cmpuint (b.hashes->len, ==, 120);
@@ -273,17 +274,9 @@ test_history_after_pin (void)
   g_assert_cmpuint (b.texts->len, ==, 20);
   g_assert_cmpstr (g_ptr_array_index (b.texts, 0), ==, "m101");
 
-  want = 1;
-  rdt_session_load_history (sb, "general", 50, on_history, &b);
-  wait_until (&b, loaded);
-  assert_loaded (&b, 51, 100);
-  g_assert_false (b.at_start);
+  load_expect (sb, &b, 50, 51, 100, FALSE);
 
-  want = 2;
-  rdt_session_load_history (sb, "general", 60, on_history, &b);
-  wait_until (&b, loaded);
-  assert_loaded (&b, 1, 50);
-  g_assert_true (b.at_start);
+  load_expect (sb, &b, 60, 1, 50, TRUE);
 
   rdt_session_free (sb);
   rdt_session_free (sa);
