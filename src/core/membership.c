@@ -17,7 +17,7 @@
 #include "state.h"
 #include "statesync.h"
 
-#define N_MEMBER_WRITES 4
+#define N_MEMBER_WRITES 6
 
 /* The capabilities of a chat member (docs/conventions.md, "Members"). */
 static const struct {
@@ -26,6 +26,10 @@ static const struct {
   { "chat", "write", "topics/{any}/messages" },
   { "profile", "write", "state/profiles/{self}" },
   { "topics", "write", "state/topics/{any}/metadata" },
+  /* The member's own read markers (docs/conventions.md, "Read state"):
+   * spec 11 checks writes on the raw key, reads on data/ + key. */
+  { "own_data", "write", "data/user/{self}/{...}" },
+  { "own_data_read", "read", "data/data/user/{self}/{...}" },
 };
 
 /* The writes that make user_id a chat member: entry, then capabilities. */

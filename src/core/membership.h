@@ -7,6 +7,9 @@
  *   rights/chat     {"op":"write","path":"topics/{any}/messages"}   (8.2)
  *   rights/profile  {"op":"write","path":"state/profiles/{self}"}   (12)
  *   rights/topics   {"op":"write","path":"state/topics/{any}/metadata"} (9)
+ *   rights/own_data {"op":"write","path":"data/user/{self}/{...}"}  (11)
+ *   rights/own_data_read {"op":"read","path":"data/data/user/{self}/{...}"}
+ * (the last two: the member's own read markers, under data/user/<U>/).
  * An invitation is a tool key with the working scheme of 8.4 (create user
  * entries and their rights) and use_limit RDT_INVITE_USE_LIMIT: exactly the
  * writes one invitee makes.
@@ -19,8 +22,8 @@
 
 G_BEGIN_DECLS
 
-/* user entry + the three capabilities above */
-#define RDT_INVITE_USE_LIMIT 4
+/* user entry + the five capabilities above */
+#define RDT_INVITE_USE_LIMIT 6
 
 /* As the api's member (owner, or a member allowed to): add user_id. */
 void     rdt_membership_add_member_async  (RdtApi *api, const gchar *user_id,

@@ -100,6 +100,7 @@ rdt_rights_describe (RdtRole role, GPtrArray *caps)
   /* in the order a reader cares about: chatting, then running the space */
   static const struct {
     const gchar *op, *path, *words;
+    const gchar *read_too;  /* a path that must also be readable, or NULL */
   } known[] = {
     { "create", "topics/{any}/messages", N_("can post in all topics") },
     { "modify", "state/topics/{any}/metadata", N_("can rename topics") },
@@ -108,6 +109,10 @@ rdt_rights_describe (RdtRole role, GPtrArray *caps)
     { "create", "state/auth/users/{any}/rights/{any}",
       N_("can give members rights") },
     { "delete", "state/auth/users/{any}", N_("can remove members") },
+    /* spec 11: a data key is written as itself, read as data/ + key */
+    { "write", "data/user/{self}/read/{any}",
+      N_("can keep their read state across devices"),
+      "data/data/user/{self}/read/{any}" },
   };
   g_autoptr (GPtrArray) said = g_ptr_array_new ();
 
@@ -116,7 +121,9 @@ rdt_rights_describe (RdtRole role, GPtrArray *caps)
   if (role == RDT_ROLE_NONE)
     return g_strdup (_("cannot read or post"));
   for (guint i = 0; i < G_N_ELEMENTS (known); i++)
-    if (any_grants (caps, known[i].op, known[i].path))
+    if (any_grants (caps, known[i].op, known[i].path)
+        && (known[i].read_too == NULL
+            || any_grants (caps, "read", known[i].read_too)))
       g_ptr_array_add (said, (gpointer) _(known[i].words));
   if (said->len == 0)
     return g_strdup (_("can read, but not post"));

@@ -93,6 +93,20 @@ test_describe (void)
                              "can give members rights");
   g_free (text);
 
+  /* read state needs both halves: the write on the key, the read on
+   * data/ + key (spec 11) */
+  g_ptr_array_add (member, (gpointer) "write data/user/{self}/{...}");
+  text = rdt_rights_describe (RDT_ROLE_MEMBER, member);
+  g_assert_cmpstr (text, ==, "can post in all topics, can rename topics, "
+                             "can change their display name");
+  g_free (text);
+  g_ptr_array_add (member, (gpointer) "read data/data/user/{self}/{...}");
+  text = rdt_rights_describe (RDT_ROLE_MEMBER, member);
+  g_assert_cmpstr (text, ==, "can post in all topics, can rename topics, "
+                             "can change their display name, can keep their "
+                             "read state across devices");
+  g_free (text);
+
   text = rdt_rights_describe (RDT_ROLE_OWNER, NULL);
   g_assert_cmpstr (text, ==, "can do everything in the space");
   g_free (text);

@@ -194,8 +194,8 @@ test_add_member_and_profile (void)
   members = rdt_state_list_members (state);
   g_assert_cmpuint (members->len, ==, 2);
   g_assert_cmpstr (members->pdata[1], ==, b);
-  /* 4 member writes + the profile */
-  g_assert_cmpuint (rdt_state_get_n_entries (state), ==, 5);
+  /* 6 member writes + the profile */
+  g_assert_cmpuint (rdt_state_get_n_entries (state), ==, 7);
 
   /* Bob may not write someone else's profile (server: 403) */
   {
@@ -371,7 +371,7 @@ redeem (Space *s, RdtInvite *inv, RdtSigningKey *key, GError **error)
 
 /* A redemption whose earlier attempt stored some entries (its answer lost,
  * or 409s ran out) finishes with only the missing writes: the tool may
- * only create, and its use_limit has room for exactly the four. */
+ * only create, and its use_limit has room for exactly the six. */
 static void
 test_redeem_resumes (void)
 {
@@ -406,7 +406,7 @@ test_redeem_resumes (void)
     g_autoptr (GPtrArray) caps = rdt_state_list_capabilities (state, c);
 
     g_assert_true (rdt_state_is_member (state, c));
-    g_assert_cmpuint (caps->len, ==, 3);
+    g_assert_cmpuint (caps->len, ==, 5);
   }
   /* all there: redeeming again (the last answer lost) is a success with
    * no write, although the tool is spent */
