@@ -391,6 +391,7 @@ on_store_got (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (RdtReadMarker) stored = NULL;
   g_autoptr (GError) bad = NULL;
   g_autofree gchar *value = NULL;
+  GCancellable *cancellable;
   GError *error = NULL;
   gint64 stored_at = -1, signed_at;
 
@@ -426,9 +427,9 @@ on_store_got (GObject *source, GAsyncResult *result, gpointer user_data)
   /* The server refuses a signed_at older than the stored one (spec 11). */
   signed_at = MAX (g_get_real_time () / 1000, stored_at + 1);
   value = rdt_read_marker_encode (rs->key, op->ours);
-  rdt_api_data_put_async (rs->api, op->path, value, signed_at,
-                          g_task_get_cancellable (task), on_store_put,
-                          g_steal_pointer (&task));
+  cancellable = g_task_get_cancellable (task);
+  rdt_api_data_put_async (rs->api, op->path, value, signed_at, cancellable,
+                          on_store_put, g_steal_pointer (&task));
 }
 
 static void
