@@ -223,6 +223,13 @@ marker (const gchar *topic, guint8 fill, gint64 ts)
 }
 
 static void
+expect_error (GError **error, GQuark domain, gint code)
+{
+  g_assert_error (*error, domain, code);
+  g_clear_error (error);
+}
+
+static void
 assert_marker (const RdtReadMarker *got_m, const RdtReadMarker *want)
 {
   g_assert_nonnull (got_m);
@@ -281,13 +288,11 @@ test_verify_refuses (void)
   /* another signer is expected */
   g_assert_false (rdt_data_entry_verify (e, s.space, "k/one", other_id,
                                          &error));
-  g_assert_error (error, RDT_ERROR, RDT_ERROR_BAD_SIGNATURE);
-  g_clear_error (&error);
+  expect_error (&error, RDT_ERROR, RDT_ERROR_BAD_SIGNATURE);
   /* same entry read as if from another path or space */
   g_assert_false (rdt_data_entry_verify (e, s.space, "k/two", s.owner_id,
                                          &error));
-  g_assert_error (error, RDT_ERROR, RDT_ERROR_BAD_SIGNATURE);
-  g_clear_error (&error);
+  expect_error (&error, RDT_ERROR, RDT_ERROR_BAD_SIGNATURE);
 
   /* a forged signature: one bit flipped */
   orig_sig = g_strdup (e->signature);
@@ -298,16 +303,14 @@ test_verify_refuses (void)
   e->signature = g_strdup (forged);
   g_assert_false (rdt_data_entry_verify (e, s.space, "k/one", s.owner_id,
                                          &error));
-  g_assert_error (error, RDT_ERROR, RDT_ERROR_BAD_SIGNATURE);
-  g_clear_error (&error);
+  expect_error (&error, RDT_ERROR, RDT_ERROR_BAD_SIGNATURE);
   /* a changed signed_at with the original signature */
   g_free (e->signature);
   e->signature = g_strdup (orig_sig);
   e->signed_at++;
   g_assert_false (rdt_data_entry_verify (e, s.space, "k/one", s.owner_id,
                                          &error));
-  g_assert_error (error, RDT_ERROR, RDT_ERROR_BAD_SIGNATURE);
-  g_clear_error (&error);
+  expect_error (&error, RDT_ERROR, RDT_ERROR_BAD_SIGNATURE);
   e->signed_at--;
   g_assert_true (rdt_data_entry_verify (e, s.space, "k/one", s.owner_id,
                                         &error));
@@ -327,24 +330,20 @@ test_not_found_and_paths (void)
   space_init (&s);
   e = get (&s, s.owner, "never/written", &error);
   g_assert_null (e);
-  g_assert_error (error, RDT_API_ERROR, RDT_API_ERROR_NOT_FOUND);
-  g_clear_error (&error);
+  expect_error (&error, RDT_API_ERROR, RDT_API_ERROR_NOT_FOUND);
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
     {
       g_autoptr (RdtDataEntry) none = get (&s, s.owner, bad[i], &error);
 
       g_assert_null (none);
-      g_assert_error (error, RDT_API_ERROR, RDT_API_ERROR_INVALID);
-      g_clear_error (&error);
+      expect_error (&error, RDT_API_ERROR, RDT_API_ERROR_INVALID);
       g_assert_cmpint (put (&s, s.owner, bad[i], "", now_ms (), &error), ==, -1);
-      g_assert_error (error, RDT_API_ERROR, RDT_API_ERROR_INVALID);
-      g_clear_error (&error);
+      expect_error (&error, RDT_API_ERROR, RDT_API_ERROR_INVALID);
     }
   /* data must be base64 before it is signed */
   g_assert_cmpint (put (&s, s.owner, "k", "not base64", now_ms (), &error),
                    ==, -1);
-  g_assert_error (error, RDT_API_ERROR, RDT_API_ERROR_INVALID);
-  g_clear_error (&error);
+  expect_error (&error, RDT_API_ERROR, RDT_API_ERROR_INVALID);
   space_clear (&s);
 }
 
@@ -391,8 +390,7 @@ test_delete (void)
   take (&s.w);
   e = get (&s, s.owner, "k/del", &error);
   g_assert_null (e);
-  g_assert_error (error, RDT_API_ERROR, RDT_API_ERROR_NOT_FOUND);
-  g_clear_error (&error);
+  expect_error (&error, RDT_API_ERROR, RDT_API_ERROR_NOT_FOUND);
   /* absent: still fine */
   rdt_api_data_delete_async (s.owner, "k/del", NULL, got, &s.w);
   g_assert_true (rdt_api_data_delete_finish (s.owner, run (&s.w), &error));
@@ -403,25 +401,6 @@ test_delete (void)
 
 /* ------------------------------------------------------------------ */
 /* readstate.c */
-
-static void
-test_load_nothing (void)
-{
-  Space s = { 0 };
-  Member m = { 0 };
-  g_autoptr (RdtReadState) rs = NULL;
-  g_autoptr (RdtReadMarker) got_m = NULL;
-  g_autoptr (GError) error = NULL;
-
-  space_init (&s);
-  member_add (&s, &m, TRUE);
-  rs = device_new (&s, &m);
-  got_m = load (&s, rs, "general", &error);
-  g_assert_no_error (error);
-  g_assert_null (got_m);
-  member_clear (&m);
-  space_clear (&s);
-}
 
 static void
 test_store_load (void)
@@ -438,6 +417,10 @@ test_store_load (void)
   space_init (&s);
   member_add (&s, &m, TRUE);
   rs = device_new (&s, &m);
+  /* nothing stored yet: no marker, no error */
+  stored = load (&s, rs, "general", &error);
+  g_assert_no_error (error);
+  g_assert_null (stored);
   stored = store (&s, rs, mk, &error);
   g_assert_no_error (error);
   assert_marker (stored, mk);
@@ -567,12 +550,10 @@ test_forbidden (void)
   rs = device_new (&s, &m);
   r = store (&s, rs, mk, &error);
   g_assert_null (r);
-  g_assert_error (error, RDT_API_ERROR, RDT_API_ERROR_FORBIDDEN);
-  g_clear_error (&error);
+  expect_error (&error, RDT_API_ERROR, RDT_API_ERROR_FORBIDDEN);
   r = load (&s, rs, "general", &error);
   g_assert_null (r);
-  g_assert_error (error, RDT_API_ERROR, RDT_API_ERROR_FORBIDDEN);
-  g_clear_error (&error);
+  expect_error (&error, RDT_API_ERROR, RDT_API_ERROR_FORBIDDEN);
 
   /* with the capabilities, still not under another member's key */
   member_add (&s, &other, TRUE);
@@ -580,8 +561,7 @@ test_forbidden (void)
                      RDT_ID_USER, NULL);
   theirs = rdt_readstate_path (m.id, "general");
   g_assert_cmpint (put (&s, api, theirs, value, now_ms (), &error), ==, -1);
-  g_assert_error (error, RDT_API_ERROR, RDT_API_ERROR_FORBIDDEN);
-  g_clear_error (&error);
+  expect_error (&error, RDT_API_ERROR, RDT_API_ERROR_FORBIDDEN);
   member_clear (&other);
   member_clear (&m);
   space_clear (&s);
@@ -641,8 +621,7 @@ test_other_signer (void)
     g_assert_no_error (error);
     loaded = load (&s, rs, "random", &error);
     g_assert_null (loaded);
-    g_assert_error (error, RDT_ERROR, RDT_ERROR_MALFORMED);
-    g_clear_error (&error);
+    expect_error (&error, RDT_ERROR, RDT_ERROR_MALFORMED);
   }
   member_clear (&m);
   space_clear (&s);
@@ -661,7 +640,6 @@ main (int argc, char **argv)
   g_test_add_func ("/datastore/not-found-and-paths", test_not_found_and_paths);
   g_test_add_func ("/datastore/put-refused", test_put_refused);
   g_test_add_func ("/datastore/delete", test_delete);
-  g_test_add_func ("/readstate/load-nothing", test_load_nothing);
   g_test_add_func ("/readstate/store-load", test_store_load);
   g_test_add_func ("/readstate/never-backwards", test_store_never_backwards);
   g_test_add_func ("/readstate/two-devices-race", test_two_devices_race);
