@@ -220,6 +220,9 @@ rdt_readstate_new (RdtApi *api, const guint8 seed[32])
 
   g_return_val_if_fail (RDT_IS_API (api), NULL);
   g_return_val_if_fail (seed != NULL, NULL);
+  /* Markers are signed by, and kept under, a user's own id. */
+  g_return_val_if_fail (rdt_id_is_valid (rdt_api_get_member_id (api),
+                                         RDT_ID_USER), NULL);
   rs = g_object_new (RDT_TYPE_READ_STATE, NULL);
   rs->api = g_object_ref (api);
   rs->key = rdt_secret_alloc (RDT_KEY_LENGTH);

@@ -61,8 +61,8 @@ RdtReadMarker *rdt_read_marker_decode (const guint8 key[32],
 #define RDT_TYPE_READ_STATE (rdt_read_state_get_type ())
 G_DECLARE_FINAL_TYPE (RdtReadState, rdt_read_state, RDT, READ_STATE, GObject)
 
-/* seed: the member's Ed25519 seed (the key of api); only the derived key
- * is kept. */
+/* api: a user (U id), not a tool. seed: the member's Ed25519 seed (the
+ * key of api); only the derived key is kept. */
 RdtReadState  *rdt_readstate_new (RdtApi *api, const guint8 seed[32]);
 
 /* The stored marker, NULL without error when there is none (404 or
