@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* api-private.h - what the files of the API client share (api.c: the
  * object and its token; api-call.c: one request and the login; api-parse.c:
- * strict answer parsing; api-messages.c, api-blobs.c: endpoints).
+ * strict answer parsing; api-messages.c, api-blobs.c, api-data.c: endpoints).
  * Internal to the core.
  */
 #pragma once

@@ -145,6 +145,65 @@ void     rdt_api_get_blob_async (RdtApi *api, const gchar *blob_id,
 GBytes  *rdt_api_get_blob_finish (RdtApi *api, GAsyncResult *result,
                                   GError **error);
 
+/* ---- data (KV) store (spec 11) ---- */
+/* One stored entry as the server answers it. data is the std base64 value
+ * exactly as stored ("" = deleted), signed_at the writer's clock (ms). */
+typedef struct {
+  gchar *data;
+  gchar *signature;
+  gchar *signed_by;
+  gint64 signed_at;
+} RdtDataEntry;
+
+void rdt_data_entry_free (RdtDataEntry *e);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RdtDataEntry, rdt_data_entry_free)
+
+/* A path we are willing to send: segments of [A-Za-z0-9._-], none empty,
+ * "." or ".."; RDT_API_ERROR_INVALID otherwise. Every data call checks it
+ * before sending. */
+gboolean      rdt_api_data_path_validate (const gchar *path, GError **error);
+
+/* 404 -> RDT_API_ERROR_NOT_FOUND, 403 -> RDT_API_ERROR_FORBIDDEN. The
+ * entry is parsed strictly but NOT verified (rdt_data_entry_verify). */
+void          rdt_api_data_get_async (RdtApi *api, const gchar *path,
+                                      GCancellable *cancellable,
+                                      GAsyncReadyCallback callback,
+                                      gpointer user_data);
+RdtDataEntry *rdt_api_data_get_finish (RdtApi *api, GAsyncResult *result,
+                                       GError **error);
+
+/* Stores data_b64 ("" deletes) signed by the api's key over
+ * "space_id|path|data|signed_at" (spec 11); signed_at must be within 60 s
+ * of the server's clock and not older than the stored entry's. Returns the
+ * server's clock (ms), -1 + error on failure: RDT_API_ERROR_INVALID with
+ * the server's reason for a 400 (replay, clock skew, bad signature),
+ * RDT_API_ERROR_FORBIDDEN for a 403. */
+void          rdt_api_data_put_async (RdtApi *api, const gchar *path,
+                                      const gchar *data_b64, gint64 signed_at,
+                                      GCancellable *cancellable,
+                                      GAsyncReadyCallback callback,
+                                      gpointer user_data);
+gint64        rdt_api_data_put_finish (RdtApi *api, GAsyncResult *result,
+                                       GError **error);
+/* TRUE for the 400 a put gets when the stored entry is newer. */
+gboolean      rdt_api_data_error_is_replay (const GError *error);
+
+/* 204 even if nothing was stored. */
+void          rdt_api_data_delete_async (RdtApi *api, const gchar *path,
+                                         GCancellable *cancellable,
+                                         GAsyncReadyCallback callback,
+                                         gpointer user_data);
+gboolean      rdt_api_data_delete_finish (RdtApi *api, GAsyncResult *result,
+                                          GError **error);
+
+/* The entry at path was signed by expected_signer (a U id), and its
+ * Ed25519 signature over "space_id|path|data|signed_at" checks with the
+ * key inside that id. RDT_ERROR_BAD_SIGNATURE otherwise. */
+gboolean      rdt_data_entry_verify (const RdtDataEntry *e,
+                                     const gchar *space_id, const gchar *path,
+                                     const gchar *expected_signer,
+                                     GError **error);
+
 /* ---- misc ---- */
 /* GET /health: the server's clock in ms. */
 void     rdt_api_health_async (RdtApi *api, GCancellable *cancellable,
