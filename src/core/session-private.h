@@ -27,6 +27,8 @@ G_BEGIN_DECLS
 
 #define RDT_SEND_MAX_ATTEMPTS 6
 #define RDT_PIN_MAX_PAGES 10
+/* Missing parents fetched one by one for one gap before giving up. */
+#define RDT_GAP_MAX_FETCHES 200
 /* Paging back for a read marker stops after max_unread + 1 messages; the
  * bounds keep a huge max_unread from paging a whole topic. */
 #define RDT_MARKER_MAX_UNREAD 10000
@@ -74,8 +76,10 @@ typedef struct {
   guint     max_unread;
   guint     marker_pages;
   guint     gap_source;
-  guint     gap_polls;    /* polls since a gap appeared without filling it */
-  gboolean  gap_warned;
+  gboolean  gap_walking;  /* fetching a missing parent by hash */
+  guint     gap_fetches;  /* fetches for the gap being walked */
+  gchar    *gap_want;     /* the hash being fetched */
+  gboolean  gap_warned;   /* the walk failed: reported, not retried */
   gchar    *last_head;
   gboolean  history_busy; /* a rdt_session_load_history() is running */
   GPtrArray *unshown;     /* RdtMessage: verified older messages the pin
@@ -171,6 +175,9 @@ void rdt_topic_fetch_first (RdtSession *s, Topic *t);
 
 /* session-live.c: polling and the stream */
 void rdt_topic_poll (RdtSession *s, Topic *t);
+/* Fill the topic's gaps by fetching missing parents by hash (spec 4.5,
+ * 4.7); reports only if that fails. No-op while a walk runs. */
+void rdt_topic_walk_gap (RdtSession *s, Topic *t);
 gboolean rdt_session_poll_all (gpointer data);
 void rdt_session_reschedule_poll (RdtSession *s);
 void rdt_session_stream_connect (RdtSession *s);

@@ -62,6 +62,7 @@ rdt_topic_unref (Topic *t)
   g_clear_pointer (&t->unshown, g_ptr_array_unref);
   g_free (t->pin_hash);
   g_free (t->marker_hash);
+  g_free (t->gap_want);
   g_free (t->last_head);
   g_free (t->id);
   g_free (t);
