@@ -20,6 +20,7 @@ rule_free (gpointer p)
   Rule *r = p;
 
   g_free (r->fault.mode);
+  g_free (r->fault.hash);
   g_free (r->path);
   g_free (r->method);
   g_free (r);
@@ -60,7 +61,8 @@ static const struct {
 };
 
 static const gchar *tamper_modes[] = { "data", "signature", "sender",
-                                       "reorder", "drop", "insert", NULL };
+                                       "reorder", "drop", "insert", "omit",
+                                       NULL };
 
 /* NULL and *error set on a bad description. */
 static Rule *
@@ -95,12 +97,15 @@ rule_parse (GBytes *body, const gchar **error)
   r->fault.status = (guint) json_object_get_int_member_with_default (o, "status", 500);
   r->fault.delay_ms = (guint) json_object_get_int_member_with_default (o, "delay_ms", 1000);
   r->fault.mode = g_strdup (json_object_get_string_member_with_default (o, "mode", "data"));
+  r->fault.hash = g_strdup (json_object_get_string_member_with_default (o, "hash", NULL));
   if (!found)
     *error = "fault: unknown action";
   else if (r->fault.status < 100 || r->fault.status > 599)
     *error = "fault: bad status";
   else if (!g_strv_contains (tamper_modes, r->fault.mode))
     *error = "fault: unknown tamper mode";
+  else if (strcmp (r->fault.mode, "omit") == 0 && r->fault.hash == NULL)
+    *error = "fault: omit needs a hash";
   else
     return r;
   rule_free (r);
@@ -178,6 +183,7 @@ rdt_srv_faults_match (const gchar *method, const gchar *path)
       f = g_new0 (RdtFault, 1);
       *f = r->fault;
       f->mode = g_strdup (r->fault.mode);
+      f->hash = g_strdup (r->fault.hash);
       if (r->remaining > 0 && --r->remaining == 0)
         g_ptr_array_remove_index (rules, i);
       return f;
@@ -191,6 +197,7 @@ rdt_srv_fault_free (RdtFault *fault)
   if (fault == NULL)
     return;
   g_free (fault->mode);
+  g_free (fault->hash);
   g_free (fault);
 }
 
@@ -245,11 +252,21 @@ altered (JsonObject *m, const gchar *name, gsize at)
 
 /* A message list answer rewritten as the tamper mode says. */
 static void
-tamper_list (JsonArray *list, const gchar *mode)
+tamper_list (JsonArray *list, const gchar *mode, const gchar *hash)
 {
   guint n = json_array_get_length (list);
   JsonObject *m;
 
+  if (strcmp (mode, "omit") == 0)
+    {
+      /* A gap only a walk by hash can fill. */
+      for (guint i = n; i > 0; i--)
+        if (g_strcmp0 (json_object_get_string_member_with_default (
+                json_array_get_object_element (list, i - 1), "message_hash",
+                NULL), hash) == 0)
+          json_array_remove_element (list, i - 1);
+      return;
+    }
   if (n == 0)
     return;
   m = json_array_get_object_element (list, n / 2);
@@ -328,7 +345,8 @@ rdt_srv_fault_rewrite (RdtFault *fault, SoupServerMessage *msg)
         return;
       o = json_node_get_object (root);
       if (json_object_has_member (o, "messages"))
-        tamper_list (json_object_get_array_member (o, "messages"), fault->mode);
+        tamper_list (json_object_get_array_member (o, "messages"), fault->mode,
+                     fault->hash);
       else if (json_object_has_member (o, "message_hash") &&
                (strcmp (fault->mode, "data") == 0 ||
                 strcmp (fault->mode, "signature") == 0 ||
@@ -338,7 +356,7 @@ rdt_srv_fault_rewrite (RdtFault *fault, SoupServerMessage *msg)
            * modes leave it alone, so a client can walk the real links). */
           JsonArray *one = json_array_new ();
           json_array_add_object_element (one, json_object_ref (o));
-          tamper_list (one, fault->mode);
+          tamper_list (one, fault->mode, NULL);
           json_array_unref (one);
         }
       else if (json_object_has_member (o, "signed_by") &&

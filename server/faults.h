@@ -10,7 +10,8 @@
  * detail), "garbage" (200 with a body that is not JSON), "truncate" (the
  * real answer cut in half), "drop" (close the connection without an
  * answer), "delay" (answer after "delay_ms"), "tamper" (GET messages:
- * "mode" = data | signature | sender | reorder | drop | insert; a GET by hash
+ * "mode" = data | signature | sender | reorder | drop | insert | omit (the
+ * message "hash" left out of lists, still served by hash); a GET by hash
  * or of a data store entry: data | signature | sender; applied to the real
  * answer, never to what is stored) and "close_websockets" (at once, no
  * matching). */
@@ -34,6 +35,7 @@ typedef struct {
   guint status;
   guint delay_ms;
   gchar *mode;       /* tamper mode */
+  gchar *hash;       /* for mode "omit": the message to leave out */
 } RdtFault;
 
 typedef void (*RdtCloseSocketsFunc) (void);

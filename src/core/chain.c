@@ -997,6 +997,22 @@ rdt_chain_get_length (RdtChain *chain)
   return g_hash_table_size (chain->known);
 }
 
+GPtrArray *
+rdt_chain_get_missing_parents (RdtChain *chain)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+  GHashTableIter it;
+  gpointer key;
+
+  g_return_val_if_fail (chain != NULL, out);
+  g_hash_table_iter_init (&it, chain->waiting);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    if (!g_hash_table_contains (chain->parked, key)
+        && !known_has (chain, key))
+      g_ptr_array_add (out, g_strdup (key));
+  return out;
+}
+
 guint
 rdt_chain_get_n_unlinked (RdtChain *chain)
 {

@@ -106,6 +106,10 @@ RdtMessage *rdt_chain_lookup (RdtChain *chain, const gchar *message_hash);
 gboolean    rdt_chain_get_parent (RdtChain *chain, const gchar *message_hash,
                                   gchar **parent_hash);
 guint       rdt_chain_get_length (RdtChain *chain);
+/* The hashes parked messages wait for that the chain has neither accepted
+ * nor parked: what to fetch by hash to fill the gaps (spec 4.5, 4.7).
+ * Caller owns the array (element free func g_free); empty if none. */
+GPtrArray  *rdt_chain_get_missing_parents (RdtChain *chain);
 guint       rdt_chain_get_n_unlinked (RdtChain *chain);
 /* prev_hash of the oldest known message (the TOFU anchor), NULL if the
  * chain starts at the topic's first message or is empty. */

@@ -52,7 +52,6 @@ poll_page_done (GObject *src, GAsyncResult *res, gpointer data)
             has_more ? " (more to come)" : "");
   {
     gint64 before = rdt_chain_get_newest_timestamp (t->chain);
-    guint unlinked_before = rdt_chain_get_n_unlinked (t->chain);
     rdt_topic_ingest_page (s, t, msgs, FALSE);
     if (rdt_topic_op_topic (op) != t)
       goto out;
@@ -60,26 +59,12 @@ poll_page_done (GObject *src, GAsyncResult *res, gpointer data)
       t->poll_again = TRUE;
     if (rdt_chain_get_n_unlinked (t->chain) > 0)
       {
-        if (rdt_chain_get_n_unlinked (t->chain) >= unlinked_before
-            && ++t->gap_polls >= 3 && !t->gap_warned)
-          {
-            t->gap_warned = TRUE;
-            rdt_session_emit_warning (s, t->id, RDT_WARNING_CHAIN_BROKEN,
-                          _("Some messages of this topic do not link to the "
-                            "verified history and are not shown."));
-            if (rdt_topic_op_topic (op) != t)
-              goto out;
-          }
-        else if (!t->gap_warned)
-          /* Ask again soon rather than at the next (slow) safety poll: a
-           * gap either fills within a few polls or is reported. */
-          rdt_topic_schedule_gap_poll (s, t);
+        /* The list did not bring the parents: ask for them by hash. */
+        if (!t->gap_warned)
+          rdt_topic_walk_gap (s, t);
       }
     else
-      {
-        t->gap_polls = 0;
-        t->gap_warned = FALSE;
-      }
+      t->gap_warned = FALSE;
   }
   if (t->poll_again)
     {
@@ -148,6 +133,129 @@ rdt_session_reschedule_poll (RdtSession *s)
     return;
   s->poll_source_ms = ms;
   s->poll_source = g_timeout_add (ms, rdt_session_poll_all, s);
+}
+
+/* ---- gaps: walking back by hash (spec 4.5, 4.7) ---- */
+
+static void gap_fetch_done (GObject *src, GAsyncResult *res, gpointer data);
+
+/* The walk failed: say why, once, and leave the gap parked. */
+static void
+gap_fail (RdtSession *s, Topic *t, const gchar *why)
+{
+  gchar *text = g_strdup_printf (_("Some messages of this topic do not link "
+                                   "to the verified history and are not "
+                                   "shown: %s."), why);
+  g_info ("session: topic %s: gap not filled: %s", t->id, why);
+  t->gap_walking = FALSE;
+  t->gap_warned = TRUE;
+  rdt_session_emit_warning (s, t->id, RDT_WARNING_CHAIN_BROKEN, text);
+  g_free (text);
+}
+
+/* Fetch the next missing parent, one at a time. prev is the hash just
+ * fetched (NULL at the start): a parent that is still missing right below
+ * it belongs to the same gap, anything else is a new one. */
+static void
+gap_next (RdtSession *s, Topic *t, const gchar *prev_parent)
+{
+  GPtrArray *missing = rdt_chain_get_missing_parents (t->chain);
+  const gchar *want = NULL;
+
+  for (guint i = 0; i < missing->len && prev_parent; i++)
+    if (g_strcmp0 (missing->pdata[i], prev_parent) == 0)
+      want = missing->pdata[i];
+  if (want == NULL)
+    {
+      t->gap_fetches = 0;
+      want = missing->len > 0 ? missing->pdata[0] : NULL;
+    }
+  if (want == NULL)
+    t->gap_walking = FALSE;
+  else if (t->gap_fetches >= RDT_GAP_MAX_FETCHES)
+    {
+      gchar *why = g_strdup_printf (_("gave up after fetching %u missing "
+                                      "messages one by one"),
+                                    t->gap_fetches);
+      gap_fail (s, t, why);
+      g_free (why);
+    }
+  else
+    {
+      t->gap_fetches++;
+      g_free (t->gap_want);
+      t->gap_want = g_strdup (want);
+      g_info ("session: topic %s: fetching a missing message by hash (%u "
+              "for this gap)", t->id, t->gap_fetches);
+      rdt_api_get_message_async (s->api, t->id, want, s->cancel,
+                                 gap_fetch_done, rdt_topic_op_new (s, t));
+    }
+  g_ptr_array_unref (missing);
+}
+
+static void
+gap_fetch_done (GObject *src, GAsyncResult *res, gpointer data)
+{
+  TopicOp *op = data;
+  GError *error = NULL;
+  RdtMessage *msg = rdt_api_get_message_finish (RDT_API (src), res, &error);
+  Topic *t = rdt_topic_op_topic (op);
+  RdtSession *s = op->s;
+  RdtChainResult r;
+  gchar *why = NULL;
+
+  if (t == NULL)
+    goto out;
+  if (msg == NULL)
+    {
+      if (g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_NOT_FOUND))
+        why = g_strdup (_("the server does not have a message they refer "
+                          "to"));
+      else
+        {
+          /* Transient: the next poll walks again. */
+          g_info ("session: topic %s: fetching a missing message failed: "
+                  "%s", t->id, error->message);
+          t->gap_walking = FALSE;
+          goto out;
+        }
+    }
+  else if (g_strcmp0 (msg->message_hash, t->gap_want) != 0)
+    why = g_strdup (_("the server answered with another message than the "
+                      "one asked for"));
+  else
+    {
+      r = rdt_chain_ingest (t->chain, msg, &error);
+      if (r == RDT_CHAIN_REJECTED)
+        why = g_strdup_printf (_("a message they refer to failed "
+                                 "verification (%s)"), error->message);
+    }
+  if (why)
+    {
+      gap_fail (s, t, why);
+      goto out;
+    }
+  rdt_topic_ref (t);
+  rdt_topic_deliver_ready (s, t, FALSE);
+  if (!TOPIC_GONE (s, t))
+    gap_next (s, t, msg->prev_hash);
+  rdt_topic_unref (t);
+out:
+  g_free (why);
+  g_clear_error (&error);
+  if (msg)
+    rdt_message_unref (msg);
+  rdt_topic_op_free (op);
+}
+
+void
+rdt_topic_walk_gap (RdtSession *s, Topic *t)
+{
+  if (t->gap_walking || TOPIC_GONE (s, t)
+      || s->state != RDT_SESSION_CONNECTED)
+    return;
+  t->gap_walking = TRUE;
+  gap_next (s, t, NULL);
 }
 
 /* ---- stream (spec 7, 15.10) ---- */

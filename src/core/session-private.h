@@ -27,6 +27,12 @@ G_BEGIN_DECLS
 
 #define RDT_SEND_MAX_ATTEMPTS 6
 #define RDT_PIN_MAX_PAGES 10
+/* Missing parents fetched one by one for one gap before giving up. */
+#define RDT_GAP_MAX_FETCHES 200
+/* Paging back for a read marker stops after max_unread + 1 messages; the
+ * bounds keep a huge max_unread from paging a whole topic. */
+#define RDT_MARKER_MAX_UNREAD 10000
+#define RDT_MARKER_MAX_PAGES 12
 #define RDT_NEWEST_TS G_GINT64_CONSTANT (9999999999999)
 
 typedef struct {
@@ -65,9 +71,15 @@ typedef struct {
   gchar    *pin_hash;
   gint64    pin_ts;
   guint     pin_pages;
+  gchar    *marker_hash;  /* read marker for this opening, or NULL */
+  gint64    marker_ts;
+  guint     max_unread;
+  guint     marker_pages;
   guint     gap_source;
-  guint     gap_polls;    /* polls since a gap appeared without filling it */
-  gboolean  gap_warned;
+  gboolean  gap_walking;  /* fetching a missing parent by hash */
+  guint     gap_fetches;  /* fetches for the gap being walked */
+  gchar    *gap_want;     /* the hash being fetched */
+  gboolean  gap_warned;   /* the walk failed: reported, not retried */
   gchar    *last_head;
   gboolean  history_busy; /* a rdt_session_load_history() is running */
   GPtrArray *unshown;     /* RdtMessage: verified older messages the pin
@@ -100,6 +112,7 @@ struct _RdtSession {
   guint                poll_source_ms;
   GHashTable          *topics;       /* id -> Topic */
   GHashTable          *pins;         /* id -> "hash\nts" before opening */
+  GHashTable          *markers;      /* id -> "hash\nts\nmax": read markers */
   GHashTable          *seen;         /* topic ids reported by topic_seen */
   GHashTable          *failed;       /* send id -> Send (for retry) */
   guint64              next_send_id;
@@ -147,6 +160,9 @@ void        rdt_send_free (Send *send);
 /* session-topic.c: opening topics, verifying and delivering messages */
 const guint8 *rdt_topic_key (RdtSession *s, Topic *t);
 void rdt_topic_deliver_ready (RdtSession *s, Topic *t, gboolean backlog);
+/* Deliver these messages (chain order), then report a moved head. */
+void rdt_topic_deliver (RdtSession *s, Topic *t, GPtrArray *msgs,
+                        gboolean backlog);
 /* m's payload decrypted with the topic key, or NULL after a warning that
  * says it could not be (a callback runs: check TOPIC_GONE after). */
 GBytes *rdt_topic_decrypt (RdtSession *s, Topic *t, RdtMessage *m);
@@ -159,6 +175,9 @@ void rdt_topic_fetch_first (RdtSession *s, Topic *t);
 
 /* session-live.c: polling and the stream */
 void rdt_topic_poll (RdtSession *s, Topic *t);
+/* Fill the topic's gaps by fetching missing parents by hash (spec 4.5,
+ * 4.7); reports only if that fails. No-op while a walk runs. */
+void rdt_topic_walk_gap (RdtSession *s, Topic *t);
 gboolean rdt_session_poll_all (gpointer data);
 void rdt_session_reschedule_poll (RdtSession *s);
 void rdt_session_stream_connect (RdtSession *s);

@@ -49,12 +49,23 @@ void
 rdt_topic_deliver_ready (RdtSession *s, Topic *t, gboolean backlog)
 {
   GPtrArray *ready;
+
+  if (TOPIC_GONE (s, t))
+    return;
+  ready = rdt_chain_take_ready (t->chain);
+  rdt_topic_deliver (s, t, ready, backlog);
+  g_ptr_array_unref (ready);
+}
+
+void
+rdt_topic_deliver (RdtSession *s, Topic *t, GPtrArray *ready,
+                   gboolean backlog)
+{
   RdtMessage *head;
   const gchar *topic_id = t->id;
 
   if (TOPIC_GONE (s, t))
     return;
-  ready = rdt_chain_take_ready (t->chain);
   rdt_session_ref (s);
   rdt_topic_ref (t);
   for (guint i = 0; i < ready->len; i++)
@@ -93,7 +104,6 @@ rdt_topic_deliver_ready (RdtSession *s, Topic *t, gboolean backlog)
           g_bytes_unref (plain);
       }
     }
-  g_ptr_array_unref (ready);
 
   if (!TOPIC_GONE (s, t)
       && (head = rdt_chain_get_head (t->chain)) != NULL
@@ -204,14 +214,29 @@ warn_pin (RdtSession *s, Topic *t, gboolean rewritten)
 
 static void topic_finish_open (RdtSession *s, Topic *t);
 
+/* The read marker is not in the chain yet, but may be just below what
+ * was fetched: page back while fewer than max_unread + 1 messages are
+ * known and the oldest is not older than the marker. */
+static gboolean
+marker_wants_older (Topic *t)
+{
+  return t->marker_hash != NULL
+         && !rdt_chain_contains (t->chain, t->marker_hash)
+         && rdt_chain_get_anchor (t->chain) != NULL
+         && t->marker_pages < RDT_MARKER_MAX_PAGES
+         && rdt_chain_get_length (t->chain) < t->max_unread + 1
+         && rdt_chain_get_oldest_timestamp (t->chain) >= t->marker_ts;
+}
+
 static void
-pin_page_done (GObject *src, GAsyncResult *res, gpointer data)
+older_page_done (GObject *src, GAsyncResult *res, gpointer data)
 {
   TopicOp *op = data;
   GError *error = NULL;
   GPtrArray *msgs = rdt_api_get_messages_finish (RDT_API (src), res, NULL,
                                                  &error);
   Topic *t = rdt_topic_op_topic (op);
+  gboolean nothing = TRUE;
 
   if (t == NULL)
     goto out;
@@ -220,9 +245,10 @@ pin_page_done (GObject *src, GAsyncResult *res, gpointer data)
       GPtrArray *older;
 
       g_info ("session: topic %s: fetched an older page of %u messages "
-              "looking for the pinned head", t->id, msgs->len);
+              "looking for the %s", t->id, msgs->len,
+              t->marker_pages ? "read marker" : "pinned head");
       older = rdt_chain_ingest_older (t->chain, msgs, NULL);
-      gboolean nothing = older == NULL || older->len == 0;
+      nothing = older == NULL || older->len == 0;
       if (older)
         {
           /* Not shown now, but /history must not skip them: the chain's
@@ -231,11 +257,13 @@ pin_page_done (GObject *src, GAsyncResult *res, gpointer data)
             g_ptr_array_extend_and_steal (older, g_steal_pointer (&t->unshown));
           t->unshown = older;
         }
-      if (nothing)
-        t->pin_pages = RDT_PIN_MAX_PAGES;  /* reached the start / broken */
     }
-  else
-    t->pin_pages = RDT_PIN_MAX_PAGES;
+  if (nothing)
+    {
+      /* Reached the start, or broken: stop both searches. */
+      t->pin_pages = RDT_PIN_MAX_PAGES;
+      t->marker_pages = RDT_MARKER_MAX_PAGES;
+    }
   topic_finish_open (op->s, t);
 out:
   g_clear_error (&error);
@@ -244,20 +272,88 @@ out:
   rdt_topic_op_free (op);
 }
 
+/* Split what the opening loaded (t->unshown, then the chain's ready
+ * messages: chain order) at the read marker: the messages to show are
+ * returned, the ones before them go to t->unshown for /history. */
+static GPtrArray *
+marker_split (Topic *t, RdtSessionUnread *u)
+{
+  GPtrArray *all = t->unshown ? g_steal_pointer (&t->unshown)
+    : g_ptr_array_new_with_free_func ((GDestroyNotify) rdt_message_unref);
+  GPtrArray *ready = rdt_chain_take_ready (t->chain);
+  GPtrArray *shown;
+  guint idx = G_MAXUINT, keep;
+
+  g_ptr_array_extend_and_steal (all, ready);
+  for (guint i = all->len; i > 0; i--)
+    if (g_strcmp0 (((RdtMessage *) all->pdata[i - 1])->message_hash,
+                   t->marker_hash) == 0)
+      {
+        idx = i - 1;
+        break;
+      }
+  if (idx != G_MAXUINT)
+    {
+      keep = all->len - idx - 1;
+      u->found = keep > t->max_unread ? RDT_MARKER_BEYOND : RDT_MARKER_FOUND;
+    }
+  else if (rdt_chain_get_anchor (t->chain) != NULL
+           && rdt_chain_get_length (t->chain) >= t->max_unread + 1
+           && rdt_chain_get_oldest_timestamp (t->chain) >= t->marker_ts)
+    {
+      /* Paging stopped with more than max_unread messages after the
+       * marker's time: it is further back. */
+      keep = all->len;
+      u->found = RDT_MARKER_BEYOND;
+    }
+  else
+    {
+      keep = MIN (t->backlog, all->len);
+      u->found = RDT_MARKER_NOT_FOUND;
+    }
+  if (u->found == RDT_MARKER_BEYOND)
+    {
+      keep = MIN (keep, t->max_unread);
+      u->more = TRUE;
+    }
+  u->n_shown = keep;
+  shown = g_ptr_array_new_full (keep, (GDestroyNotify) rdt_message_unref);
+  for (guint i = all->len - keep; i < all->len; i++)
+    g_ptr_array_add (shown, g_steal_pointer (&all->pdata[i]));
+  g_ptr_array_set_size (all, all->len - keep);
+  if (all->len > 0)
+    t->unshown = all;
+  else
+    g_ptr_array_unref (all);
+  return shown;
+}
+
 static void
 topic_finish_open (RdtSession *s, Topic *t)
 {
   RdtChainPinState pin = rdt_chain_get_pin_state (t->chain);
+  gboolean pin_wants = pin == RDT_CHAIN_PIN_PENDING
+                       && t->pin_pages < RDT_PIN_MAX_PAGES
+                       && rdt_chain_get_anchor (t->chain) != NULL;
+  RdtSessionUnread unread = { 0 };
+  GPtrArray *shown = NULL;
 
-  if (pin == RDT_CHAIN_PIN_PENDING && t->pin_pages < RDT_PIN_MAX_PAGES
-      && rdt_chain_get_anchor (t->chain) != NULL)
+  if (pin_wants || marker_wants_older (t))
     {
       /* Page back (newest first, ending at the oldest we have) until the
-       * pin is found or proven gone; these messages are not shown. */
-      t->pin_pages++;
+       * pin or the marker is found or proven gone; these messages are not
+       * shown. */
+      guint limit = 1000;
+      if (pin_wants)
+        t->pin_pages++;
+      else
+        {
+          t->marker_pages++;
+          limit = MIN (1000, t->max_unread + 1);
+        }
       rdt_api_get_messages_async (s->api, t->id,
                                   rdt_chain_get_oldest_timestamp (t->chain),
-                                  0, 1000, s->cancel, pin_page_done,
+                                  0, limit, s->cancel, older_page_done,
                                   rdt_topic_op_new (s, t));
       return;
     }
@@ -269,12 +365,29 @@ topic_finish_open (RdtSession *s, Topic *t)
           pin == RDT_CHAIN_PIN_REWRITTEN ? "rewritten"
           : pin == RDT_CHAIN_PIN_PENDING && t->pin_hash ? "not found"
           : t->pin_hash ? "found" : "none");
+  if (t->marker_hash)
+    {
+      shown = marker_split (t, &unread);
+      g_info ("session: topic %s: read marker %s, %u unread shown%s",
+              t->id, unread.found == RDT_MARKER_FOUND ? "found"
+              : unread.found == RDT_MARKER_BEYOND ? "beyond the limit"
+              : "not found", unread.n_shown, unread.more ? ", more" : "");
+    }
   rdt_session_ref (s);
   rdt_topic_ref (t);
   if (pin == RDT_CHAIN_PIN_REWRITTEN)
     warn_pin (s, t, TRUE);
   else if (pin == RDT_CHAIN_PIN_PENDING && t->pin_hash)
     warn_pin (s, t, rdt_chain_get_anchor (t->chain) == NULL);
+  if (shown)
+    {
+      /* Messages that linked meanwhile come after the unread ones. */
+      rdt_topic_deliver (s, t, shown, TRUE);
+      g_ptr_array_unref (shown);
+      g_clear_pointer (&t->marker_hash, g_free);
+      if (!TOPIC_GONE (s, t) && s->cb.topic_unread)
+        s->cb.topic_unread (s, t->id, &unread, s->cb_data);
+    }
   rdt_topic_deliver_ready (s, t, TRUE);
   if (!TOPIC_GONE (s, t))
     {
@@ -355,13 +468,18 @@ out:
 void
 rdt_topic_fetch_first (RdtSession *s, Topic *t)
 {
+  /* After a read marker: one more than max_unread tells whether there
+   * are more unread than shown. */
+  guint limit = t->marker_hash ? MIN (1000, t->max_unread + 1)
+                               : CLAMP (t->backlog, 1, 1000);
+
   if (t->opening || t->opened || s->state != RDT_SESSION_CONNECTED)
     return;
   t->opening = TRUE;
   g_info ("session: opening topic %s (up to %u messages of history)", t->id,
-          CLAMP (t->backlog, 1, 1000));
+          limit);
   rdt_api_get_messages_async (s->api, t->id, RDT_NEWEST_TS, 0,
-                              CLAMP (t->backlog, 1, 1000), s->cancel,
+                              limit, s->cancel,
                               first_page_done, rdt_topic_op_new (s, t));
 }
 
@@ -370,7 +488,7 @@ rdt_session_open_topic (RdtSession *s, const gchar *topic_id, guint backlog)
 {
   GError *error = NULL;
   Topic *t;
-  gchar *pin;
+  gchar *pin, *marker;
 
   if (!rdt_topic_id_validate (topic_id, &error))
     {
@@ -395,6 +513,16 @@ rdt_session_open_topic (RdtSession *s, const gchar *topic_id, guint backlog)
       t->pin_ts = g_ascii_strtoll (parts[1], NULL, 10);
       rdt_chain_set_pinned_head (t->chain, t->pin_hash, t->pin_ts);
       g_strfreev (parts);
+    }
+  marker = g_hash_table_lookup (s->markers, topic_id);
+  if (marker)
+    {
+      gchar **parts = g_strsplit (marker, "\n", 3);
+      t->marker_hash = g_strdup (parts[0]);
+      t->marker_ts = g_ascii_strtoll (parts[1], NULL, 10);
+      t->max_unread = (guint) g_ascii_strtoull (parts[2], NULL, 10);
+      g_strfreev (parts);
+      g_hash_table_remove (s->markers, topic_id);
     }
   g_hash_table_insert (s->topics, t->id, t);
   rdt_topic_fetch_first (s, t);
@@ -446,6 +574,21 @@ rdt_session_set_pinned_head (RdtSession *s, const gchar *topic_id,
   g_hash_table_replace (s->pins, g_strdup (topic_id),
                         g_strdup_printf ("%s\n%" G_GINT64_FORMAT,
                                          message_hash, timestamp));
+}
+
+void
+rdt_session_set_read_marker (RdtSession *s, const gchar *topic_id,
+                             const gchar *message_hash, gint64 timestamp,
+                             guint max_unread)
+{
+  if (topic_id == NULL || message_hash == NULL
+      || !rdt_id_is_valid (message_hash, RDT_ID_MESSAGE))
+    return;
+  g_hash_table_replace (s->markers, g_strdup (topic_id),
+                        g_strdup_printf ("%s\n%" G_GINT64_FORMAT "\n%u",
+                                         message_hash, timestamp,
+                                         CLAMP (max_unread, 1,
+                                                RDT_MARKER_MAX_UNREAD)));
 }
 
 /* When a message was posted, as a person reads it: the local time, with

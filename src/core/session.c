@@ -61,6 +61,8 @@ rdt_topic_unref (Topic *t)
     rdt_send_free (send);
   g_clear_pointer (&t->unshown, g_ptr_array_unref);
   g_free (t->pin_hash);
+  g_free (t->marker_hash);
+  g_free (t->gap_want);
   g_free (t->last_head);
   g_free (t->id);
   g_free (t);
@@ -83,6 +85,7 @@ rdt_session_unref (RdtSession *s)
     return;
   g_hash_table_destroy (s->topics);
   g_hash_table_destroy (s->pins);
+  g_hash_table_destroy (s->markers);
   g_hash_table_destroy (s->seen);
   g_hash_table_destroy (s->failed);
   g_clear_object (&s->cancel);
@@ -272,6 +275,8 @@ rdt_session_new (const gchar *server_url, const gchar *space_id,
   s->topics = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                      (GDestroyNotify) topic_close);
   s->pins = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  s->markers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                      g_free);
   s->seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   s->failed = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL,
                                      (GDestroyNotify) rdt_send_free);

@@ -73,6 +73,22 @@ typedef struct {
   gboolean     own;           /* sent by this member (any device) */
 } RdtSessionMessage;
 
+typedef enum {
+  RDT_MARKER_FOUND,      /* the marker is in the verified chain */
+  RDT_MARKER_NOT_FOUND,  /* not in the verified chain: paged back to the
+                          * start or past the marker's time; the newest
+                          * backlog page was shown as without a marker */
+  RDT_MARKER_BEYOND      /* more than max_unread messages after it: the
+                          * newest max_unread were shown, more = TRUE */
+} RdtReadMarkerFound;
+
+typedef struct {
+  guint              n_shown;  /* unread messages delivered */
+  gboolean           more;     /* there were more than max_unread unread:
+                                * the older ones were not shown */
+  RdtReadMarkerFound found;
+} RdtSessionUnread;
+
 typedef struct {
   /* Connection state changed. error is set when it changed because of a
    * failure; fatal means retrying will not help: 403 at login (not a
@@ -118,6 +134,12 @@ typedef struct {
   void (*state_message) (RdtSession *session, const gchar *path,
                          const gchar *message_hash, const gchar *sender,
                          gint64 timestamp, gpointer user_data);
+  /* An opening with a read marker (rdt_session_set_read_marker()) showed
+   * its unread messages: called once, after they were delivered through
+   * `message` (backlog = TRUE) and before topic_opened. May be NULL. */
+  void (*topic_unread)  (RdtSession *session, const gchar *topic_id,
+                         const RdtSessionUnread *unread,
+                         gpointer user_data);
 } RdtSessionCallbacks;
 
 /* Validates the url, the space id and key lengths; copies seed and root
@@ -177,6 +199,15 @@ gboolean rdt_session_topic_is_open (RdtSession *session, const gchar *topic_id);
 /* Last verified head from a previous run (call before opening the topic). */
 void rdt_session_set_pinned_head (RdtSession *session, const gchar *topic_id,
                                   const gchar *message_hash, gint64 timestamp);
+
+/* Call before rdt_session_open_topic(): the opening shows only the
+ * verified messages after this one (hash, server ts), at most max_unread
+ * of them (the newest), instead of the newest backlog page; the older ones
+ * stay for rdt_session_load_history(). Reported through topic_unread.
+ * Has no effect on a topic that is open already. */
+void rdt_session_set_read_marker (RdtSession *session, const gchar *topic_id,
+                                  const gchar *message_hash,
+                                  gint64 timestamp, guint max_unread);
 
 /* Queue a message of any type (e.g. "chat.text", "file.upload",
  * "chat.image") with arbitrary plaintext bytes (encrypted with the topic

@@ -179,6 +179,7 @@ test_gap_parked_then_released (void)
 {
   g_autoptr(GPtrArray) a = make_chain (6, 10, "gap");
   g_autoptr(RdtChain) chain = rdt_chain_new (SPACE, "general");
+  GPtrArray *missing;
 
   g_assert_cmpint (ingest (chain, M (a, 0)), ==, RDT_CHAIN_APPENDED);
   assert_ready (chain, a, 0, 0);
@@ -191,6 +192,11 @@ test_gap_parked_then_released (void)
   g_assert_cmpuint (rdt_chain_get_n_unlinked (chain), ==, 4);
   g_assert_false (rdt_chain_contains (chain, M (a, 3)->message_hash));
   assert_ready_empty (chain);
+  /* Only 1 is wanted: 2..4 are parked, so not missing. */
+  missing = rdt_chain_get_missing_parents (chain);
+  g_assert_cmpuint (missing->len, ==, 1);
+  g_assert_cmpstr (missing->pdata[0], ==, M (a, 1)->message_hash);
+  g_clear_pointer (&missing, g_ptr_array_unref);
   g_assert_true (rdt_chain_get_head (chain) == M (a, 0));
 
   g_assert_cmpint (ingest (chain, M (a, 1)), ==, RDT_CHAIN_APPENDED);
@@ -198,6 +204,9 @@ test_gap_parked_then_released (void)
   g_assert_cmpuint (rdt_chain_get_n_unlinked (chain), ==, 0);
   g_assert_true (rdt_chain_get_head (chain) == M (a, 5));
   g_assert_cmpuint (rdt_chain_get_length (chain), ==, 6);
+  missing = rdt_chain_get_missing_parents (chain);
+  g_assert_cmpuint (missing->len, ==, 0);
+  g_ptr_array_unref (missing);
 }
 
 /* A WebSocket message arriving before the first page is parked, then
