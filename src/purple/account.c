@@ -30,6 +30,7 @@
 #include "rdt-purple.h"
 #include "setup.h"
 #include "transcript.h"
+#include "unread.h"
 #include "xfer.h"
 
 /* What the chats say while the session reconnects: the error and when the
@@ -149,6 +150,7 @@ static const RdtSessionCallbacks rdt_callbacks = {
   .head_changed = rdt_chat_on_head_changed,
   .topic_seen = rdt_members_on_topic_seen,
   .state_message = rdt_members_on_state_message,
+  .topic_unread = rdt_unread_on_topic_unread,
 };
 
 /* ---- account ---- */
@@ -417,10 +419,10 @@ login_as_member (PurpleAccount *account)
   rdt_events_check_space (account, space);
   server = purple_account_get_string (account, "server", RDT_DEFAULT_SERVER);
   session = rdt_session_new (server, space, seed, root, &error);
-  rdt_wipe (seed, sizeof seed);
   g_free (space);
   if (session == NULL)
     {
+      rdt_wipe (seed, sizeof seed);
       rdt_wipe (root, sizeof root);
       purple_connection_error_reason (gc, PURPLE_CONNECTION_ERROR_INVALID_SETTINGS,
                                       error->message);
@@ -451,6 +453,8 @@ login_as_member (PurpleAccount *account)
   purple_connection_set_display_name (gc, rc->nick);
   rdt_members_init (rc, root);
   rdt_wipe (root, sizeof root);
+  rdt_unread_init (rc, seed);
+  rdt_wipe (seed, sizeof seed);
   purple_connection_set_protocol_data (gc, rc);
 
   rdt_session_set_callbacks (session, &rdt_callbacks, rc);
@@ -480,6 +484,7 @@ rdt_close (PurpleConnection *gc)
   rdt_xfer_conn_free (rc);           /* cancels transfers first */
   rdt_members_free (rc);             /* cancels state syncs and writes */
   rdt_chat_pins_free (rc);           /* the newest heads, written now */
+  rdt_unread_free (rc);              /* the newest read markers, stored now */
   rdt_session_free (rc->session);   /* no callback runs after this */
   rdt_events_free (rc);
   rdt_transcript_free (rc);             /* entries held for images: dropped */

@@ -25,6 +25,7 @@
 #include "events.h"
 #include "members.h"
 #include "rdt-purple.h"
+#include "unread.h"
 #include "xfer.h"
 
 /* ---- session callbacks ---- */
@@ -56,6 +57,7 @@ rdt_chat_on_message (RdtSession *session, const RdtSessionMessage *msg,
 
   if (chat == NULL)
     return;
+  rdt_unread_on_shown (rc, msg);
   /* the display name when the state gives one (members.c) */
   who = rdt_members_line_nick (rc, chat, msg->sender, msg->own);
   /* A sender the list lacks (not a member any more, or one the state does
@@ -581,7 +583,8 @@ rdt_join_chat (PurpleConnection *gc, GHashTable *components)
   g_free (key);
 
   backlog = purple_account_get_int (account, "backlog", RDT_DEFAULT_BACKLOG);
-  rdt_session_open_topic (rc->session, topic, (guint) MAX (backlog, 0));
+  /* after the read marker, if there is one (unread.c) */
+  rdt_unread_open_topic (rc, topic, (guint) MAX (backlog, 0));
 }
 
 void
@@ -599,6 +602,7 @@ rdt_chat_leave (PurpleConnection *gc, int id)
   copy = g_strdup (topic);
   forget_failed (rc, copy);
   pin_flush_topic (rc, copy);
+  rdt_unread_forget_topic (rc, copy);
   rdt_transcript_forget_topic (rc, copy);
   g_hash_table_remove (rc->id_to_topic, GINT_TO_POINTER (id));
   g_hash_table_remove (rc->topic_to_id, copy);

@@ -44,6 +44,7 @@ typedef struct {
   gboolean inline_images;      /* the UI shows images in entries (at login) */
   GHashTable *heads;           /* chat.c: topic -> head pin not written yet */
   gpointer events;             /* events.c: our join and leave posts */
+  gpointer unread;             /* unread.c: read markers */
 } RdtConn;
 
 /* the chats of a connection */

@@ -19,6 +19,7 @@
 #include "crypto.h"
 #include "members.h"
 #include "rdt-purple.h"
+#include "unread.h"
 #include "xfer.h"
 
 /* ---- plugin ---- */
@@ -158,6 +159,8 @@ init_plugin (PurplePlugin *plugin)
   prpl_info.protocol_options = g_list_append (prpl_info.protocol_options, opt);
   prpl_info.protocol_options = g_list_append (prpl_info.protocol_options,
                                               rdt_xfer_account_option_new ());
+  prpl_info.protocol_options = g_list_append (prpl_info.protocol_options,
+                                              rdt_unread_account_option_new ());
 }
 
 PURPLE_INIT_PLUGIN (reeeductio, init_plugin, info)
