@@ -165,9 +165,10 @@ gap_fail (RdtSession *s, Topic *t, const gchar *why)
   g_free (text);
 }
 
-/* Fetch the next missing parent, one at a time. prev is the hash just
- * fetched (NULL at the start): a parent that is still missing right below
- * it belongs to the same gap, anything else is a new one. */
+/* Fetch the next missing parent, one at a time. prev_parent is the
+ * parent of the message just fetched (NULL at the start): if it is still
+ * missing, the walk goes on down the same gap; anything else is a new gap
+ * with its own bound. */
 static void
 gap_next (RdtSession *s, Topic *t, const gchar *prev_parent)
 {
@@ -188,8 +189,12 @@ gap_next (RdtSession *s, Topic *t, const gchar *prev_parent)
     gap_done (s, t);
   else if (t->gap_fetches >= RDT_GAP_MAX_FETCHES)
     {
-      gchar *why = g_strdup_printf (_("gave up after fetching %u missing "
-                                      "messages one by one"),
+      gchar *why = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                                 "gave up after fetching %u "
+                                                 "missing message",
+                                                 "gave up after fetching %u "
+                                                 "missing messages one by one",
+                                                 t->gap_fetches),
                                     t->gap_fetches);
       gap_fail (s, t, why);
       g_free (why);
