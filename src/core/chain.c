@@ -1004,11 +1004,22 @@ rdt_chain_get_missing_parents (RdtChain *chain)
   GHashTableIter it;
   gpointer key;
 
+  gpointer value;
+
   g_return_val_if_fail (chain != NULL, out);
+  /* A parked run older than what was accepted (a page with a hole) links
+   * once the anchor, the message below the oldest accepted, is in. */
+  g_hash_table_iter_init (&it, chain->parked);
+  while (chain->anchor != NULL && g_hash_table_iter_next (&it, NULL, &value))
+    if (((Parked *) value)->msg->server_timestamp < chain->oldest_ts)
+      {
+        g_ptr_array_add (out, g_strdup (chain->anchor));
+        break;
+      }
   g_hash_table_iter_init (&it, chain->waiting);
   while (g_hash_table_iter_next (&it, &key, NULL))
     if (!g_hash_table_contains (chain->parked, key)
-        && !known_has (chain, key))
+        && !known_has (chain, key) && g_strcmp0 (key, chain->anchor) != 0)
       g_ptr_array_add (out, g_strdup (key));
   return out;
 }

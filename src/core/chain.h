@@ -106,9 +106,12 @@ RdtMessage *rdt_chain_lookup (RdtChain *chain, const gchar *message_hash);
 gboolean    rdt_chain_get_parent (RdtChain *chain, const gchar *message_hash,
                                   gchar **parent_hash);
 guint       rdt_chain_get_length (RdtChain *chain);
-/* The hashes parked messages wait for that the chain has neither accepted
- * nor parked: what to fetch by hash to fill the gaps (spec 4.5, 4.7).
- * Caller owns the array (element free func g_free); empty if none. */
+/* What to fetch by hash to fill the gaps (spec 4.5, 4.7): first the
+ * anchor if parked messages are older than the oldest accepted one (a page
+ * with a hole: ingest it with rdt_chain_ingest_older()), then the hashes
+ * parked messages wait for that the chain has neither accepted nor parked
+ * (rdt_chain_ingest()). Caller owns the array (element free func g_free);
+ * empty if none. */
 GPtrArray  *rdt_chain_get_missing_parents (RdtChain *chain);
 guint       rdt_chain_get_n_unlinked (RdtChain *chain);
 /* prev_hash of the oldest known message (the TOFU anchor), NULL if the

@@ -139,6 +139,14 @@ rdt_session_reschedule_poll (RdtSession *s)
 
 static void gap_fetch_done (GObject *src, GAsyncResult *res, gpointer data);
 
+static void
+gap_done (RdtSession *s, Topic *t)
+{
+  t->gap_walking = FALSE;
+  if (!TOPIC_GONE (s, t) && !t->opened)
+    rdt_topic_finish_open (s, t);
+}
+
 /* The walk failed: say why, once, and leave the gap parked. */
 static void
 gap_fail (RdtSession *s, Topic *t, const gchar *why)
@@ -147,15 +155,20 @@ gap_fail (RdtSession *s, Topic *t, const gchar *why)
                                    "to the verified history and are not "
                                    "shown: %s."), why);
   g_info ("session: topic %s: gap not filled: %s", t->id, why);
-  t->gap_walking = FALSE;
   t->gap_warned = TRUE;
+  rdt_session_ref (s);
+  rdt_topic_ref (t);
   rdt_session_emit_warning (s, t->id, RDT_WARNING_CHAIN_BROKEN, text);
+  gap_done (s, t);
+  rdt_topic_unref (t);
+  rdt_session_unref (s);
   g_free (text);
 }
 
-/* Fetch the next missing parent, one at a time. prev is the hash just
- * fetched (NULL at the start): a parent that is still missing right below
- * it belongs to the same gap, anything else is a new one. */
+/* Fetch the next missing parent, one at a time. prev_parent is the
+ * parent of the message just fetched (NULL at the start): if it is still
+ * missing, the walk goes on down the same gap; anything else is a new gap
+ * with its own bound. */
 static void
 gap_next (RdtSession *s, Topic *t, const gchar *prev_parent)
 {
@@ -170,12 +183,18 @@ gap_next (RdtSession *s, Topic *t, const gchar *prev_parent)
       t->gap_fetches = 0;
       want = missing->len > 0 ? missing->pdata[0] : NULL;
     }
-  if (want == NULL)
-    t->gap_walking = FALSE;
+  if (want == NULL && rdt_chain_get_n_unlinked (t->chain) > 0)
+    gap_fail (s, t, _("they do not link to any message of this topic"));
+  else if (want == NULL)
+    gap_done (s, t);
   else if (t->gap_fetches >= RDT_GAP_MAX_FETCHES)
     {
-      gchar *why = g_strdup_printf (_("gave up after fetching %u missing "
-                                      "messages one by one"),
+      gchar *why = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                                 "gave up after fetching %u "
+                                                 "missing message",
+                                                 "gave up after fetching %u "
+                                                 "missing messages one by one",
+                                                 t->gap_fetches),
                                     t->gap_fetches);
       gap_fail (s, t, why);
       g_free (why);
@@ -216,13 +235,34 @@ gap_fetch_done (GObject *src, GAsyncResult *res, gpointer data)
           /* Transient: the next poll walks again. */
           g_info ("session: topic %s: fetching a missing message failed: "
                   "%s", t->id, error->message);
-          t->gap_walking = FALSE;
+          gap_done (s, t);
           goto out;
         }
     }
   else if (g_strcmp0 (msg->message_hash, t->gap_want) != 0)
     why = g_strdup (_("the server answered with another message than the "
                       "one asked for"));
+  else if (g_strcmp0 (msg->message_hash, rdt_chain_get_anchor (t->chain))
+           == 0)
+    {
+      /* Below the oldest accepted message: it and the parked messages it
+       * links are older than what is shown. While opening they complete
+       * the first page; later /history shows them. */
+      GPtrArray *one = g_ptr_array_new ();
+      GPtrArray *older;
+      GPtrArray **into = t->opened ? &t->unshown : &t->gap_older;
+
+      g_ptr_array_add (one, msg);
+      older = rdt_chain_ingest_older (t->chain, one, &error);
+      g_ptr_array_unref (one);
+      if (older == NULL)
+        why = g_strdup_printf (_("a message they refer to failed "
+                                 "verification (%s)"), error->message);
+      else if (*into == NULL)
+        *into = older;
+      else
+        g_ptr_array_extend_and_steal (*into, older);
+    }
   else
     {
       r = rdt_chain_ingest (t->chain, msg, &error);
@@ -235,11 +275,14 @@ gap_fetch_done (GObject *src, GAsyncResult *res, gpointer data)
       gap_fail (s, t, why);
       goto out;
     }
+  rdt_session_ref (s);
   rdt_topic_ref (t);
-  rdt_topic_deliver_ready (s, t, FALSE);
+  if (t->opened)
+    rdt_topic_deliver_ready (s, t, FALSE);
   if (!TOPIC_GONE (s, t))
     gap_next (s, t, msg->prev_hash);
   rdt_topic_unref (t);
+  rdt_session_unref (s);
 out:
   g_free (why);
   g_clear_error (&error);
@@ -248,14 +291,15 @@ out:
   rdt_topic_op_free (op);
 }
 
-void
+gboolean
 rdt_topic_walk_gap (RdtSession *s, Topic *t)
 {
   if (t->gap_walking || TOPIC_GONE (s, t)
       || s->state != RDT_SESSION_CONNECTED)
-    return;
+    return FALSE;
   t->gap_walking = TRUE;
   gap_next (s, t, NULL);
+  return TRUE;
 }
 
 /* ---- stream (spec 7, 15.10) ---- */

@@ -79,6 +79,9 @@ typedef struct {
   gboolean  gap_walking;  /* fetching a missing parent by hash */
   guint     gap_fetches;  /* fetches for the gap being walked */
   gchar    *gap_want;     /* the hash being fetched */
+  gboolean  gap_at_open;  /* the opening walked its page's holes */
+  GPtrArray *gap_older;   /* RdtMessage: below the first page's oldest,
+                           * fetched to fill its holes: shown with it */
   gboolean  gap_warned;   /* the walk failed: reported, not retried */
   gchar    *last_head;
   gboolean  history_busy; /* a rdt_session_load_history() is running */
@@ -172,12 +175,16 @@ void rdt_topic_warn_rejection (RdtSession *s, Topic *t, RdtMessage *m,
                                const GError *error);
 void rdt_topic_schedule_gap_poll (RdtSession *s, Topic *t);
 void rdt_topic_fetch_first (RdtSession *s, Topic *t);
+/* Go on opening (after paging or a walk by hash): deliver, topic_opened. */
+void rdt_topic_finish_open (RdtSession *s, Topic *t);
 
 /* session-live.c: polling and the stream */
 void rdt_topic_poll (RdtSession *s, Topic *t);
 /* Fill the topic's gaps by fetching missing parents by hash (spec 4.5,
- * 4.7); reports only if that fails. No-op while a walk runs. */
-void rdt_topic_walk_gap (RdtSession *s, Topic *t);
+ * 4.7); reports only if that fails. FALSE if no walk was started (one
+ * runs already, or not connected). While the topic opens, the opening
+ * goes on (rdt_topic_finish_open()) when the walk ends. */
+gboolean rdt_topic_walk_gap (RdtSession *s, Topic *t);
 gboolean rdt_session_poll_all (gpointer data);
 void rdt_session_reschedule_poll (RdtSession *s);
 void rdt_session_stream_connect (RdtSession *s);

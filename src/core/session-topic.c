@@ -212,7 +212,6 @@ warn_pin (RdtSession *s, Topic *t, gboolean rewritten)
   g_free (date);
 }
 
-static void topic_finish_open (RdtSession *s, Topic *t);
 
 /* The read marker is not in the chain yet, but may be just below what
  * was fetched: page back while fewer than max_unread + 1 messages are
@@ -264,7 +263,7 @@ older_page_done (GObject *src, GAsyncResult *res, gpointer data)
       t->pin_pages = RDT_PIN_MAX_PAGES;
       t->marker_pages = RDT_MARKER_MAX_PAGES;
     }
-  topic_finish_open (op->s, t);
+  rdt_topic_finish_open (op->s, t);
 out:
   g_clear_error (&error);
   if (msgs)
@@ -284,6 +283,8 @@ marker_split (Topic *t, RdtSessionUnread *u)
   GPtrArray *shown;
   guint idx = G_MAXUINT, keep;
 
+  if (t->gap_older)
+    g_ptr_array_extend_and_steal (all, g_steal_pointer (&t->gap_older));
   g_ptr_array_extend_and_steal (all, ready);
   for (guint i = all->len; i > 0; i--)
     if (g_strcmp0 (((RdtMessage *) all->pdata[i - 1])->message_hash,
@@ -328,8 +329,8 @@ marker_split (Topic *t, RdtSessionUnread *u)
   return shown;
 }
 
-static void
-topic_finish_open (RdtSession *s, Topic *t)
+void
+rdt_topic_finish_open (RdtSession *s, Topic *t)
 {
   RdtChainPinState pin = rdt_chain_get_pin_state (t->chain);
   gboolean pin_wants = pin == RDT_CHAIN_PIN_PENDING
@@ -338,6 +339,16 @@ topic_finish_open (RdtSession *s, Topic *t)
   RdtSessionUnread unread = { 0 };
   GPtrArray *shown = NULL;
 
+  if (!t->gap_at_open && rdt_chain_get_n_unlinked (t->chain) > 0)
+    {
+      /* Holes in the first page: fetch what is missing by hash before
+       * showing it (the walk comes back here). */
+      t->gap_at_open = TRUE;
+      if (rdt_topic_walk_gap (s, t))
+        return;
+    }
+  if (t->gap_walking)
+    return;
   if (pin_wants || marker_wants_older (t))
     {
       /* Page back (newest first, ending at the oldest we have) until the
@@ -387,6 +398,13 @@ topic_finish_open (RdtSession *s, Topic *t)
       g_clear_pointer (&t->marker_hash, g_free);
       if (!TOPIC_GONE (s, t) && s->cb.topic_unread)
         s->cb.topic_unread (s, t->id, &unread, s->cb_data);
+    }
+  else if (t->gap_older)
+    {
+      /* The first page's holes, filled from below: they come first. */
+      GPtrArray *older = g_steal_pointer (&t->gap_older);
+      rdt_topic_deliver (s, t, older, TRUE);
+      g_ptr_array_unref (older);
     }
   rdt_topic_deliver_ready (s, t, TRUE);
   if (!TOPIC_GONE (s, t))
@@ -457,7 +475,7 @@ first_page_done (GObject *src, GAsyncResult *res, gpointer data)
     g_ptr_array_unref (rejected);
   }
   if (rdt_topic_op_topic (op) == t)
-    topic_finish_open (s, t);
+    rdt_topic_finish_open (s, t);
 out:
   g_clear_error (&error);
   if (msgs)

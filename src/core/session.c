@@ -63,6 +63,7 @@ rdt_topic_unref (Topic *t)
   g_free (t->pin_hash);
   g_free (t->marker_hash);
   g_free (t->gap_want);
+  g_clear_pointer (&t->gap_older, g_ptr_array_unref);
   g_free (t->last_head);
   g_free (t->id);
   g_free (t);

@@ -83,7 +83,8 @@ typedef enum {
 } RdtReadMarkerFound;
 
 typedef struct {
-  guint              n_shown;  /* unread messages delivered */
+  guint              n_shown;  /* unread messages delivered (NOT_FOUND:
+                                * the backlog page delivered instead) */
   gboolean           more;     /* there were more than max_unread unread:
                                 * the older ones were not shown */
   RdtReadMarkerFound found;

@@ -404,6 +404,7 @@ test_page_two_runs (void)
   g_autoptr(GPtrArray) got = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(RdtChain) chain = rdt_chain_new (SPACE, "general");
+  GPtrArray *missing;
 
   g_ptr_array_add (page, rdt_message_ref (M (a, 9)));
   g_ptr_array_add (page, rdt_message_ref (M (a, 4)));
@@ -414,6 +415,12 @@ test_page_two_runs (void)
   assert_ready (chain, a, 7, 9);
   g_assert_cmpuint (rdt_chain_get_n_unlinked (chain), ==, 2);
   g_assert_cmpstr (rdt_chain_get_anchor (chain), ==, M (a, 6)->message_hash);
+  /* Wanted: first the anchor (3..4 are older than 7), then 2 below 3. */
+  missing = rdt_chain_get_missing_parents (chain);
+  g_assert_cmpuint (missing->len, ==, 2);
+  g_assert_cmpstr (missing->pdata[0], ==, M (a, 6)->message_hash);
+  g_assert_cmpstr (missing->pdata[1], ==, M (a, 2)->message_hash);
+  g_ptr_array_unref (missing);
 
   /* back-fill 5..6; the parked 3..4 link below it and come along */
   got = rdt_chain_ingest_older (chain, older, &error);

@@ -248,6 +248,51 @@ test_gap_forged (void)
   fx_clear (&b);
 }
 
+/* The hole is in the first page b loads: filled (from below the oldest
+ * message it could link) before anything is shown, so all in order. */
+static void
+test_gap_first_page (void)
+{
+  g_autoptr (RdtSigningKey) owner = rdt_signing_key_generate ();
+  guint8 root[RDT_KEY_LENGTH];
+  g_autofree gchar *omit = NULL;
+  RdtSession *sa, *sb;
+  Fx a, b;
+
+  if (!rdt_test_server_require_local (srv, "the omit fault"))
+    return;
+  rdt_random_bytes (root, sizeof root);
+  fx_init (&a);
+  fx_init (&b);
+  sa = open_general (owner, root, &a, TRUE);
+  for (guint i = 1; i <= 5; i++)
+    {
+      g_autofree gchar *t = g_strdup_printf ("m%u", i);
+      post (sa, &a, t);
+    }
+  want = 5;
+  wait_until (&a, seen);
+  omit = g_strdup_printf ("{\"action\": \"tamper\", \"mode\": \"omit\", "
+                          "\"hash\": \"%s\", \"path\": \"/messages\", "
+                          "\"method\": \"GET\"}",
+                          (gchar *) a.hashes->pdata[2]);
+  rdt_test_server_fault (srv, omit);
+  sb = open_general (owner, root, &b, FALSE);
+  g_assert_cmpuint (b.texts->len, ==, 5);
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autofree gchar *t = g_strdup_printf ("m%u", i + 1);
+
+      g_assert_cmpstr (b.texts->pdata[i], ==, t);
+    }
+  g_assert_cmpuint (b.warnings->len, ==, 0);
+  rdt_test_server_clear_faults (srv);
+  rdt_session_free (sb);
+  rdt_session_free (sa);
+  fx_clear (&a);
+  fx_clear (&b);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -258,6 +303,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gap/filled", test_gap_filled);
   g_test_add_func ("/gap/not-found", test_gap_not_found);
   g_test_add_func ("/gap/forged", test_gap_forged);
+  g_test_add_func ("/gap/first-page", test_gap_first_page);
   ret = g_test_run ();
   rdt_test_server_stop (srv);
   return ret;

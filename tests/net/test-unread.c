@@ -17,6 +17,7 @@ static RdtTestServer *srv;
 
 typedef struct {
   guint      n_connected, n_opened, n_send_done, n_send_err, n_unread;
+  guint      n_warnings;
   GPtrArray *log;       /* "m001", "unread 10 0 0", "opened" in order */
   GPtrArray *hashes;    /* of every message delivered */
   GArray    *times;
@@ -78,6 +79,14 @@ on_send_done (RdtSession *s, const gchar *t, guint64 id, const GError *e,
 }
 
 static void
+on_warning (RdtSession *s, const gchar *topic_id, RdtWarningKind kind,
+            const gchar *text, gpointer d)
+{
+  g_test_message ("warning: %s", text);
+  ((Fx *) d)->n_warnings++;
+}
+
+static void
 on_unread (RdtSession *s, const gchar *topic_id, const RdtSessionUnread *u,
            gpointer d)
 {
@@ -93,6 +102,7 @@ static const RdtSessionCallbacks callbacks = {
   .state_changed = on_state,
   .topic_opened = on_opened,
   .message = on_message,
+  .warning = on_warning,
   .send_done = on_send_done,
   .topic_unread = on_unread,
 };
@@ -289,6 +299,36 @@ test_unread_small (void)
   fx_clear (&a);
 }
 
+/* With a pinned head older than the unread ones: the pin check pages
+ * back and finds it (no warning), the marker still decides what is shown,
+ * and /history goes on right below it. */
+static void
+test_unread_with_pin (void)
+{
+  g_autoptr (RdtSigningKey) owner = rdt_signing_key_generate ();
+  guint8 root[RDT_KEY_LENGTH];
+  RdtSession *sa, *sb;
+  Fx a, b;
+
+  rdt_random_bytes (root, sizeof root);
+  fx_init (&a);
+  sa = post_n (owner, root, &a, 30);
+  fx_init (&b);
+  sb = connect_new (owner, root, &b);
+  rdt_session_set_pinned_head (sb, "general", HASH (&a, 5), TIME (&a, 5));
+  rdt_session_set_read_marker (sb, "general", HASH (&a, 20), TIME (&a, 20),
+                               10);
+  rdt_session_open_topic (sb, "general", 20);
+  wait_until (&b, opened);
+  assert_log (&b, 21, 30, "unread 10 0 0");
+  g_assert_cmpuint (b.n_warnings, ==, 0);
+  assert_history (sb, &b, 5, 16, 20);
+  rdt_session_free (sb);
+  fx_clear (&b);
+  rdt_session_free (sa);
+  fx_clear (&a);
+}
+
 /* 1600 messages, the marker at m0100: 1500 unread, at most 1000 shown
  * (the newest), found on the second page. */
 static void
@@ -320,6 +360,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   srv = rdt_test_server_start (NULL);
   g_test_add_func ("/unread/small", test_unread_small);
+  g_test_add_func ("/unread/with-pin", test_unread_with_pin);
   g_test_add_func ("/unread/beyond", test_unread_beyond);
   ret = g_test_run ();
   rdt_test_server_stop (srv);
