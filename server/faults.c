@@ -8,6 +8,7 @@ typedef struct {
   RdtFault fault;
   gchar *path;
   gchar *method;
+  gchar *caller;     /* only requests with a token of this id, or NULL */
   gint remaining;    /* < 0: until cleared */
 } Rule;
 
@@ -23,6 +24,7 @@ rule_free (gpointer p)
   g_free (r->fault.hash);
   g_free (r->path);
   g_free (r->method);
+  g_free (r->caller);
   g_free (r);
 }
 
@@ -93,6 +95,7 @@ rule_parse (GBytes *body, const gchar **error)
       }
   r->path = g_strdup (json_object_get_string_member_with_default (o, "path", ""));
   r->method = g_strdup (json_object_get_string_member_with_default (o, "method", NULL));
+  r->caller = g_strdup (json_object_get_string_member_with_default (o, "caller", NULL));
   r->remaining = (gint) json_object_get_int_member_with_default (o, "count", -1);
   r->fault.status = (guint) json_object_get_int_member_with_default (o, "status", 500);
   r->fault.delay_ms = (guint) json_object_get_int_member_with_default (o, "delay_ms", 1000);
@@ -170,7 +173,8 @@ rdt_srv_faults_control (SoupServerMessage *msg, const gchar *path)
 }
 
 RdtFault *
-rdt_srv_faults_match (const gchar *method, const gchar *path)
+rdt_srv_faults_match (const gchar *method, const gchar *path,
+                      const gchar *caller)
 {
   for (guint i = 0; i < rules->len; i++)
     {
@@ -178,7 +182,8 @@ rdt_srv_faults_match (const gchar *method, const gchar *path)
       RdtFault *f;
 
       if (strstr (path, r->path) == NULL ||
-          (r->method && g_ascii_strcasecmp (r->method, method) != 0))
+          (r->method && g_ascii_strcasecmp (r->method, method) != 0) ||
+          (r->caller && g_strcmp0 (r->caller, caller) != 0))
         continue;
       f = g_new0 (RdtFault, 1);
       *f = r->fault;

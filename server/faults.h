@@ -47,7 +47,9 @@ gboolean rdt_srv_faults_control (SoupServerMessage *msg, const gchar *path);
 
 /* The fault to apply to this request (a copy: free it with
  * rdt_srv_fault_free), or NULL. Counts the use. */
-RdtFault *rdt_srv_faults_match (const gchar *method, const gchar *path);
+/* caller: the id in the request's token, or NULL (none, or invalid). */
+RdtFault *rdt_srv_faults_match (const gchar *method, const gchar *path,
+                                const gchar *caller);
 void      rdt_srv_fault_free (RdtFault *fault);
 
 /* Answer instead of the handler (status, garbage, drop). */

@@ -1072,7 +1072,22 @@ handle_request (SoupServer *server, SoupServerMessage *msg, const char *path,
 
   if (rdt_srv_faults_control (msg, path))
     return;
-  fault = rdt_srv_faults_match (soup_server_message_get_method (msg), path);
+  {
+    /* a fault may be for one client only: the id in its token */
+    g_autofree gchar *space = NULL, *caller = NULL;
+    const gchar *detail, *token = bearer_token (msg);
+
+    if (token && g_str_has_prefix (path, "/spaces/"))
+      {
+        const gchar *end = strchr (path + 8, '/');
+
+        space = end ? g_strndup (path + 8, end - (path + 8))
+                    : g_strdup (path + 8);
+        caller = rdt_srv_jwt_check (token, space, &detail);
+      }
+    fault = rdt_srv_faults_match (soup_server_message_get_method (msg), path,
+                                  caller);
+  }
   if (fault == NULL)
     {
       dispatch (msg, path, query);

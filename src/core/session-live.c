@@ -346,7 +346,13 @@ on_stream_message_ref (RdtSession *s, RdtMessage *msg)
       return;
     }
   if (!t->opened)
-    return;  /* the first page and the catch-up poll bring it */
+    {
+      /* The first page may have been asked before it was posted: a
+       * catch-up poll once the topic is open brings it (else it would wait
+       * for the slow safety poll). */
+      t->poll_again = TRUE;
+      return;
+    }
   {
     GError *error = NULL;
     RdtChainResult r = rdt_chain_ingest (t->chain, msg, &error);

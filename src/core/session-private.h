@@ -72,6 +72,7 @@ typedef struct {
   gint64    pin_ts;
   guint     pin_pages;
   gchar    *marker_hash;  /* read marker for this opening, or NULL */
+  gboolean  wait_marker;  /* opened for a marker not given yet */
   gint64    marker_ts;
   guint     max_unread;
   guint     marker_pages;

@@ -491,7 +491,8 @@ rdt_topic_fetch_first (RdtSession *s, Topic *t)
   guint limit = t->marker_hash ? MIN (1000, t->max_unread + 1)
                                : CLAMP (t->backlog, 1, 1000);
 
-  if (t->opening || t->opened || s->state != RDT_SESSION_CONNECTED)
+  if (t->opening || t->opened || t->wait_marker
+      || s->state != RDT_SESSION_CONNECTED)
     return;
   t->opening = TRUE;
   g_info ("session: opening topic %s (up to %u messages of history)", t->id,
@@ -501,8 +502,9 @@ rdt_topic_fetch_first (RdtSession *s, Topic *t)
                               first_page_done, rdt_topic_op_new (s, t));
 }
 
-void
-rdt_session_open_topic (RdtSession *s, const gchar *topic_id, guint backlog)
+static void
+open_topic (RdtSession *s, const gchar *topic_id, guint backlog,
+            gboolean wait_marker)
 {
   GError *error = NULL;
   Topic *t;
@@ -542,8 +544,22 @@ rdt_session_open_topic (RdtSession *s, const gchar *topic_id, guint backlog)
       g_strfreev (parts);
       g_hash_table_remove (s->markers, topic_id);
     }
+  t->wait_marker = wait_marker && t->marker_hash == NULL;
   g_hash_table_insert (s->topics, t->id, t);
   rdt_topic_fetch_first (s, t);
+}
+
+void
+rdt_session_open_topic (RdtSession *s, const gchar *topic_id, guint backlog)
+{
+  open_topic (s, topic_id, backlog, FALSE);
+}
+
+void
+rdt_session_open_topic_for_marker (RdtSession *s, const gchar *topic_id,
+                                   guint backlog)
+{
+  open_topic (s, topic_id, backlog, TRUE);
 }
 
 void
@@ -599,6 +615,22 @@ rdt_session_set_read_marker (RdtSession *s, const gchar *topic_id,
                              const gchar *message_hash, gint64 timestamp,
                              guint max_unread)
 {
+  Topic *t = topic_id ? g_hash_table_lookup (s->topics, topic_id) : NULL;
+
+  if (t != NULL && t->wait_marker)
+    {
+      /* opened with rdt_session_open_topic_for_marker(): the marker (or
+       * none) lets the first page go */
+      t->wait_marker = FALSE;
+      if (message_hash != NULL && rdt_id_is_valid (message_hash, RDT_ID_MESSAGE))
+        {
+          t->marker_hash = g_strdup (message_hash);
+          t->marker_ts = timestamp;
+          t->max_unread = CLAMP (max_unread, 1, RDT_MARKER_MAX_UNREAD);
+        }
+      rdt_topic_fetch_first (s, t);
+      return;
+    }
   if (topic_id == NULL || message_hash == NULL
       || !rdt_id_is_valid (message_hash, RDT_ID_MESSAGE))
     return;

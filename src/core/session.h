@@ -209,6 +209,12 @@ void rdt_session_set_pinned_head (RdtSession *session, const gchar *topic_id,
 void rdt_session_set_read_marker (RdtSession *session, const gchar *topic_id,
                                   const gchar *message_hash,
                                   gint64 timestamp, guint max_unread);
+/* rdt_session_open_topic() for a read marker that is still being looked
+ * up: the topic is open for sends (they wait in its queue) at once, but
+ * its first page waits for rdt_session_set_read_marker() on it, with the
+ * marker or with message_hash NULL for none. */
+void rdt_session_open_topic_for_marker (RdtSession *session,
+                                        const gchar *topic_id, guint backlog);
 
 /* Queue a message of any type (e.g. "chat.text", "file.upload",
  * "chat.image") with arbitrary plaintext bytes (encrypted with the topic

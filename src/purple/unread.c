@@ -364,11 +364,11 @@ rdt_unread_on_topic_unread (RdtSession *session, const gchar *topic_id,
 typedef struct {
   Unread *u;
   gchar *topic;
-  guint backlog;
 } Load;
 
+/* The topic waits for this (rdt_session_open_topic_for_marker). */
 static void
-open_after (Unread *u, const gchar *topic, guint backlog)
+give_marker (Unread *u, const gchar *topic)
 {
   PurpleAccount *account = purple_connection_get_account (u->rc->gc);
   gint max = purple_account_get_int (account, "max_unread",
@@ -378,7 +378,8 @@ open_after (Unread *u, const gchar *topic, guint backlog)
   if (t->read != NULL && max > 0)
     rdt_session_set_read_marker (u->rc->session, topic, t->read->message_hash,
                                  t->read->timestamp, (guint) MIN (max, 100000));
-  rdt_session_open_topic (u->rc->session, topic, backlog);
+  else
+    rdt_session_set_read_marker (u->rc->session, topic, NULL, 0, 0);
 }
 
 static void
@@ -416,7 +417,7 @@ on_loaded (GObject *src, GAsyncResult *res, gpointer data)
       rdt_write_system (rdt_chat_for_topic (u->rc, l->topic), text,
                         PURPLE_MESSAGE_SYSTEM | PURPLE_MESSAGE_NO_LOG);
     }
-  open_after (u, l->topic, l->backlog);
+  give_marker (u, l->topic);
 out:
   g_clear_pointer (&m, rdt_read_marker_free);
   g_clear_error (&error);
@@ -436,6 +437,8 @@ rdt_unread_open_topic (RdtConn *rc, const gchar *topic, guint backlog)
       rdt_session_open_topic (rc->session, topic, backlog);
       return;
     }
+  /* open for sends at once; the history waits for the marker */
+  rdt_session_open_topic_for_marker (rc->session, topic, backlog);
   t = topic_get (u, topic);
   {
     RdtReadMarker *local = local_load (u, topic);
@@ -446,13 +449,12 @@ rdt_unread_open_topic (RdtConn *rc, const gchar *topic, guint backlog)
       rdt_session_get_state (rc->session) != RDT_SESSION_CONNECTED)
     {
       /* offline: this device's marker, rather than waiting on a request */
-      open_after (u, topic, backlog);
+      give_marker (u, topic);
       return;
     }
   l = g_new0 (Load, 1);
   l->u = u;
   l->topic = g_strdup (topic);
-  l->backlog = backlog;
   rdt_readstate_load_async (u->store, topic, t->cancel, on_loaded, l);
 }
 

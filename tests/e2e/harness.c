@@ -237,6 +237,10 @@ debug_print (PurpleDebugLevel level, const char *category, const char *arg_s)
                           category ? category : "", arg_s);
   if (debug_log->len > 0 && debug_log->str[debug_log->len - 1] != '\n')
     g_string_append_c (debug_log, '\n');
+  if (g_getenv ("RDT_HARNESS_DEBUG"))
+    g_printerr ("%s %s: %s%s", level < G_N_ELEMENTS (names) ? names[level] : "?",
+                category ? category : "", arg_s,
+                g_str_has_suffix (arg_s, "\n") ? "" : "\n");
 }
 
 static gboolean

@@ -1564,9 +1564,12 @@ served_tampered (const gchar *mode, gboolean expect_warning)
   /* Warned modes stay on until the warning shows; the others apply to
    * the first read only (the newest page), which is then all the plugin
    * has until it asks again. */
+  /* only the plugin's (the owner's) reads: the peer must see the truth
+   * whenever it reads */
   fault = g_strdup_printf ("{\"path\":\"/topics/" TOPIC "/messages\","
                            "\"method\":\"GET\",\"action\":\"tamper\","
-                           "\"mode\":\"%s\"%s}", mode,
+                           "\"caller\":\"%s\","
+                           "\"mode\":\"%s\"%s}", o->uid, mode,
                            expect_warning ? "" : ",\"count\":1");
   rdt_test_server_fault (server, fault);
   a = login (o, "alice");

@@ -244,6 +244,13 @@ rdt_session_get_api (RdtSession *s)
   return NULL;
 }
 
+void
+rdt_session_open_topic_for_marker (RdtSession *s, const gchar *topic,
+                                   guint backlog)
+{
+  rdt_session_open_topic (s, topic, backlog);
+}
+
 /* No read markers here: the fake opens every topic with its script. */
 void
 rdt_session_set_read_marker (RdtSession *s, const gchar *topic,
