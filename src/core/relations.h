@@ -167,7 +167,7 @@ guint        rdt_relations_count_pending (RdtRelations *rels);
 
 /* What a person types to name a message: "last", "last-mine" (own_id's
  * last message), or the time the chat shows in front of the line,
- * "hh:mm:ss" or "hh:mm" of the server time in tz. Only messages that are
+ * "hh:mm:ss" or "hh:mm" of the server time in tz (NULL: local). Only messages that are
  * shown count (not reactions, edits, deletes, deleted messages). Returns
  * the message hash, or NULL and an error: none, or several (their hashes
  * in *candidates, may be NULL, and listed in the error message as time,
