@@ -548,9 +548,12 @@ rdt_relations_resolve_ref (RdtRelations *rels, const gchar *ref,
   gboolean last, mine;
   gint h = 0, m = 0, s = 0;
   g_autofree gchar *r = g_strstrip (g_strdup (ref ? ref : ""));
+  g_autoptr (GTimeZone) local = tz ? NULL : g_time_zone_new_local ();
 
   if (candidates)
     *candidates = NULL;
+  if (local)
+    tz = local;
   last = strcmp (r, "last") == 0;
   mine = strcmp (r, "last-mine") == 0;
   if (!last && !mine && !parse_clock (r, &h, &m, &s))
