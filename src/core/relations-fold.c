@@ -290,10 +290,14 @@ result_new (const gchar *hash, const gchar *sender, gint64 ts)
   return res;
 }
 
-/* Held relations waiting for t, applied now in the order they came. */
+/* Held relations waiting for t, applied now in the order they came, then
+ * remembered like any relation (a second copy is a duplicate). Remembered
+ * only after: remembering may forget the oldest messages. */
 static void
 release (RdtRelations *rels, Entry *t, GPtrArray *released)
 {
+  g_autoptr (GPtrArray) done = g_ptr_array_new_with_free_func (
+    (GDestroyNotify) pending_free);
   GList *l = rels->pending.head;
 
   while (l)
@@ -307,14 +311,24 @@ release (RdtRelations *rels, Entry *t, GPtrArray *released)
 
           g_queue_delete_link (&rels->pending, l);
           apply (t, p->rel, p->sender, p->owner, res);
-          res->relation = g_steal_pointer (&p->rel);
-          pending_free (p);
+          res->relation = rdt_relation_copy (p->rel);
+          g_ptr_array_add (done, p);
           if (released)
             g_ptr_array_add (released, res);
           else
             rdt_relation_result_free (res);
         }
       l = next;
+    }
+  for (guint i = 0; i < done->len; i++)
+    {
+      Pending *p = done->pdata[i];
+      RdtRelationsMessage m = { 0 };
+
+      m.hash = p->hash;
+      m.sender = p->sender;
+      m.server_ts = p->ts;
+      remember (rels, &m, NULL, TRUE);
     }
 }
 

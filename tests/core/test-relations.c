@@ -534,6 +534,11 @@ test_target_later (Fixture *f, gconstpointer data)
   g_assert_false (rdt_relations_is_deleted (f->rels, m1));
   list = rdt_relations_get_reactions (f->rels, m1);
   g_assert_cmpuint (list->len, ==, 1);
+
+  /* A released relation fed again is a duplicate, not a second edit. */
+  g_clear_pointer (&e, rdt_relation_result_free);
+  e = add (f, msg (f, 3, f->alice, "chat.edit", enc_edit (1, "v2"), 2), NULL);
+  g_assert_cmpint (e->kind, ==, RDT_RELATION_RESULT_DUPLICATE);
 }
 
 static void
