@@ -10,7 +10,7 @@
 #   -b  build dir (default /tmp/build-fuzz, or $FUZZ_BUILD)
 #   -j  libFuzzer worker processes per target (default 1)
 #   --seeds  regenerate the seed corpus into fuzz/corpus/ and stop
-#   TARGET   id payload message chain frame invite state readmarker (default: all)
+#   TARGET   id payload message chain frame invite state readmarker relation (default: all)
 #
 # The growing corpus lives in $BUILDDIR/fuzz-work/<target>/corpus, crashes in
 # $BUILDDIR/fuzz-work/<target>/crash-*. Exits 1 if any target crashed; copy a
@@ -34,7 +34,7 @@ while [ $# -gt 0 ]; do
     *) break ;;
   esac
 done
-targets=${*:-id payload message chain frame invite state readmarker}
+targets=${*:-id payload message chain frame invite state readmarker relation}
 
 if [ ! -f "$build/build.ninja" ]; then
   CC=clang meson setup "$build" "$src" -Dfuzzing=true \
