@@ -97,7 +97,8 @@ marker_is (gpointer data)
 }
 
 static void
-wait_marker (World *w, RdtSigningKey *key, const gchar *want, const gchar *what)
+wait_marker_for (World *w, RdtSigningKey *key, const gchar *want,
+                 guint timeout_s, const gchar *what)
 {
   g_autoptr (RdtApi) api = rdt_api_new (w->url, w->space, key, RDT_ID_USER,
                                         NULL);
@@ -108,13 +109,19 @@ wait_marker (World *w, RdtSigningKey *key, const gchar *want, const gchar *what)
   mw.rs = rdt_readstate_new (api, seed);
   rdt_wipe (seed, sizeof seed);
   mw.want = want;
-  harness_wait (marker_is, &mw, 30, what);
+  harness_wait (marker_is, &mw, timeout_s, what);
   /* the last load's answer, if one is still in flight, is dropped */
   while (mw.asked && mw.a.result == NULL)
     g_main_context_iteration (NULL, TRUE);
   g_clear_object (&mw.a.result);
   g_free (mw.got);
   g_object_unref (mw.rs);
+}
+
+static void
+wait_marker (World *w, RdtSigningKey *key, const gchar *want, const gchar *what)
+{
+  wait_marker_for (w, key, want, 30, what);
 }
 
 static void
@@ -371,6 +378,47 @@ test_refused (void)
   world_clear (&w);
 }
 
+/* Stores are at most one per chat every RDT_UNREAD_WRITE_INTERVAL_S (30 s),
+ * but leaving the chat stores what was read at once: the second read,
+ * seconds after the first, is in the space well before the interval. */
+static void
+test_leave_stores (void)
+{
+  World w;
+  Core *bob, *carol;
+  g_autofree gchar *carol_hex = NULL;
+  g_autoptr (GPtrArray) hashes = NULL;
+  PurpleAccount *a;
+  PurpleConvChat *chat;
+
+  world_new (&w, server);
+  bob = world_core_new (&w, TRUE);
+  carol = world_core_new (&w, TRUE);
+  carol_hex = harness_seed_hex (carol->key);
+  say_n (&w, bob, 1, 3);
+
+  a = world_account (&w, "carol", carol_hex, TRUE);
+  chat = harness_join (a, TOPIC);
+  harness_wait_line (a, "m3", PURPLE_MESSAGE_DELAYED);
+  look_at (chat);
+  hashes = topic_hashes (&w);
+  wait_marker (&w, carol->key, hashes->pdata[2], "m3 marked read");
+
+  say_n (&w, bob, 4, 4);
+  harness_wait_line (a, "m4", 0);
+  look_at (chat);
+  purple_conversation_destroy (purple_conv_chat_get_conversation (chat));
+  g_ptr_array_unref (hashes);
+  hashes = topic_hashes (&w);
+  wait_marker_for (&w, carol->key, hashes->pdata[3], 10,
+                   "m4 stored when the chat was left");
+
+  world_core_free (bob);
+  world_core_free (carol);
+  harness_account_done (a);
+  world_clear (&w);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -379,5 +427,6 @@ main (int argc, char **argv)
   g_test_add_func ("/unread/sending-reads", test_sending_reads);
   g_test_add_func ("/unread/marker-not-in-chain", test_marker_not_in_chain);
   g_test_add_func ("/unread/refused", test_refused);
+  g_test_add_func ("/unread/leave-stores", test_leave_stores);
   return world_run (server);
 }
