@@ -58,6 +58,8 @@ rdt_chat_on_message (RdtSession *session, const RdtSessionMessage *msg,
   if (chat == NULL)
     return;
   rdt_unread_on_shown (rc, msg);
+  if (msg->own)
+    rdt_events_note_been_here (rc);   /* another device's, maybe */
   /* the display name when the state gives one (members.c) */
   who = rdt_members_line_nick (rc, chat, msg->sender, msg->own);
   /* A sender the list lacks (not a member any more, or one the state does

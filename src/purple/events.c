@@ -345,6 +345,19 @@ maybe_post_join (RdtConn *rc, const gchar *topic)
                              rdt_session_get_member_id (rc->session));
 }
 
+void
+rdt_events_note_been_here (RdtConn *rc)
+{
+  PurpleAccount *account = purple_connection_get_account (rc->gc);
+  g_autofree gchar *key = NULL;
+
+  if (events_of (rc) == NULL || join_was_posted (rc, account))
+    return;
+  key = joined_key (rc);
+  purple_account_set_string (account, key,
+                             rdt_session_get_member_id (rc->session));
+}
+
 static void leave_post (RdtConn *rc, const gchar *topic);
 static void leave_maybe_done (RdtConn *rc);
 

@@ -30,6 +30,11 @@ void     rdt_events_on_topic_opened (RdtConn *rc, const gchar *topic_id,
 gboolean rdt_events_on_send_done (RdtConn *rc, const gchar *topic_id,
                                   guint64 send_id, const GError *error);
 
+/* This member has been in the space before, on another device: a message
+ * of its own in a topic's history, or a read marker of its own in the
+ * space. No join is posted then (the first device posted it). */
+void     rdt_events_note_been_here (RdtConn *rc);
+
 /* The "Leave this space" action, once confirmed: posts event.leave to the
  * open topics (or "general"), then removes the keys and the account. */
 void     rdt_events_leave_space (RdtConn *rc);

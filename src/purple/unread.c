@@ -15,6 +15,7 @@
 #include "id.h"
 #include "readstate.h"
 
+#include "events.h"
 #include "transcript.h"
 #include "unread.h"
 
@@ -400,6 +401,7 @@ on_loaded (GObject *src, GAsyncResult *res, gpointer data)
   t = topic_get (u, l->topic);
   if (m != NULL)
     {
+      rdt_events_note_been_here (u->rc);  /* a device of ours read here */
       g_clear_pointer (&t->stored, rdt_read_marker_free);
       t->stored = rdt_read_marker_copy (m);
       adopt (t, m);
