@@ -45,6 +45,8 @@ enum {
   EV_MARKER_GET,     /* api: GET .../data/... (the read marker) */
   EV_OPENING,        /* session: opening topic (the marker is known) */
   EV_FIRST_PAGE,     /* session: ... fetched the first page */
+  EV_OLDER_GET,      /* api: GET of an older page (marker not in the first) */
+  EV_OLDER_DONE,     /* session: ... fetched an older page ... read marker */
   EV_OPENED,         /* session: topic ... opened (verified, linked) */
   EV_N
 };
@@ -72,6 +74,12 @@ bench_print (PurpleDebugLevel level, const char *category, const char *arg)
         ev = EV_OPENING;
       else if (strstr (arg, "fetched the first page"))
         ev = EV_FIRST_PAGE;
+      else if (events[EV_FIRST_PAGE] && strstr (arg, "api: GET")
+               && strstr (arg, "/topics/" TOPIC "/messages?from="))
+        ev = EV_OLDER_GET;
+      else if (strstr (arg, "fetched an older page")
+               && strstr (arg, "read marker"))
+        ev = EV_OLDER_DONE;
       else if (strstr (arg, "session: topic") && strstr (arg, " opened: "))
         ev = EV_OPENED;
       if (ev >= 0 && events[ev] == 0)
@@ -281,6 +289,7 @@ mem_read (Mem *m)
 
 typedef struct {
   gdouble total, login, join_gap, marker, page, verify, deliver, to_first;
+  gdouble page2, verify2;   /* the older page that holds the marker */
 } Run;
 
 /* at_connect: memory read once connected, before the join (not timed). */
@@ -311,22 +320,30 @@ measured_open (Bench *b, guint run, Run *r, Watch *wt, Mem *at_connect)
   recording = FALSE;
   end = MAX (wt->divider_us, wt->last_msg_us);
   for (guint i = 0; i < EV_N; i++)
-    if (events[i] == 0)
+    if (events[i] == 0 && i != EV_OLDER_GET && i != EV_OLDER_DONE)
       g_error ("log line %u not seen: the core's log lines changed?", i);
   r->total = ms_since (t0, end);
   r->login = ms_since (t0, events[EV_LOGGED_IN]);
   r->join_gap = ms_since (events[EV_LOGGED_IN], joined);
   r->marker = ms_since (events[EV_MARKER_GET], events[EV_OPENING]);
   r->page = ms_since (events[EV_OPENING], events[EV_FIRST_PAGE]);
-  r->verify = ms_since (events[EV_FIRST_PAGE], events[EV_OPENED]);
+  if (events[EV_OLDER_DONE])
+    {
+      r->verify = ms_since (events[EV_FIRST_PAGE], events[EV_OLDER_GET]);
+      r->page2 = ms_since (events[EV_OLDER_GET], events[EV_OLDER_DONE]);
+      r->verify2 = ms_since (events[EV_OLDER_DONE], events[EV_OPENED]);
+    }
+  else
+    r->verify = ms_since (events[EV_FIRST_PAGE], events[EV_OPENED]);
   r->to_first = ms_since (events[EV_OPENED], wt->first_us);
   r->deliver = ms_since (wt->first_us, end);
   g_print ("  run %u: %s; %u entries\n", run, wt->divider, wt->messages);
   g_print ("    total %.1f ms: login %.1f, join %.1f, marker GET %.1f, "
-           "first page %.1f, verify+link %.1f, to first line %.1f, "
-           "delivery %.1f\n", r->total, r->login,
-           ms_since (joined, events[EV_MARKER_GET]), r->marker, r->page,
-           r->verify, r->to_first, r->deliver);
+           "first page %.1f, verify+link %.1f, older page %.1f, "
+           "verify+link %.1f, to first line %.1f, delivery %.1f\n",
+           r->total, r->login, ms_since (joined, events[EV_MARKER_GET]),
+           r->marker, r->page, r->verify, r->page2, r->verify2, r->to_first,
+           r->deliver);
   if (wt->messages != (guint) n_unread)
     g_print ("    WARNING: %u entries written, %d expected\n", wt->messages,
              n_unread);
@@ -445,6 +462,24 @@ bench_memory (Bench *b)
                wt.messages, ms_since (t, g_get_monotonic_time ()));
     }
   mem_read (&paged);
+  {
+    GList *h = purple_conversation_get_message_history (conv);
+    gsize bytes = 0;
+
+    /* a rough count: each allocation with malloc's 16-byte header */
+    for (GList *l = h; l; l = l->next)
+      {
+        PurpleConvMessage *m = l->data;
+
+        bytes += sizeof (GList) + sizeof *m + 3 * 16 + 16;
+        bytes += (m->who ? strlen (m->who) + 1 : 0)
+                 + (m->what ? strlen (m->what) + 1 : 0)
+                 + (m->alias ? strlen (m->alias) + 1 : 0);
+      }
+    g_print ("  libpurple's own history of the chat "
+             "(purple_conversation_get_message_history): %u entries, "
+             "~%.2f MB\n", g_list_length (h), bytes / 1048576.0);
+  }
   leave (a);
   harness_pause (500, "the chat to close");
   mem_read (&left);
@@ -558,6 +593,10 @@ main (int argc, char **argv)
                 G_STRUCT_OFFSET (Run, page), NULL);
   summary_line (runs, n_runs, "verify + link (chain ingest)",
                 G_STRUCT_OFFSET (Run, verify), NULL);
+  summary_line (runs, n_runs, "older page fetch, for the marker",
+                G_STRUCT_OFFSET (Run, page2), NULL);
+  summary_line (runs, n_runs, "its verify + link",
+                G_STRUCT_OFFSET (Run, verify2), NULL);
   summary_line (runs, n_runs, "opened -> first line written",
                 G_STRUCT_OFFSET (Run, to_first), NULL);
   summary_line (runs, n_runs, "delivery (first -> last line)",
