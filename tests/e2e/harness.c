@@ -81,6 +81,7 @@ record (PurpleConversation *conv, const char *who, const char *alias,
   l->text = g_strdup (message);
   l->flags = flags;
   l->mtime = mtime;
+  l->written_us = g_get_monotonic_time ();
   g_test_message ("[%s/%s] <%s|%s> %s (flags 0x%x)", l->account, l->conv,
                   who ? who : "*", alias ? alias : "*", message, flags);
   g_ptr_array_add (lines, l);

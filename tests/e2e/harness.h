@@ -21,6 +21,7 @@ typedef struct {
   gchar *text;
   PurpleMessageFlags flags;
   time_t mtime;
+  gint64 written_us;    /* g_get_monotonic_time () when written (benches) */
 } HarnessLine;
 
 typedef struct {
