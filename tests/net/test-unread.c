@@ -352,6 +352,67 @@ test_unread_beyond (void)
   fx_clear (&a);
 }
 
+/* Opened for a marker still being looked up: sends queue at once, no
+ * history comes until the marker (here: none, then one) is given, and a
+ * message posted meanwhile (on the stream before the opening) is shown
+ * once the topic is open. */
+static gboolean sent_one (Fx *fx) { return fx->n_send_done >= 1; }
+
+static void
+test_waiting_for_marker (void)
+{
+  g_autoptr (RdtSigningKey) owner = rdt_signing_key_generate ();
+  guint8 root[RDT_KEY_LENGTH];
+  RdtSession *sa, *sb;
+  GError *error = NULL;
+  Fx a, b;
+
+  rdt_random_bytes (root, sizeof root);
+  fx_init (&a);
+  sa = post_n (owner, root, &a, 5);
+
+  /* marker after m0003; a send typed before it is known waits */
+  fx_init (&b);
+  sb = connect_new (owner, root, &b);
+  rdt_session_open_topic_for_marker (sb, "general", 20);
+  g_assert_cmpuint (rdt_session_send_text (sb, "general", "m0006", &error), >,
+                    0);
+  g_assert_no_error (error);
+  /* posted by the other session while b waits: b's stream sees it first */
+  g_assert_cmpuint (rdt_session_send_text (sa, "general", "m0007", &error), >,
+                    0);
+  g_assert_no_error (error);
+  want = 6;   /* m0001..m0005 and m0007: b's m0006 waits */
+  wait_until (&a, seen);
+  g_assert_cmpuint (b.log->len, ==, 0);
+  g_assert_cmpuint (b.n_send_done, ==, 0);
+  rdt_session_set_read_marker (sb, "general", HASH (&a, 3), TIME (&a, 3), 50);
+  wait_until (&b, opened);
+  wait_until (&b, sent_one);
+  g_assert_cmpuint (b.n_send_err, ==, 0);
+  want = 4;   /* m0004, m0005, m0007 and its own m0006 after them */
+  wait_until (&b, seen);
+  g_assert_cmpstr (g_ptr_array_index (b.log, 0), ==, "m0004");
+  g_assert_cmpstr (g_ptr_array_index (b.log, 1), ==, "m0005");
+  g_assert_cmpstr (g_ptr_array_index (b.log, 2), ==, "m0007");
+  rdt_session_free (sb);
+  fx_clear (&b);
+
+  /* none: the newest page, as without a marker */
+  fx_init (&b);
+  sb = connect_new (owner, root, &b);
+  rdt_session_open_topic_for_marker (sb, "general", 20);
+  rdt_session_set_read_marker (sb, "general", NULL, 0, 0);
+  wait_until (&b, opened);
+  g_assert_cmpuint (b.n_unread, ==, 0);
+  g_assert_cmpstr (g_ptr_array_index (b.log, 0), ==, "m0001");
+  rdt_session_free (sb);
+  fx_clear (&b);
+
+  rdt_session_free (sa);
+  fx_clear (&a);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -362,6 +423,7 @@ main (int argc, char **argv)
   g_test_add_func ("/unread/small", test_unread_small);
   g_test_add_func ("/unread/with-pin", test_unread_with_pin);
   g_test_add_func ("/unread/beyond", test_unread_beyond);
+  g_test_add_func ("/unread/waiting-for-marker", test_waiting_for_marker);
   ret = g_test_run ();
   rdt_test_server_stop (srv);
   return ret;
