@@ -216,11 +216,21 @@ warn_pin (RdtSession *s, Topic *t, gboolean rewritten)
 /* The read marker is not in the chain yet, but may be just below what
  * was fetched: page back while fewer than max_unread + 1 messages are
  * known and the oldest is not older than the marker. */
+/* The oldest message loaded names the marker as its parent (its signed
+ * prev_hash): everything loaded is unread, no older page is needed. */
+static gboolean
+marker_is_below (Topic *t)
+{
+  return t->marker_hash != NULL
+         && g_strcmp0 (rdt_chain_get_anchor (t->chain), t->marker_hash) == 0;
+}
+
 static gboolean
 marker_wants_older (Topic *t)
 {
   return t->marker_hash != NULL
          && !rdt_chain_contains (t->chain, t->marker_hash)
+         && !marker_is_below (t)
          && rdt_chain_get_anchor (t->chain) != NULL
          && t->marker_pages < RDT_MARKER_MAX_PAGES
          && rdt_chain_get_length (t->chain) < t->max_unread + 1
@@ -293,9 +303,9 @@ marker_split (Topic *t, RdtSessionUnread *u)
         idx = i - 1;
         break;
       }
-  if (idx != G_MAXUINT)
+  if (idx != G_MAXUINT || marker_is_below (t))
     {
-      keep = all->len - idx - 1;
+      keep = idx != G_MAXUINT ? all->len - idx - 1 : all->len;
       u->found = keep > t->max_unread ? RDT_MARKER_BEYOND : RDT_MARKER_FOUND;
     }
   else if (rdt_chain_get_anchor (t->chain) != NULL

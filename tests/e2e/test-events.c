@@ -450,19 +450,6 @@ join_and_wait (PurpleAccount *a, const gchar *topic, const gchar *text,
   return chat;
 }
 
-typedef struct {
-  PurpleAccount *a;
-  const gchar *text;
-  guint before;
-} LineCount;
-
-static gboolean
-more_lines (gpointer data)
-{
-  LineCount *c = data;
-
-  return harness_count_lines (c->a, c->text, 0) > c->before;
-}
 
 /* Our own join: posted once, at the first topic opened; neither a second
  * topic nor the next login posts another. */
