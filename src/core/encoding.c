@@ -233,6 +233,51 @@ rdt_base64_decode_lenient (const gchar *text, gssize expected_len,
                            expected_len, out_len, "base64", error);
 }
 
+gboolean
+rdt_base64_decode_exact (const gchar *text, guint8 *out, gsize out_len)
+{
+  guint8 buf[96];
+  gsize decoded_len = 0, len, got;
+  gint state = 0;
+  guint save = 0;
+
+  g_return_val_if_fail (out != NULL && out_len <= 64, FALSE);
+  if (text == NULL)
+    return FALSE;
+  len = strlen (text);
+  if (len != (out_len + 2) / 3 * 4 ||
+      !validate_std (text, len, &decoded_len, "base64", NULL) ||
+      decoded_len != out_len)
+    return FALSE;
+  got = g_base64_decode_step (text, len, buf, &state, &save);
+  if (got != out_len)
+    return FALSE;
+  memcpy (out, buf, out_len);
+  return TRUE;
+}
+
+gsize
+rdt_base64url_encode_to (const guint8 *data, gsize len, gchar *out)
+{
+  gint state = 0, save = 0;
+  gsize n, i;
+
+  g_return_val_if_fail (out != NULL && (data != NULL || len == 0), 0);
+  n = g_base64_encode_step (data, len, FALSE, out, &state, &save);
+  n += g_base64_encode_close (FALSE, out + n, &state, &save);
+  while (n > 0 && out[n - 1] == '=')
+    n--;
+  out[n] = '\0';
+  for (i = 0; i < n; i++)
+    {
+      if (out[i] == '+')
+        out[i] = '-';
+      else if (out[i] == '/')
+        out[i] = '_';
+    }
+  return n;
+}
+
 gchar *
 rdt_base64url_encode (const guint8 *data, gsize len)
 {
