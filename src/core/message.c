@@ -337,8 +337,10 @@ rdt_message_new_from_json (JsonNode *node, GError **error)
    * that one message fails. */
   if ((s = require_string (obj, "data", error)) == NULL)
     return NULL;
-  len = g_utf8_strlen (s, -1);
-  if (len > RDT_MAX_DATA_CHARS)
+  /* A string has no more characters than bytes: count them only when
+   * the bytes are over the limit. */
+  if (strlen (s) > RDT_MAX_DATA_CHARS &&
+      (len = g_utf8_strlen (s, -1)) > RDT_MAX_DATA_CHARS)
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_TOO_LARGE,
                    _("message field 'data': %ld characters, more than the "
