@@ -471,20 +471,27 @@ check_message (RdtChain *chain, RdtMessage *msg, GError **error)
   return rdt_message_verify (msg, chain->space_id, chain->topic_id, error);
 }
 
-RdtChainResult
-rdt_chain_ingest (RdtChain *chain, RdtMessage *msg, GError **error)
+/* rdt_chain_ingest() with the verification already done: verify_error is
+ * the outcome of check_message() for msg (NULL = verified), computed before
+ * (it depends on the message and the chain's space and topic only). It is
+ * used, or freed, here. */
+static RdtChainResult
+ingest_checked (RdtChain *chain, RdtMessage *msg, GError *verify_error,
+                GError **error)
 {
   g_autoptr(GSequence) queue = NULL;
   RdtChainResult result;
 
-  g_return_val_if_fail (chain != NULL, RDT_CHAIN_REJECTED);
-  g_return_val_if_fail (msg != NULL, RDT_CHAIN_REJECTED);
-  g_return_val_if_fail (error == NULL || *error == NULL, RDT_CHAIN_REJECTED);
-
   if (msg->message_hash != NULL && is_known_copy (chain, msg))
-    return RDT_CHAIN_DUPLICATE;
-  if (!check_message (chain, msg, error))
-    return RDT_CHAIN_REJECTED;
+    {
+      g_clear_error (&verify_error);
+      return RDT_CHAIN_DUPLICATE;
+    }
+  if (verify_error != NULL)
+    {
+      g_propagate_error (error, verify_error);
+      return RDT_CHAIN_REJECTED;
+    }
   if (known_has (chain, msg->message_hash) ||
       g_hash_table_contains (chain->parked, msg->message_hash))
     return RDT_CHAIN_DUPLICATE;
@@ -507,6 +514,22 @@ rdt_chain_ingest (RdtChain *chain, RdtMessage *msg, GError **error)
   drain (chain, queue, NULL, chain->ready, TRUE);
   update_pin (chain);
   return result;
+}
+
+RdtChainResult
+rdt_chain_ingest (RdtChain *chain, RdtMessage *msg, GError **error)
+{
+  GError *verify_error = NULL;
+
+  g_return_val_if_fail (chain != NULL, RDT_CHAIN_REJECTED);
+  g_return_val_if_fail (msg != NULL, RDT_CHAIN_REJECTED);
+  g_return_val_if_fail (error == NULL || *error == NULL, RDT_CHAIN_REJECTED);
+
+  /* A copy of the head needs no verification. */
+  if (msg->message_hash != NULL && is_known_copy (chain, msg))
+    return RDT_CHAIN_DUPLICATE;
+  check_message (chain, msg, &verify_error);
+  return ingest_checked (chain, msg, verify_error, error);
 }
 
 /* ------------------------------------------------------------------ */
@@ -610,6 +633,48 @@ verify_all (RdtChain *chain, GPtrArray *messages, gboolean *skip,
         g_thread_join (threads[t]);
       else
         verify_slice (&slices[t]);
+    }
+}
+
+void
+rdt_chain_ingest_each (RdtChain *chain, GPtrArray *messages,
+                       GPtrArray *rejected)
+{
+  g_autofree gboolean *skip = NULL;
+  g_autofree GError **errors = NULL;
+  guint i;
+
+  g_return_if_fail (chain != NULL && messages != NULL);
+  if (messages->len == 0)
+    return;
+  /* Verification does not depend on the chain's state, so all of it is
+   * done first, on all cores; linking then goes one message at a time,
+   * in order, exactly as rdt_chain_ingest() links. */
+  skip = g_new0 (gboolean, messages->len);
+  errors = g_new0 (GError *, messages->len);
+  for (i = 0; i < messages->len; i++)
+    skip[i] = messages->pdata[i] == NULL;
+  verify_all (chain, messages, skip, errors);
+  for (i = 0; i < messages->len; i++)
+    {
+      RdtMessage *msg = messages->pdata[i];
+      GError *error = NULL;
+
+      if (msg == NULL)
+        continue;
+      if (ingest_checked (chain, msg, g_steal_pointer (&errors[i]), &error)
+          != RDT_CHAIN_REJECTED)
+        continue;
+      if (rejected != NULL)
+        {
+          RdtChainRejection *r = g_new0 (RdtChainRejection, 1);
+
+          r->msg = rdt_message_ref (msg);
+          r->error = error;
+          g_ptr_array_add (rejected, r);
+        }
+      else
+        g_clear_error (&error);
     }
 }
 

@@ -64,6 +64,14 @@ typedef struct {
 } RdtChainRejection;
 void rdt_chain_rejection_free (RdtChainRejection *rejection);
 
+/* rdt_chain_ingest() of every message in order, with the same outcome,
+ * but all of them verified first on several threads (as a page is).
+ * No first-use anchor: unlike rdt_chain_ingest_page(), an empty chain
+ * takes only a first message (prev_hash null) and parks the rest until it
+ * links. REJECTED messages are appended to rejected (may be NULL). */
+void rdt_chain_ingest_each (RdtChain *chain, GPtrArray *messages,
+                            GPtrArray *rejected);
+
 /* Ingest a page in any order (e.g. newest first). Verifies every message,
  * orders by links. For the first page of an empty chain the oldest message's
  * prev_hash becomes the TOFU anchor (if the page holds several unconnected

@@ -16,21 +16,31 @@
 
 #include "error.h"
 
-/* Value of a standard-alphabet base64 character, or -1. */
-static int
+/* Value of a standard-alphabet base64 character, or -1. A table: this
+ * runs over every signature and payload of every page. */
+static const gint8 b64_values[256] = {
+  -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+  -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+  -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 62, -1, -1, -1, 63,
+  52, 53, 54, 55, 56, 57, 58, 59, 60, 61, -1, -1, -1, -1, -1, -1,
+  -1,  0,  1,  2,  3,  4,  5,  6,  7,  8,  9, 10, 11, 12, 13, 14,
+  15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -1, -1, -1, -1, -1,
+  -1, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+  41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, -1, -1, -1, -1, -1,
+  -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+  -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+  -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+  -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+  -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+  -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+  -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+  -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+};
+
+static inline int
 b64_value (gchar c)
 {
-  if (c >= 'A' && c <= 'Z')
-    return c - 'A';
-  if (c >= 'a' && c <= 'z')
-    return c - 'a' + 26;
-  if (c >= '0' && c <= '9')
-    return c - '0' + 52;
-  if (c == '+')
-    return 62;
-  if (c == '/')
-    return 63;
-  return -1;
+  return b64_values[(guchar) c];
 }
 
 /* Validate padded standard base64 of length len (not NUL-terminated
@@ -231,6 +241,51 @@ rdt_base64_decode_lenient (const gchar *text, gssize expected_len,
     g_string_append_c (clean, '=');
   return decode_validated (clean->str, clean->len / 4 * 3 - (4 - quad) % 4,
                            expected_len, out_len, "base64", error);
+}
+
+gboolean
+rdt_base64_decode_exact (const gchar *text, guint8 *out, gsize out_len)
+{
+  guint8 buf[96];
+  gsize decoded_len = 0, len, got;
+  gint state = 0;
+  guint save = 0;
+
+  g_return_val_if_fail (out != NULL && out_len <= 64, FALSE);
+  if (text == NULL)
+    return FALSE;
+  len = strlen (text);
+  if (len != (out_len + 2) / 3 * 4 ||
+      !validate_std (text, len, &decoded_len, "base64", NULL) ||
+      decoded_len != out_len)
+    return FALSE;
+  got = g_base64_decode_step (text, len, buf, &state, &save);
+  if (got != out_len)
+    return FALSE;
+  memcpy (out, buf, out_len);
+  return TRUE;
+}
+
+gsize
+rdt_base64url_encode_to (const guint8 *data, gsize len, gchar *out)
+{
+  gint state = 0, save = 0;
+  gsize n, i;
+
+  g_return_val_if_fail (out != NULL && (data != NULL || len == 0), 0);
+  n = g_base64_encode_step (data, len, FALSE, out, &state, &save);
+  n += g_base64_encode_close (FALSE, out + n, &state, &save);
+  while (n > 0 && out[n - 1] == '=')
+    n--;
+  out[n] = '\0';
+  for (i = 0; i < n; i++)
+    {
+      if (out[i] == '+')
+        out[i] = '-';
+      else if (out[i] == '/')
+        out[i] = '_';
+    }
+  return n;
 }
 
 gchar *

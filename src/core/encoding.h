@@ -28,9 +28,18 @@ guint8 *rdt_base64_decode (const gchar *text, gssize expected_len,
  * server stores it as sent. */
 guint8 *rdt_base64_decode_lenient (const gchar *text, gssize expected_len,
                                    gsize *out_len, GError **error);
+/* Canonical strict base64 of exactly out_len bytes into out, without an
+ * allocation (hot paths: a signature per verified message). FALSE, with
+ * out untouched, for anything else; callers fall back to the decoders
+ * above, which also say why. */
+gboolean rdt_base64_decode_exact (const gchar *text, guint8 *out,
+                                  gsize out_len);
 
 /* URL-safe alphabet, no padding (typed ids). */
 gchar  *rdt_base64url_encode (const guint8 *data, gsize len);
+/* The same into out (at least (len + 2) / 3 * 4 + 1 bytes), NUL ended;
+ * returns the length written. */
+gsize   rdt_base64url_encode_to (const guint8 *data, gsize len, gchar *out);
 guint8 *rdt_base64url_decode (const gchar *text, gssize expected_len,
                               gsize *out_len, GError **error);
 

@@ -85,6 +85,80 @@ rdt_message_copy (const RdtMessage *msg)
 }
 
 /* ------------------------------------------------------------------ */
+/* Signatures checked ahead */
+
+/* A list page's signatures are checked while the page is still being
+ * parsed (see below); rdt_message_verify() then only has to tie the hash
+ * to the content. A message carries a keyed SipHash of the exact
+ * message_hash, sender and signature strings whose signature was found
+ * valid: if any of them is changed afterwards, or the message is built
+ * any other way, the seal does not match and everything is verified as
+ * usual. The key is random per process. */
+static guint64
+signature_seal (const RdtMessage *msg)
+{
+  static guint8 key[crypto_shorthash_KEYBYTES];
+  static gsize key_set = 0;
+  gchar buf[512];
+  gsize a, b, c;
+  guint64 seal;
+
+  if (g_once_init_enter (&key_set))
+    {
+      randombytes_buf (key, sizeof key);
+      g_once_init_leave (&key_set, 1);
+    }
+  if (msg->message_hash == NULL || msg->sender == NULL ||
+      msg->signature == NULL)
+    return 0;
+  a = strlen (msg->message_hash);
+  b = strlen (msg->sender);
+  c = strlen (msg->signature);
+  if (a + b + c + 2 > sizeof buf)
+    return 0;
+  memcpy (buf, msg->message_hash, a + 1);
+  memcpy (buf + a + 1, msg->sender, b + 1);
+  memcpy (buf + a + b + 2, msg->signature, c);
+  crypto_shorthash ((guint8 *) &seal, (const guint8 *) buf, a + b + c + 2,
+                    key);
+  return seal != 0 ? seal : 1;
+}
+
+static gboolean
+decode_signature (const gchar *text, guint8 out[RDT_SIGNATURE_LENGTH],
+                  GError **error)
+{
+  g_autofree guint8 *bytes = NULL;
+
+  /* Canonical base64 (what clients send) decodes without an allocation;
+   * any other spelling as the server decodes it. */
+  if (rdt_base64_decode_exact (text, out, RDT_SIGNATURE_LENGTH))
+    return TRUE;
+  bytes = rdt_base64_decode_lenient (text, RDT_SIGNATURE_LENGTH, NULL,
+                                     error);
+  if (bytes == NULL)
+    return FALSE;
+  memcpy (out, bytes, RDT_SIGNATURE_LENGTH);
+  return TRUE;
+}
+
+/* Check the signature over the message id as sent; seal it if valid.
+ * Failures are left for rdt_message_verify() to find and explain. */
+static void
+signature_check_ahead (RdtMessage *msg)
+{
+  guint8 raw[RDT_ID_RAW_LENGTH];
+  guint8 pk[RDT_PUBLIC_KEY_LENGTH];
+  guint8 sig[RDT_SIGNATURE_LENGTH];
+
+  if (rdt_id_decode (msg->message_hash, NULL, raw, NULL) &&
+      rdt_id_get_public_key (msg->sender, pk, NULL) &&
+      decode_signature (msg->signature, sig, NULL) &&
+      rdt_ed25519_verify (sig, raw, sizeof raw, pk))
+    msg->sig_checked = signature_seal (msg);
+}
+
+/* ------------------------------------------------------------------ */
 /* Strict parsing */
 
 static const gchar *
@@ -263,8 +337,10 @@ rdt_message_new_from_json (JsonNode *node, GError **error)
    * that one message fails. */
   if ((s = require_string (obj, "data", error)) == NULL)
     return NULL;
-  len = g_utf8_strlen (s, -1);
-  if (len > RDT_MAX_DATA_CHARS)
+  /* A string has no more characters than bytes: count them only when
+   * the bytes are over the limit. */
+  if (strlen (s) > RDT_MAX_DATA_CHARS &&
+      (len = g_utf8_strlen (s, -1)) > RDT_MAX_DATA_CHARS)
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_TOO_LARGE,
                    _("message field 'data': %ld characters, more than the "
@@ -367,13 +443,118 @@ rdt_json_check_text (const gchar *json, gsize len, GError **error)
   return TRUE;
 }
 
-/* Parse text into a root node the caller owns (NULL + error on failure). */
+/* A list page's messages have their signatures checked on the other
+ * cores while json-glib is still building the page's tree: each message
+ * object is converted as soon as it is complete (json-glib's
+ * array-element signal) and queued for worker threads, so parsing and the
+ * Ed25519 work overlap. Only what is converted here is reused; anything
+ * unexpected (a second array, a failed conversion) is left to the
+ * sequential pass. Small answers are not worth a thread. */
+#define AHEAD_MIN_BYTES   16384
+#define AHEAD_MAX_THREADS 8
+
+typedef struct {
+  GAsyncQueue *queue;
+  GPtrArray   *early;    /* per element of array: RdtMessage or NULL */
+  JsonArray   *array;
+  gboolean     off;      /* something unexpected: no more early work */
+  GThread     *threads[AHEAD_MAX_THREADS];
+  guint        n_threads;
+} Ahead;
+
+static gpointer
+ahead_worker (gpointer data)
+{
+  GAsyncQueue *queue = data;
+  gpointer item;
+
+  /* The queue itself is the stop marker. */
+  while ((item = g_async_queue_pop (queue)) != queue)
+    {
+      signature_check_ahead (item);
+      rdt_message_unref (item);
+    }
+  return NULL;
+}
+
+static void
+on_array_element (JsonParser *parser, JsonArray *array, gint index,
+                  gpointer user_data)
+{
+  Ahead *a = user_data;
+  JsonNode *node = json_array_get_element (array, index);
+  RdtMessage *msg = NULL;
+
+  if (a->off)
+    return;
+  if (a->array == NULL)
+    a->array = array;
+  if (a->array != array || (guint) index != a->early->len ||
+      a->early->len >= RDT_MAX_PAGE_MESSAGES)
+    {
+      a->off = TRUE;
+      return;
+    }
+  if (JSON_NODE_HOLDS_OBJECT (node))
+    msg = rdt_message_new_from_json (node, NULL);
+  g_ptr_array_add (a->early, msg);
+  if (msg != NULL)
+    g_async_queue_push (a->queue, rdt_message_ref (msg));
+}
+
+static void
+ahead_start (Ahead *a)
+{
+  guint n = MIN ((guint) g_get_num_processors (), AHEAD_MAX_THREADS + 1);
+
+  a->queue = g_async_queue_new ();
+  a->early = g_ptr_array_new_with_free_func (
+      (GDestroyNotify) rdt_message_unref);
+  /* The parsing thread is busy building the tree: n - 1 workers. */
+  for (guint i = 0; i + 1 < n; i++)
+    {
+      GThread *t = g_thread_try_new ("rdt-verify", ahead_worker, a->queue,
+                                     NULL);
+      if (t != NULL)
+        a->threads[a->n_threads++] = t;
+    }
+}
+
+/* Help with what is left, stop the workers and wait for them. */
+static void
+ahead_finish (Ahead *a)
+{
+  gpointer item;
+
+  while ((item = g_async_queue_try_pop (a->queue)) != NULL)
+    {
+      signature_check_ahead (item);
+      rdt_message_unref (item);
+    }
+  for (guint i = 0; i < a->n_threads; i++)
+    g_async_queue_push (a->queue, a->queue);
+  for (guint i = 0; i < a->n_threads; i++)
+    g_thread_join (a->threads[i]);
+  a->n_threads = 0;
+  g_clear_pointer (&a->queue, g_async_queue_unref);
+}
+
+static void
+ahead_clear (Ahead *a)
+{
+  g_clear_pointer (&a->early, g_ptr_array_unref);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Ahead, ahead_clear)
+
+/* Parse text into a root node the caller owns (NULL + error on failure).
+ * With ahead, a large list answer has its signatures checked meanwhile. */
 static JsonNode *
-parse_json (const gchar *json, gssize len, GError **error)
+parse_json (const gchar *json, gssize len, Ahead *ahead, GError **error)
 {
   g_autoptr(JsonParser) parser = NULL;
   GError *inner = NULL;
   JsonNode *root;
+  gboolean ok;
   gsize n;
 
   if (json == NULL)
@@ -387,7 +568,16 @@ parse_json (const gchar *json, gssize len, GError **error)
     return NULL;
 
   parser = json_parser_new_immutable ();
-  if (!json_parser_load_from_data (parser, json, (gssize) n, &inner))
+  if (ahead != NULL && n >= AHEAD_MIN_BYTES && g_get_num_processors () > 1)
+    {
+      ahead_start (ahead);
+      g_signal_connect (parser, "array-element",
+                        G_CALLBACK (on_array_element), ahead);
+    }
+  ok = json_parser_load_from_data (parser, json, (gssize) n, &inner);
+  if (ahead != NULL && ahead->queue != NULL)
+    ahead_finish (ahead);
+  if (!ok)
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_MALFORMED,
                    _("server answer is not valid JSON: %s"), inner->message);
@@ -411,7 +601,7 @@ rdt_message_parse (const gchar *json, gssize len, GError **error)
 
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  root = parse_json (json, len, error);
+  root = parse_json (json, len, NULL, error);
   if (root == NULL)
     return NULL;
   return rdt_message_new_from_json (root, error);
@@ -421,6 +611,7 @@ GPtrArray *
 rdt_message_list_parse (const gchar *json, gssize len,
                         gboolean *has_more_out, GError **error)
 {
+  g_auto(Ahead) ahead = { 0 };
   g_autoptr(JsonNode) root = NULL;
   g_autoptr(GPtrArray) out = NULL;
   JsonObject *obj;
@@ -430,7 +621,7 @@ rdt_message_list_parse (const gchar *json, gssize len,
 
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  root = parse_json (json, len, error);
+  root = parse_json (json, len, &ahead, error);
   if (root == NULL)
     return NULL;
   if (!JSON_NODE_HOLDS_OBJECT (root))
@@ -478,8 +669,12 @@ rdt_message_list_parse (const gchar *json, gssize len,
       GError *inner = NULL;
       RdtMessage *msg;
 
-      msg = rdt_message_new_from_json (json_array_get_element (array, i),
-                                       &inner);
+      if (!ahead.off && ahead.array == array && ahead.early != NULL &&
+          i < ahead.early->len && ahead.early->pdata[i] != NULL)
+        msg = rdt_message_ref (ahead.early->pdata[i]);
+      else
+        msg = rdt_message_new_from_json (json_array_get_element (array, i),
+                                         &inner);
       if (msg == NULL)
         {
           g_set_error (error, RDT_ERROR, inner->code,
@@ -657,8 +852,8 @@ rdt_message_verify (const RdtMessage *msg, const gchar *space_id,
 {
   guint8 raw[RDT_ID_RAW_LENGTH];
   guint8 pk[RDT_PUBLIC_KEY_LENGTH];
-  g_autofree gchar *expected = NULL;
-  g_autofree guint8 *sig = NULL;
+  guint8 sig[RDT_SIGNATURE_LENGTH];
+  gchar expected[(RDT_ID_RAW_LENGTH + 2) / 3 * 4 + 1];
   GError *inner = NULL;
 
   g_return_val_if_fail (msg != NULL, FALSE);
@@ -685,7 +880,8 @@ rdt_message_verify (const RdtMessage *msg, const gchar *space_id,
 
   rdt_message_compute_id (space_id, topic_id, msg->type, msg->prev_hash,
                           msg->data, msg->sender, raw);
-  expected = rdt_base64url_encode (raw, sizeof raw);
+  /* On the stack: this runs for every message of every page. */
+  rdt_base64url_encode_to (raw, sizeof raw, expected);
   /* By string, as the server compares (spec 1.2). */
   if (strcmp (expected, msg->message_hash) != 0)
     {
@@ -694,6 +890,11 @@ rdt_message_verify (const RdtMessage *msg, const gchar *space_id,
                    msg->message_hash);
       return FALSE;
     }
+
+  /* The signature over this very id, sender and signature was checked
+   * while the page was parsed. */
+  if (msg->sig_checked != 0 && msg->sig_checked == signature_seal (msg))
+    return TRUE;
 
   if (!rdt_id_get_public_key (msg->sender, pk, &inner))
     {
@@ -704,9 +905,7 @@ rdt_message_verify (const RdtMessage *msg, const gchar *space_id,
       return FALSE;
     }
 
-  sig = rdt_base64_decode_lenient (msg->signature, RDT_SIGNATURE_LENGTH,
-                                   NULL, &inner);
-  if (sig == NULL)
+  if (!decode_signature (msg->signature, sig, &inner))
     {
       g_set_error (error, RDT_ERROR, RDT_ERROR_BAD_SIGNATURE,
                    _("message %s: signature: %s"), msg->message_hash,

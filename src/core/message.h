@@ -35,6 +35,8 @@ typedef struct {
   gchar *sender;           /* U or T id (S for the owner quirk of 6.2) */
   gchar *signature;        /* standard base64 of 64 bytes */
   gint64 server_timestamp; /* ms; -1 when not known yet */
+  /*< private >*/
+  guint64 sig_checked;     /* see message.c: signature_seal() */
 } RdtMessage;
 
 RdtMessage *rdt_message_new (void);

@@ -324,29 +324,12 @@ rdt_state_ingest (RdtState *state, GPtrArray *messages, GPtrArray *rejected)
 
   g_return_val_if_fail (state != NULL && messages != NULL, 0);
 
-  /* One by one, not rdt_chain_ingest_page(): a page trusts its newest run
-   * on first use (TOFU), but the state is only meaningful from its first
-   * message, so an un-anchored chain here accepts nothing but the state
-   * topic's genesis (prev_hash null) and parks the rest until it links. */
-  for (guint i = 0; i < messages->len; i++)
-    {
-      GError *error = NULL;
-
-      if (rdt_chain_ingest (state->chain, messages->pdata[i], &error) ==
-          RDT_CHAIN_REJECTED)
-        {
-          if (rejected != NULL)
-            {
-              RdtChainRejection *r = g_new0 (RdtChainRejection, 1);
-
-              r->msg = rdt_message_ref (messages->pdata[i]);
-              r->error = error;
-              g_ptr_array_add (rejected, r);
-            }
-          else
-            g_clear_error (&error);
-        }
-    }
+  /* Linked one by one, not rdt_chain_ingest_page(): a page trusts its
+   * newest run on first use (TOFU), but the state is only meaningful from
+   * its first message, so an un-anchored chain here accepts nothing but the
+   * state topic's genesis (prev_hash null) and parks the rest until it
+   * links. Verification alone has no trust rule: it runs on all cores. */
+  rdt_chain_ingest_each (state->chain, messages, rejected);
   ready = rdt_chain_take_ready (state->chain);
   for (guint i = 0; ready != NULL && i < ready->len; i++)
     {

@@ -795,6 +795,42 @@ test_page_parallel_verify (void)
   g_assert_cmpuint (rdt_chain_get_n_unlinked (chain), ==, 0);
 }
 
+/* rdt_chain_ingest_each: verified on all cores, linked as one by one:
+ * no first-use anchor (a batch without the first message is only parked),
+ * forgeries rejected in order, a copy of the head a duplicate. */
+static void
+test_ingest_each (void)
+{
+  g_autoptr(GPtrArray) a = make_chain (200, 10, "each");
+  g_autoptr(RdtChain) chain = rdt_chain_new (SPACE, "general");
+  g_autoptr(GPtrArray) tail = slice (a, 1, 199, FALSE);
+  g_autoptr(GPtrArray) batch = slice (a, 0, 0, FALSE);
+  g_autoptr(GPtrArray) rejected = g_ptr_array_new_with_free_func (
+      (GDestroyNotify) rdt_chain_rejection_free);
+  RdtMessage *forged = rdt_message_copy (M (a, 120));
+  RdtChainRejection *r;
+
+  /* Without its first message nothing is trusted, unlike a page. */
+  rdt_chain_ingest_each (chain, tail, rejected);
+  g_assert_cmpuint (rejected->len, ==, 0);
+  g_assert_null (rdt_chain_get_head (chain));
+  g_assert_cmpuint (rdt_chain_get_n_unlinked (chain), ==, 199);
+  assert_ready_empty (chain);
+
+  g_free (forged->data);
+  forged->data = g_strdup ("ZXZpbA==");
+  g_ptr_array_add (batch, forged);
+  g_ptr_array_add (batch, rdt_message_ref (M (a, 0)));  /* known by then */
+  rdt_chain_ingest_each (chain, batch, rejected);
+  g_assert_cmpuint (rejected->len, ==, 1);
+  r = rejected->pdata[0];
+  g_assert_true (r->msg == forged);
+  g_assert_error (r->error, RDT_ERROR, RDT_ERROR_HASH_MISMATCH);
+  assert_ready (chain, a, 0, 199);
+  g_assert_true (rdt_chain_get_head (chain) == M (a, 199));
+  g_assert_cmpuint (rdt_chain_get_n_unlinked (chain), ==, 0);
+}
+
 /* Walking ancestry by hash: head back to the topic's first message. */
 static void
 test_get_parent (void)
@@ -927,6 +963,7 @@ main (int argc, char **argv)
   g_test_add_func ("/chain/bound/unlinked", test_unlinked_bound);
   g_test_add_func ("/chain/scale/10000", test_large_topic);
   g_test_add_func ("/chain/page/parallel-verify", test_page_parallel_verify);
+  g_test_add_func ("/chain/ingest/each", test_ingest_each);
   g_test_add_func ("/chain/lookup/parent", test_get_parent);
   g_test_add_func ("/chain/memory/compact-nodes", test_compact_nodes);
 

@@ -321,12 +321,42 @@ test_base64_lenient (void)
   }
 }
 
+/* The allocation-free decoder takes canonical base64 of the exact size
+ * only; everything else is left to the decoders that explain. */
+static void
+test_decode_exact (void)
+{
+  guint8 out[4], want[4] = { 'f', 'o', 'o', 'b' };
+  g_autofree gchar *url = NULL;
+  gchar buf[16];
+
+  memset (out, 0xaa, sizeof out);
+  g_assert_true (rdt_base64_decode_exact ("Zm9vYg==", out, 4));
+  g_assert_cmpmem (out, 4, want, 4);
+  memset (out, 0xaa, sizeof out);
+  g_assert_false (rdt_base64_decode_exact ("Zm9vYh==", out, 4));  /* bits */
+  g_assert_false (rdt_base64_decode_exact ("Zm9vYg=", out, 4));
+  g_assert_false (rdt_base64_decode_exact ("Zm9v", out, 4));     /* 3 bytes */
+  g_assert_false (rdt_base64_decode_exact ("Zm9v Yg==", out, 4));
+  g_assert_false (rdt_base64_decode_exact ("Zm9vYg-_", out, 4));
+  g_assert_false (rdt_base64_decode_exact (NULL, out, 4));
+  g_assert_cmpuint (out[0], ==, 0xaa);
+  url = rdt_base64url_encode ((const guint8 *) "\xfb\xff\xfe", 3);
+  g_assert_cmpuint (rdt_base64url_encode_to ((const guint8 *) "\xfb\xff\xfe",
+                                             3, buf), ==, 4);
+  g_assert_cmpstr (buf, ==, url);
+  g_assert_cmpstr (buf, ==, "-__-");
+  g_assert_cmpuint (rdt_base64url_encode_to (want, 4, buf), ==, 6);
+  g_assert_cmpstr (buf, ==, "Zm9vYg");
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/encoding/base64/rfc4648", test_rfc4648);
+  g_test_add_func ("/encoding/base64/decode-exact", test_decode_exact);
   g_test_add_func ("/encoding/base64/alphabets", test_alphabets);
   g_test_add_func ("/encoding/base64/appendix-a", test_appendix_a);
   g_test_add_func ("/encoding/base64/bad", test_base64_bad);

@@ -1003,6 +1003,95 @@ test_member_spellings (void)
                    "not base64 at all \u00e9");
 }
 
+/* A large list page has its signatures checked while it is parsed (on the
+ * other cores). What is sealed then must verify exactly as before: a
+ * forged signature fails, a lenient spelling passes, and a message changed
+ * after parsing is verified again from scratch. */
+static void
+test_list_checked_ahead (void)
+{
+  g_autoptr(RdtSigningKey) key = key_from_hex (MEMBER_SEED);
+  g_autoptr(GPtrArray) made = g_ptr_array_new_with_free_func (
+      (GDestroyNotify) rdt_message_unref);
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(GPtrArray) list = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *json = NULL;
+  g_autofree gchar *orig = NULL;
+  const gchar *prev = NULL;
+  RdtMessage *m;
+  guint i, sealed = 0;
+
+  for (i = 0; i < 200; i++)
+    {
+      g_autofree gchar *data = g_strdup_printf ("bWVzc2FnZSAl%04u", i);
+
+      m = rdt_message_new_signed (SPACE, "general", "chat.text", prev, data,
+                                  MEMBER, key);
+      m->server_timestamp = 1700000000000 + i;
+      g_ptr_array_add (made, m);
+      prev = m->message_hash;
+    }
+  m = made->pdata[5];   /* a real signature, of another message */
+  g_free (m->signature);
+  m->signature = g_strdup (((RdtMessage *) made->pdata[6])->signature);
+  m = made->pdata[7];   /* a spelling only the lenient decoder takes */
+  orig = m->signature;
+  m->signature = g_strconcat ("!", orig, NULL);
+  g_clear_pointer (&orig, g_free);
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "messages");
+  json_builder_begin_array (b);
+  for (i = 0; i < made->len; i++)
+    json_builder_add_value (b, rdt_message_to_json (made->pdata[i]));
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "has_more");
+  json_builder_add_boolean_value (b, FALSE);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  json = json_generator_to_data (gen, NULL);
+  g_assert_cmpuint (strlen (json), >, 16384);
+
+  list = rdt_message_list_parse (json, -1, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (list->len, ==, 200);
+  for (i = 0; i < list->len; i++)
+    {
+      m = list->pdata[i];
+      sealed += m->sig_checked != 0;
+      if (i == 5)
+        {
+          g_assert_cmpuint (m->sig_checked, ==, 0);
+          expect_verify_error (rdt_message_ref (m), SPACE, "general",
+                               RDT_ERROR_BAD_SIGNATURE);
+        }
+      else
+        g_assert_true (rdt_message_verify (m, SPACE, "general", NULL));
+    }
+  /* Checked ahead when there is a second core to do it. */
+  if (g_get_num_processors () > 1)
+    g_assert_cmpuint (sealed, ==, 199);
+
+  /* Changed after parsing: the seal no longer matches. */
+  m = list->pdata[0];
+  orig = m->signature;
+  m->signature = g_strdup (((RdtMessage *) list->pdata[1])->signature);
+  expect_verify_error (rdt_message_ref (m), SPACE, "general",
+                       RDT_ERROR_BAD_SIGNATURE);
+  g_free (m->signature);
+  m->signature = g_steal_pointer (&orig);
+  g_assert_true (rdt_message_verify (m, SPACE, "general", NULL));
+  /* A copy is built another way: not sealed, verified in full. */
+  m = rdt_message_copy (list->pdata[3]);
+  g_assert_cmpuint (m->sig_checked, ==, 0);
+  g_assert_true (rdt_message_verify (m, SPACE, "general", NULL));
+  rdt_message_unref (m);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1023,6 +1112,7 @@ main (int argc, char **argv)
   g_test_add_func ("/message/parse/not-json", test_not_json);
   g_test_add_func ("/message/parse/from-node", test_from_json_node);
   g_test_add_func ("/message/list", test_list_parse);
+  g_test_add_func ("/message/list/checked-ahead", test_list_checked_ahead);
   g_test_add_func ("/message/verify/failures", test_verify_failures);
   g_test_add_func ("/message/verify/member-spellings", test_member_spellings);
   g_test_add_func ("/message/payload", test_payload);
