@@ -28,6 +28,7 @@
 #include "events.h"
 #include "members.h"
 #include "rdt-purple.h"
+#include "relations-ui.h"
 #include "setup.h"
 #include "transcript.h"
 #include "unread.h"
@@ -487,7 +488,8 @@ rdt_close (PurpleConnection *gc)
   rdt_unread_free (rc);              /* the newest read markers, stored now */
   rdt_session_free (rc->session);   /* no callback runs after this */
   rdt_events_free (rc);
-  rdt_transcript_free (rc);             /* entries held for images: dropped */
+  rdt_transcript_free (rc);
+  rdt_relations_ui_free (rc);             /* entries held for images: dropped */
   g_hash_table_destroy (rc->topic_to_id);
   g_hash_table_destroy (rc->id_to_topic);
   g_hash_table_destroy (rc->pending_text);

@@ -25,6 +25,7 @@
 #include "events.h"
 #include "members.h"
 #include "rdt-purple.h"
+#include "relations-ui.h"
 #include "unread.h"
 #include "xfer.h"
 
@@ -46,18 +47,12 @@ rdt_chat_on_topic_opened (RdtSession *session, const gchar *topic_id,
   g_free (text);
 }
 
-void
-rdt_chat_on_message (RdtSession *session, const RdtSessionMessage *msg,
-            gpointer user_data)
+static void
+show_message (RdtConn *rc, PurpleConvChat *chat, const RdtSessionMessage *msg)
 {
-  RdtConn *rc = user_data;
-  PurpleConvChat *chat = rdt_chat_for_topic (rc, msg->topic_id);
   PurpleMessageFlags flags;
   gchar *who, *escaped;
 
-  if (chat == NULL)
-    return;
-  rdt_unread_on_shown (rc, msg);
   /* the display name when the state gives one (members.c) */
   who = rdt_members_line_nick (rc, chat, msg->sender, msg->own);
   /* A sender the list lacks (not a member any more, or one the state does
@@ -67,7 +62,9 @@ rdt_chat_on_message (RdtSession *session, const RdtSessionMessage *msg,
       !purple_conv_chat_find_user (chat, who))
     purple_conv_chat_add_user (chat, who, NULL, PURPLE_CBFLAGS_NONE,
                                !msg->backlog);
-  if (rdt_events_handle_message (rc, chat, msg))
+  /* replies, reactions, edits, deletes: said by relations-ui.c */
+  if (rdt_relations_ui_on_message (rc, msg)
+      || rdt_events_handle_message (rc, chat, msg))
     {
       g_free (who);
       return;
@@ -90,6 +87,21 @@ rdt_chat_on_message (RdtSession *session, const RdtSessionMessage *msg,
                              (time_t) (msg->timestamp / 1000));
   g_free (escaped);
   g_free (who);
+}
+
+void
+rdt_chat_on_message (RdtSession *session, const RdtSessionMessage *msg,
+            gpointer user_data)
+{
+  RdtConn *rc = user_data;
+  PurpleConvChat *chat = rdt_chat_for_topic (rc, msg->topic_id);
+
+  if (chat == NULL)
+    return;
+  rdt_unread_on_shown (rc, msg);
+  show_message (rc, chat, msg);
+  /* relations it let apply, after its line */
+  rdt_relations_ui_flush (rc, msg->topic_id);
 }
 
 void
@@ -604,6 +616,7 @@ rdt_chat_leave (PurpleConnection *gc, int id)
   pin_flush_topic (rc, copy);
   rdt_unread_forget_topic (rc, copy);
   rdt_transcript_forget_topic (rc, copy);
+  rdt_relations_ui_forget_topic (rc, copy);
   g_hash_table_remove (rc->id_to_topic, GINT_TO_POINTER (id));
   g_hash_table_remove (rc->topic_to_id, copy);
   /* Unmapped first: the sends that close_topic ends now (send_done with

@@ -18,6 +18,7 @@
 #include "id.h"
 #include "members.h"
 #include "rdt-purple.h"
+#include "relations-ui.h"
 #include "spacename.h"
 #include "transcript.h"
 #include "xfer.h"
@@ -387,13 +388,20 @@ on_history (RdtSession *session, const gchar *topic_id, GPtrArray *messages,
   for (guint i = 0; i < messages->len; i++)
     {
       const RdtSessionMessage *m = g_ptr_array_index (messages, i);
-      g_autofree gchar *html = purple_markup_escape_text (m->text, -1);
+      g_autofree gchar *html = NULL;
       PurpleMessageFlags flags = (m->own ? PURPLE_MESSAGE_SEND
                                          : PURPLE_MESSAGE_RECV)
                                  | PURPLE_MESSAGE_DELAYED;
 
-      rdt_transcript_write_from (rc, topic_id, m->sender, m->own, html, flags,
-                                 (time_t) (m->timestamp / 1000));
+      /* a relation is said there; a target of relations already shown
+       * lets them apply, after its line */
+      if (!rdt_relations_ui_on_message (rc, m))
+        {
+          html = purple_markup_escape_text (m->text, -1);
+          rdt_transcript_write_from (rc, topic_id, m->sender, m->own, html,
+                                     flags, (time_t) (m->timestamp / 1000));
+        }
+      rdt_relations_ui_flush (rc, topic_id);
     }
 }
 
@@ -459,6 +467,7 @@ rdt_commands_register (void)
   REG ("history", "s", cmd_history,
        _("history [N]: show the N messages (default 50, at most 1000) before the oldest one shown, as a block."));
 #undef REG
+  rdt_relations_ui_register_commands (&rdt_cmd_ids);
 }
 
 void

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* relations-ui.h - replies, reactions, edits and deletes in a chat (issue
+ * #17, core relations.h): one aggregator per open chat, fed every verified
+ * message in chain order; the four relation types shown as lines that name
+ * their target ("↳ Alice 12:03:10: first words…", "Alice edited
+ * (12:03:10): new text"), since libpurple cannot change a line already
+ * shown; and the commands /reply, /react, /unreact, /edit, /delete. */
+#pragma once
+
+#include <glib.h>
+
+#include "conn.h"
+
+G_BEGIN_DECLS
+
+/* A verified message of an open chat, before it is shown (chat.c): fed to
+ * the chat's aggregator. TRUE when it is a relation, shown here; FALSE
+ * for an ordinary message, which the caller shows, then calls
+ * rdt_relations_ui_flush(). */
+gboolean rdt_relations_ui_on_message (RdtConn *rc,
+                                      const RdtSessionMessage *msg);
+/* Shows the held relations that the last ordinary message let apply (its
+ * line is written now). */
+void     rdt_relations_ui_flush (RdtConn *rc, const gchar *topic_id);
+/* The chat is left: its aggregator is dropped. */
+void     rdt_relations_ui_forget_topic (RdtConn *rc, const gchar *topic_id);
+/* The account closes. */
+void     rdt_relations_ui_free (RdtConn *rc);
+
+/* The commands (commands.c adds their ids to its list). */
+void     rdt_relations_ui_register_commands (GSList **cmd_ids);
+
+G_END_DECLS
