@@ -151,7 +151,7 @@ static const RdtSessionCallbacks rdt_callbacks = {
   .head_changed = rdt_chat_on_head_changed,
   .topic_seen = rdt_members_on_topic_seen,
   .state_message = rdt_members_on_state_message,
-  .topic_unread = rdt_unread_on_topic_unread,
+  .topic_unread = rdt_chat_on_topic_unread,
 };
 
 /* ---- account ---- */

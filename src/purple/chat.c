@@ -38,6 +38,8 @@ rdt_chat_on_topic_opened (RdtSession *session, const gchar *topic_id,
   RdtConn *rc = user_data;
   gchar *text;
 
+  /* the backlog it opened with, folded, first */
+  rdt_relations_ui_flush_burst (rc, topic_id);
   rdt_events_on_topic_opened (rc, topic_id, error);
   if (error == NULL)
     return;
@@ -47,11 +49,18 @@ rdt_chat_on_topic_opened (RdtSession *session, const gchar *topic_id,
   g_free (text);
 }
 
+/* A message as a chat entry; text: instead of its own (folded: already
+ * fed to relations-ui.c), or NULL. */
 static void
-show_message (RdtConn *rc, PurpleConvChat *chat, const RdtSessionMessage *msg)
+show_message (RdtConn *rc, const RdtSessionMessage *msg, const gchar *text,
+              gboolean folded)
 {
+  PurpleConvChat *chat = rdt_chat_for_topic (rc, msg->topic_id);
   PurpleMessageFlags flags;
   gchar *who, *escaped;
+
+  if (chat == NULL)
+    return;
 
   /* the display name when the state gives one (members.c) */
   who = rdt_members_line_nick (rc, chat, msg->sender, msg->own);
@@ -63,7 +72,7 @@ show_message (RdtConn *rc, PurpleConvChat *chat, const RdtSessionMessage *msg)
     purple_conv_chat_add_user (chat, who, NULL, PURPLE_CBFLAGS_NONE,
                                !msg->backlog);
   /* replies, reactions, edits, deletes: said by relations-ui.c */
-  if (rdt_relations_ui_on_message (rc, msg)
+  if ((!folded && rdt_relations_ui_on_message (rc, msg))
       || rdt_events_handle_message (rc, chat, msg))
     {
       g_free (who);
@@ -79,7 +88,7 @@ show_message (RdtConn *rc, PurpleConvChat *chat, const RdtSessionMessage *msg)
       g_free (who);
       return;
     }
-  escaped = purple_markup_escape_text (msg->text, -1);
+  escaped = purple_markup_escape_text (text ? text : msg->text, -1);
   /* in chain order: after the images held before it, under the sender's
    * name when it is written (transcript.c) */
   rdt_transcript_write_from (rc, msg->topic_id, msg->sender, msg->own,
@@ -87,6 +96,12 @@ show_message (RdtConn *rc, PurpleConvChat *chat, const RdtSessionMessage *msg)
                              (time_t) (msg->timestamp / 1000));
   g_free (escaped);
   g_free (who);
+}
+
+static void
+show_folded (RdtConn *rc, const RdtSessionMessage *msg, const gchar *text)
+{
+  show_message (rc, msg, text, TRUE);
 }
 
 void
@@ -99,9 +114,22 @@ rdt_chat_on_message (RdtSession *session, const RdtSessionMessage *msg,
   if (chat == NULL)
     return;
   rdt_unread_on_shown (rc, msg);
-  show_message (rc, chat, msg);
+  /* the backlog comes in a burst: shown folded (relations-ui.c) */
+  if (rdt_relations_ui_hold (rc, msg, show_folded))
+    return;
+  rdt_relations_ui_flush_burst (rc, msg->topic_id);
+  show_message (rc, msg, NULL, FALSE);
   /* relations it let apply, after its line */
   rdt_relations_ui_flush (rc, msg->topic_id);
+}
+
+void
+rdt_chat_on_topic_unread (RdtSession *session, const gchar *topic_id,
+                          const RdtSessionUnread *unread, gpointer user_data)
+{
+  /* the unread messages before the line that counts them */
+  rdt_relations_ui_flush_burst (user_data, topic_id);
+  rdt_unread_on_topic_unread (session, topic_id, unread, user_data);
 }
 
 void

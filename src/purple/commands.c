@@ -359,6 +359,7 @@ on_history (RdtSession *session, const gchar *topic_id, GPtrArray *messages,
 
   if (chat == NULL)
     return;
+  rdt_relations_ui_flush_burst (rc, topic_id);   /* what came before */
   if (error != NULL)
     {
       g_autofree gchar *text = g_strdup_printf (

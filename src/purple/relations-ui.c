@@ -17,6 +17,7 @@
 #include <conversation.h>
 #include <util.h>
 
+#include "crypto.h"
 #include "members.h"
 #include "relations.h"
 #include "relations-ui.h"
@@ -29,7 +30,43 @@
 typedef struct {
   GHashTable *topics;        /* topic id -> RdtRelations */
   GHashTable *released;      /* topic id -> GPtrArray of results to show */
+  GHashTable *bursts;        /* topic id -> GPtrArray of held messages */
+  RdtRelationsUiShow show;
+  guint idle;                /* shows the bursts */
 } RelationsUi;
+
+/* A held message of a burst: RdtSessionMessage with owned members. */
+static RdtSessionMessage *
+msg_copy (const RdtSessionMessage *m)
+{
+  RdtSessionMessage *c = g_new0 (RdtSessionMessage, 1);
+
+  c->topic_id = g_strdup (m->topic_id);
+  c->message_hash = g_strdup (m->message_hash);
+  c->sender = g_strdup (m->sender);
+  c->type = g_strdup (m->type);
+  c->text = g_strdup (m->text);
+  c->payload = m->payload ? g_bytes_ref (m->payload) : NULL;
+  c->timestamp = m->timestamp;
+  c->backlog = m->backlog;
+  c->own = m->own;
+  return c;
+}
+
+static void
+msg_free (gpointer data)
+{
+  RdtSessionMessage *c = data;
+
+  g_free ((gchar *) c->topic_id);
+  g_free ((gchar *) c->message_hash);
+  g_free ((gchar *) c->sender);
+  g_free ((gchar *) c->type);
+  g_free ((gchar *) c->text);
+  /* attachments hold their file's key: wiped like the session's copy */
+  rdt_secret_bytes_unref (c->payload);
+  g_free (c);
+}
 
 static RelationsUi *
 ui_of (RdtConn *rc)
@@ -43,6 +80,8 @@ ui_of (RdtConn *rc)
                                           (GDestroyNotify) rdt_relations_free);
       ui->released = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                             (GDestroyNotify) g_ptr_array_unref);
+      ui->bursts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                          (GDestroyNotify) g_ptr_array_unref);
       rc->relations = ui;
     }
   return ui;
@@ -293,6 +332,7 @@ rdt_relations_ui_forget_topic (RdtConn *rc, const gchar *topic_id)
     return;
   g_hash_table_remove (ui->topics, topic_id);
   g_hash_table_remove (ui->released, topic_id);
+  g_hash_table_remove (ui->bursts, topic_id);
 }
 
 void
@@ -302,10 +342,156 @@ rdt_relations_ui_free (RdtConn *rc)
 
   if (ui == NULL)
     return;
+  if (ui->idle)
+    g_source_remove (ui->idle);
+  g_hash_table_destroy (ui->bursts);
   g_hash_table_destroy (ui->topics);
   g_hash_table_destroy (ui->released);
   g_free (ui);
   rc->relations = NULL;
+}
+
+/* ---- backlog folding ---- */
+
+static gboolean
+on_idle (gpointer data)
+{
+  RdtConn *rc = data;
+
+  ((RelationsUi *) rc->relations)->idle = 0;
+  rdt_relations_ui_flush_burst (rc, NULL);
+  return G_SOURCE_REMOVE;
+}
+
+gboolean
+rdt_relations_ui_hold (RdtConn *rc, const RdtSessionMessage *msg,
+                       RdtRelationsUiShow show_fn)
+{
+  RelationsUi *ui = ui_of (rc);
+  GPtrArray *burst;
+
+  if (!msg->backlog || msg->message_hash == NULL || msg->sender == NULL)
+    return FALSE;
+  burst = g_hash_table_lookup (ui->bursts, msg->topic_id);
+  if (burst == NULL)
+    {
+      burst = g_ptr_array_new_with_free_func (msg_free);
+      g_hash_table_insert (ui->bursts, g_strdup (msg->topic_id), burst);
+    }
+  g_ptr_array_add (burst, msg_copy (msg));
+  ui->show = show_fn;
+  if (ui->idle == 0)
+    ui->idle = g_idle_add (on_idle, rc);
+  return TRUE;
+}
+
+/* "Reactions: 👍 2, 🎉 1" after a message of the burst. */
+static void
+show_reactions (RdtConn *rc, const RdtSessionMessage *m, GPtrArray *reactions)
+{
+  GString *s = g_string_new (NULL);
+  g_autofree gchar *when = clock_of (m->timestamp);
+  g_autofree gchar *list = NULL, *out = NULL;
+
+  for (guint i = 0; i < reactions->len; i++)
+    {
+      const RdtReaction *r = reactions->pdata[i];
+      g_autofree gchar *e = clean (r->emoji);
+
+      g_string_append_printf (s, "%s%s %u", i ? ", " : "", e, r->count);
+    }
+  list = g_string_free (s, FALSE);
+  /* Translators: reactions to a message shown above, e.g. "Reactions to
+   * Alice 12:03:10: 👍 2, 🎉 1". */
+  out = g_strdup_printf (_("Reactions to %s %s: %s"), RDT_TRANSCRIPT_SUBJECT,
+                         when, list);
+  rdt_transcript_write_mention (rc, m->topic_id, NULL, FALSE, NULL, m->sender,
+                                out, PURPLE_MESSAGE_SYSTEM
+                                     | PURPLE_MESSAGE_DELAYED,
+                                (time_t) (m->timestamp / 1000));
+}
+
+static void
+flush_one (RdtConn *rc, const gchar *topic_id, GPtrArray *burst)
+{
+  RelationsUi *ui = rc->relations;
+  RdtRelations *rels = relations_of (rc, topic_id, TRUE);
+  g_autofree RdtRelationsMessage *page = g_new0 (RdtRelationsMessage,
+                                                 burst->len);
+  g_autoptr (GPtrArray) entries = NULL;
+  const gchar *own_id = rdt_session_get_member_id (rc->session);
+
+  for (guint i = 0; i < burst->len; i++)
+    {
+      const RdtSessionMessage *m = burst->pdata[i];
+
+      page[i].hash = m->message_hash;
+      page[i].sender = m->sender;
+      page[i].type = m->type;
+      page[i].server_ts = m->timestamp;
+      page[i].plain = m->payload;
+      page[i].text = m->text;
+      page[i].sender_is_owner = is_owner (rc, m->sender);
+    }
+  entries = rdt_relations_fold_page (rels, page, burst->len);
+  for (guint i = 0; i < entries->len; i++)
+    {
+      RdtFoldEntry *e = entries->pdata[i];
+      const RdtSessionMessage *m = burst->pdata[e->index];
+      RdtRelationKind kind;
+
+      if (rdt_relation_type_lookup (m->type, &kind))
+        show (rc, topic_id, e->result, m->own,
+              (m->own ? PURPLE_MESSAGE_SEND : PURPLE_MESSAGE_RECV)
+              | PURPLE_MESSAGE_DELAYED);
+      else if (ui->show != NULL)
+        {
+          /* Translators: the final text of a message edited by its author. */
+          g_autofree gchar *edited = e->edited && e->text
+              ? g_strdup_printf (_("%s (edited)"), e->text) : NULL;
+
+          ui->show (rc, m, edited);
+        }
+      if (e->reactions != NULL && e->reactions->len > 0)
+        show_reactions (rc, m, e->reactions);
+      for (guint j = 0; e->released && j < e->released->len; j++)
+        {
+          RdtRelationResult *r = e->released->pdata[j];
+          gboolean own = g_strcmp0 (r->sender, own_id) == 0;
+
+          show (rc, topic_id, r, own,
+                (own ? PURPLE_MESSAGE_SEND : PURPLE_MESSAGE_RECV)
+                | PURPLE_MESSAGE_DELAYED);
+        }
+    }
+}
+
+void
+rdt_relations_ui_flush_burst (RdtConn *rc, const gchar *topic_id)
+{
+  RelationsUi *ui = rc->relations;
+  GList *topics;
+
+  if (ui == NULL)
+    return;
+  topics = topic_id ? g_list_prepend (NULL, g_strdup (topic_id))
+                    : g_hash_table_get_keys (ui->bursts);
+  if (topic_id == NULL)
+    for (GList *l = topics; l; l = l->next)
+      l->data = g_strdup (l->data);
+  for (GList *l = topics; l; l = l->next)
+    {
+      g_autoptr (GPtrArray) burst = NULL;
+      g_autofree gchar *key = NULL;
+
+      /* stolen first: showing may end up here again */
+      if (g_hash_table_steal_extended (ui->bursts, l->data, (gpointer *) &key,
+                                       (gpointer *) &burst))
+        flush_one (rc, l->data, burst);
+      if (rc->relations == NULL)
+        break;
+    }
+  g_list_free_full (topics, g_free);
 }
 
 /* ---- commands ---- */
@@ -323,10 +509,13 @@ arg_text (const gchar *arg)
 static gchar *
 resolve (RdtConn *rc, const gchar *topic, const gchar *ref, gchar **error)
 {
-  RdtRelations *rels = relations_of (rc, topic, FALSE);
+  RdtRelations *rels;
   g_autofree gchar *r = arg_text (ref);
   GError *err = NULL;
   gchar *hash;
+
+  rdt_relations_ui_flush_burst (rc, topic);   /* what the chat shows */
+  rels = relations_of (rc, topic, FALSE);
 
   if (rels == NULL)
     {

@@ -22,6 +22,20 @@ gboolean rdt_relations_ui_on_message (RdtConn *rc,
 /* Shows the held relations that the last ordinary message let apply (its
  * line is written now). */
 void     rdt_relations_ui_flush (RdtConn *rc, const gchar *topic_id);
+/* Backlog folding. The backlog a chat opens with comes in one burst:
+ * held here (TRUE) instead of shown, then shown folded (edits, deletes and
+ * reactions whose target is in the burst applied before display: the
+ * final text with "(edited)", deleted messages left out, reactions summed
+ * up after their target) when rdt_relations_ui_flush_burst() is called or
+ * the main loop is idle. show writes an ordinary message, with text
+ * instead of its own when not NULL, without feeding it here again. */
+typedef void (*RdtRelationsUiShow) (RdtConn *rc, const RdtSessionMessage *msg,
+                                    const gchar *text);
+gboolean rdt_relations_ui_hold (RdtConn *rc, const RdtSessionMessage *msg,
+                                RdtRelationsUiShow show_fn);
+/* Before anything else is written to the chat of topic_id (NULL: every
+ * chat): the burst held, folded. */
+void     rdt_relations_ui_flush_burst (RdtConn *rc, const gchar *topic_id);
 /* The chat is left: its aggregator is dropped. */
 void     rdt_relations_ui_forget_topic (RdtConn *rc, const gchar *topic_id);
 /* The account closes. */
