@@ -4,7 +4,7 @@
  * in libpurple types the commands while Bob and Carol post through the
  * core, forged edits and deletes included; a relation whose target is
  * older than the chat's backlog is said again, resolved, once /history
- * brings the target. */
+ * brings the target; the backlog a chat opens with comes folded. */
 #include "config.h"
 
 #include <string.h>
@@ -286,6 +286,100 @@ test_held (void)
   world_clear (&w);
 }
 
+/* Index of the owner's first line containing text from start on, or
+ * fails the test. */
+static guint
+line_index (PurpleAccount *a, const gchar *text, guint start)
+{
+  GPtrArray *lines = harness_lines ();
+
+  for (guint i = start; i < lines->len; i++)
+    {
+      HarnessLine *l = lines->pdata[i];
+
+      if (g_strcmp0 (l->account, purple_account_get_username (a)) == 0
+          && strstr (l->text, text))
+        return i;
+    }
+  g_error ("no line containing \"%s\"", text);
+  return 0;
+}
+
+/* The backlog a chat opens with, folded: an edit shows as the final text
+ * with "(edited)", a deleted message and the delete are left out, the
+ * reactions are summed up after their target, a relation whose target is
+ * not in the page is said as live. */
+static void
+test_fold (void)
+{
+  World w;
+  Core *bob, *carol;
+  PurpleAccount *owner;
+  gint64 ts;
+  guint i;
+  g_autofree gchar *typo = NULL, *gone = NULL, *t = NULL, *payload = NULL;
+  g_autofree gchar *summary = NULL;
+
+  world_new (&w, server);
+  bob = world_core_new (&w, TRUE);
+  carol = world_core_new (&w, TRUE);
+  world_set_name (&w, w.owner_uid, "Olga");
+  world_set_name (&w, bob->uid, "Bob");
+  world_set_name (&w, carol->uid, "Carol");
+  world_say (&w, bob, TOPIC, "typo txet");
+  typo = newest (&w, &ts);
+  t = clock_of (ts, "%H:%M:%S");
+  world_say (&w, carol, TOPIC, "gone soon");
+  gone = newest (&w, NULL);
+  payload = rdt_relation_encode_edit (typo, "typo text", NULL);
+  world_post (&w, bob->api, bob->uid, bob->key, TOPIC, RDT_RELATION_TYPE_EDIT,
+              payload);
+  g_free (payload);
+  payload = rdt_relation_encode_delete (gone, NULL);
+  world_post (&w, carol->api, carol->uid, carol->key, TOPIC,
+              RDT_RELATION_TYPE_DELETE, payload);
+  g_free (payload);
+  payload = rdt_relation_encode_reaction (typo, "👍", FALSE, NULL);
+  world_post (&w, carol->api, carol->uid, carol->key, TOPIC,
+              RDT_RELATION_TYPE_REACTION, payload);
+  world_post (&w, w.owner_api, w.owner_uid, w.key, TOPIC,
+              RDT_RELATION_TYPE_REACTION, payload);
+  world_post (&w, w.owner_api, w.owner_uid, w.key, TOPIC,
+              RDT_RELATION_TYPE_REACTION, payload);
+  /* forged: Carol edits Bob's, shown as a warning, not applied */
+  g_free (payload);
+  payload = rdt_relation_encode_edit (typo, "forged", NULL);
+  world_post (&w, carol->api, carol->uid, carol->key, TOPIC,
+              RDT_RELATION_TYPE_EDIT, payload);
+  world_say (&w, bob, TOPIC, "the end");
+
+  owner = world_account (&w, "owner", w.seed_hex, TRUE);
+  harness_join (owner, TOPIC);
+  harness_wait_line (owner, "the end", PURPLE_MESSAGE_DELAYED);
+  i = line_index (owner, "typo text (edited)", 0);
+  g_assert_true (((HarnessLine *) harness_lines ()->pdata[i])->flags
+                 & PURPLE_MESSAGE_DELAYED);
+  g_assert_cmpstr (((HarnessLine *) harness_lines ()->pdata[i])->who, ==,
+                   "Bob");
+  summary = g_strdup_printf ("Reactions to Bob %s: 👍 2", t);
+  g_assert_cmpuint (line_index (owner, summary, i), ==, i + 1);
+  line_index (owner, "Carol tried to edit a message by Bob", i);
+  g_assert_cmpuint (harness_count_lines (owner, "txet", 0), ==, 0);
+  g_assert_cmpuint (harness_count_lines (owner, "gone soon", 0), ==, 0);
+  g_assert_cmpuint (harness_count_lines (owner, "edited (",
+                                         PURPLE_MESSAGE_SYSTEM), ==, 0);
+  g_assert_cmpuint (harness_count_lines (owner, "deleted",
+                                         PURPLE_MESSAGE_SYSTEM), ==, 0);
+  g_assert_cmpuint (harness_count_lines (owner, "reacted",
+                                         PURPLE_MESSAGE_SYSTEM), ==, 0);
+  g_assert_cmpuint (harness_count_lines (owner, "forged", 0), ==, 0);
+
+  world_core_free (bob);
+  world_core_free (carol);
+  purple_account_set_enabled (owner, "rdt-e2e", FALSE);
+  world_clear (&w);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -293,5 +387,6 @@ main (int argc, char **argv)
   g_test_add_func ("/relations/live", test_live);
   g_test_add_func ("/relations/refs", test_refs);
   g_test_add_func ("/relations/held", test_held);
+  g_test_add_func ("/relations/fold", test_fold);
   return world_run (server);
 }
