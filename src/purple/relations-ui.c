@@ -511,6 +511,7 @@ resolve (RdtConn *rc, const gchar *topic, const gchar *ref, gchar **error)
 {
   RdtRelations *rels;
   g_autofree gchar *r = arg_text (ref);
+  g_autoptr (GPtrArray) candidates = NULL;
   GError *err = NULL;
   gchar *hash;
 
@@ -523,14 +524,34 @@ resolve (RdtConn *rc, const gchar *topic, const gchar *ref, gchar **error)
       return NULL;
     }
   hash = rdt_relations_resolve_ref (rels, r, rdt_session_get_member_id (
-                                      rc->session), NULL, NULL, &err);
-  if (hash == NULL)
+                                      rc->session), NULL, &candidates, &err);
+  if (hash != NULL)
+    return hash;
+  if (candidates != NULL && candidates->len > 0)
     {
-      *error = g_strdup_printf (_("%s (refer to a message as last, last-mine, or the time shown in front of it: hh:mm or hh:mm:ss)"),
-                                err->message);
-      g_clear_error (&err);
+      /* the candidates as the chat names them: time, nick, first words */
+      GString *list = g_string_new (NULL);
+
+      for (guint i = 0; i < candidates->len; i++)
+        {
+          const gchar *h = candidates->pdata[i];
+          g_autofree gchar *when = clock_of (rdt_relations_get_ts (rels, h));
+          g_autofree gchar *nick = rdt_members_nick_for (
+              rc, rdt_relations_get_sender (rels, h));
+          g_autofree gchar *quote = quote_of (rdt_relations_get_text (rels, h));
+
+          g_string_append_printf (list, "%s%s %s “%s”", i ? "; " : "", when,
+                                  nick, quote);
+        }
+      /* Translators: "2 messages at 12:03: 12:03:10 Bob “alpha”; ..." */
+      *error = g_strdup_printf (_("%u messages at %s: %s. Say which with hh:mm:ss, last or last-mine."),
+                                candidates->len, r, list->str);
+      g_string_free (list, TRUE);
     }
-  return hash;
+  else
+    *error = g_strdup (err->message);
+  g_clear_error (&err);
+  return NULL;
 }
 
 /* Sends a relation's plaintext (owned) with its kind's type; what: the
