@@ -722,6 +722,12 @@ rdt_chat_send (PurpleConnection *gc, int id, const char *message,
         return 0;
       }
   }
+  /* BitlBee passes our commands on as text */
+  if (rdt_relations_ui_typed_command (rc, topic, plain))
+    {
+      g_free (plain);
+      return 0;
+    }
   send_id = rdt_session_send_text (rc->session, topic, plain, &error);
   if (send_id == 0)
     {

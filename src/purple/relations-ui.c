@@ -724,6 +724,40 @@ cmd_delete (PurpleConversation *conv, const gchar *cmd, gchar **args,
                         error);
 }
 
+gboolean
+rdt_relations_ui_typed_command (RdtConn *rc, const gchar *topic_id,
+                                const gchar *line)
+{
+  static const gchar *const names[] = { "reply", "react", "unreact", "edit",
+                                        "delete", NULL };
+  PurpleConvChat *chat = rdt_chat_for_topic (rc, topic_id);
+  PurpleConversation *conv;
+  g_autofree gchar *cmd = NULL, *word = NULL, *error = NULL;
+  PurpleCmdStatus st;
+
+  if (chat == NULL || line[0] != '/')
+    return FALSE;
+  cmd = g_strdup (line + 1);
+  word = g_strndup (cmd, strcspn (cmd, " \t"));
+  if (!g_strv_contains (names, word))
+    return FALSE;
+  conv = purple_conv_chat_get_conversation (chat);
+  st = purple_cmd_do_command (conv, cmd, cmd, &error);
+  if (st == PURPLE_CMD_STATUS_OK)
+    return TRUE;
+  if (error == NULL)
+    {
+      /* wrong arguments: what the command takes, as /help says it */
+      GList *help = purple_cmd_help (conv, word);
+
+      error = help ? purple_markup_strip_html (help->data)
+                   : g_strdup_printf (_("Usage: /%s"), word);
+      g_list_free (help);
+    }
+  rdt_write_system (chat, error, PURPLE_MESSAGE_ERROR);
+  return TRUE;
+}
+
 void
 rdt_relations_ui_register_commands (GSList **cmd_ids)
 {

@@ -41,6 +41,11 @@ void     rdt_relations_ui_forget_topic (RdtConn *rc, const gchar *topic_id);
 /* The account closes. */
 void     rdt_relations_ui_free (RdtConn *rc);
 
+/* A line sent as text (chat.c) that is one of the commands: a UI without
+ * libpurple's commands (BitlBee) passes "/react last 👍" on as text. Runs
+ * it, says a failure in the chat, and returns TRUE; FALSE: not one. */
+gboolean rdt_relations_ui_typed_command (RdtConn *rc, const gchar *topic_id,
+                                         const gchar *line);
 /* The commands (commands.c adds their ids to its list). */
 void     rdt_relations_ui_register_commands (GSList **cmd_ids);
 

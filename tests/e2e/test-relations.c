@@ -173,6 +173,14 @@ test_live (void)
   world_command (chat, "reply last-mine still here");
   harness_wait_line (owner, "“me too”<br>still here", PURPLE_MESSAGE_SEND);
 
+  /* typed as text, as BitlBee passes it on: run, not sent as text */
+  purple_conv_chat_send (chat, "/react last 🎈");
+  harness_wait_line (owner, "Olga reacted 🎈 to Olga", PURPLE_MESSAGE_SYSTEM);
+  purple_conv_chat_send (chat, "/edit");
+  harness_wait_line (owner, "edit &lt;message&gt; &lt;text&gt;:",
+                     PURPLE_MESSAGE_ERROR);
+  g_assert_cmpuint (harness_count_lines (owner, "/react", 0), ==, 0);
+
   world_core_free (bob);
   world_core_free (carol);
   purple_account_set_enabled (owner, "rdt-e2e", FALSE);
