@@ -348,6 +348,19 @@ history_line (RdtConn *rc, const gchar *topic_id, const gchar *text)
                         time (NULL), 0);
 }
 
+static void
+history_message (RdtConn *rc, const RdtSessionMessage *m, const gchar *text)
+{
+  g_autofree gchar *html = purple_markup_escape_text (text ? text : m->text,
+                                                      -1);
+  PurpleMessageFlags flags = (m->own ? PURPLE_MESSAGE_SEND
+                                     : PURPLE_MESSAGE_RECV)
+                             | PURPLE_MESSAGE_DELAYED;
+
+  rdt_transcript_write_from (rc, m->topic_id, m->sender, m->own, html, flags,
+                             (time_t) (m->timestamp / 1000));
+}
+
 /* libpurple cannot prepend: the older messages come as a block, a header
  * line first, each line from its sender at its server time. */
 static void
@@ -386,24 +399,9 @@ on_history (RdtSession *session, const gchar *topic_id, GPtrArray *messages,
     }
   if (at_start)
     history_line (rc, topic_id, _("— this is the start of the topic —"));
-  for (guint i = 0; i < messages->len; i++)
-    {
-      const RdtSessionMessage *m = g_ptr_array_index (messages, i);
-      g_autofree gchar *html = NULL;
-      PurpleMessageFlags flags = (m->own ? PURPLE_MESSAGE_SEND
-                                         : PURPLE_MESSAGE_RECV)
-                                 | PURPLE_MESSAGE_DELAYED;
-
-      /* a relation is said there; a target of relations already shown
-       * lets them apply, after its line */
-      if (!rdt_relations_ui_on_message (rc, m))
-        {
-          html = purple_markup_escape_text (m->text, -1);
-          rdt_transcript_write_from (rc, topic_id, m->sender, m->own, html,
-                                     flags, (time_t) (m->timestamp / 1000));
-        }
-      rdt_relations_ui_flush (rc, topic_id);
-    }
+  /* folded like the backlog a chat opens with; relations shown before
+   * whose target is in the block follow it (relations-ui.c) */
+  rdt_relations_ui_show_page (rc, topic_id, messages, history_message);
 }
 
 /* /history [N]: the N messages before the oldest one shown. */

@@ -412,9 +412,9 @@ show_reactions (RdtConn *rc, const RdtSessionMessage *m, GPtrArray *reactions)
 }
 
 static void
-flush_one (RdtConn *rc, const gchar *topic_id, GPtrArray *burst)
+flush_one (RdtConn *rc, const gchar *topic_id, GPtrArray *burst,
+           RdtRelationsUiShow show_fn)
 {
-  RelationsUi *ui = rc->relations;
   RdtRelations *rels = relations_of (rc, topic_id, TRUE);
   g_autofree RdtRelationsMessage *page = g_new0 (RdtRelationsMessage,
                                                  burst->len);
@@ -444,13 +444,13 @@ flush_one (RdtConn *rc, const gchar *topic_id, GPtrArray *burst)
         show (rc, topic_id, e->result, m->own,
               (m->own ? PURPLE_MESSAGE_SEND : PURPLE_MESSAGE_RECV)
               | PURPLE_MESSAGE_DELAYED);
-      else if (ui->show != NULL)
+      else if (show_fn != NULL)
         {
           /* Translators: the final text of a message edited by its author. */
           g_autofree gchar *edited = e->edited && e->text
               ? g_strdup_printf (_("%s (edited)"), e->text) : NULL;
 
-          ui->show (rc, m, edited);
+          show_fn (rc, m, edited);
         }
       if (e->reactions != NULL && e->reactions->len > 0)
         show_reactions (rc, m, e->reactions);
@@ -487,11 +487,19 @@ rdt_relations_ui_flush_burst (RdtConn *rc, const gchar *topic_id)
       /* stolen first: showing may end up here again */
       if (g_hash_table_steal_extended (ui->bursts, l->data, (gpointer *) &key,
                                        (gpointer *) &burst))
-        flush_one (rc, l->data, burst);
+        flush_one (rc, l->data, burst, ui->show);
       if (rc->relations == NULL)
         break;
     }
   g_list_free_full (topics, g_free);
+}
+
+void
+rdt_relations_ui_show_page (RdtConn *rc, const gchar *topic_id,
+                            GPtrArray *msgs, RdtRelationsUiShow show_fn)
+{
+  rdt_relations_ui_flush_burst (rc, topic_id);
+  flush_one (rc, topic_id, msgs, show_fn);
 }
 
 /* ---- commands ---- */

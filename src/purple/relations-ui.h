@@ -36,6 +36,11 @@ gboolean rdt_relations_ui_hold (RdtConn *rc, const RdtSessionMessage *msg,
 /* Before anything else is written to the chat of topic_id (NULL: every
  * chat): the burst held, folded. */
 void     rdt_relations_ui_flush_burst (RdtConn *rc, const gchar *topic_id);
+/* A page of older messages (RdtSessionMessage, /history), shown folded
+ * the same way through show_fn. */
+void     rdt_relations_ui_show_page (RdtConn *rc, const gchar *topic_id,
+                                     GPtrArray *msgs,
+                                     RdtRelationsUiShow show_fn);
 /* The chat is left: its aggregator is dropped. */
 void     rdt_relations_ui_forget_topic (RdtConn *rc, const gchar *topic_id);
 /* The account closes. */

@@ -250,7 +250,8 @@ test_refs (void)
 }
 
 /* An edit and a reaction whose target is older than the backlog: said
- * with "(earlier message)", then resolved once /history brings it. */
+ * with "(earlier message)", then resolved once /history brings it (the
+ * target shown with its final text). */
 static void
 test_held (void)
 {
@@ -286,8 +287,11 @@ test_held (void)
                      PURPLE_MESSAGE_SYSTEM);
   g_assert_cmpuint (harness_count_exact (owner, "old text"), ==, 0);
 
+  /* the block is folded too: the target with its final text, then the
+   * relations said before, now resolved */
   world_command (chat, "history 5");
-  harness_wait_line (owner, "old text", PURPLE_MESSAGE_DELAYED);
+  harness_wait_line (owner, "new text (edited)", PURPLE_MESSAGE_DELAYED);
+  g_assert_cmpuint (harness_count_lines (owner, "old text", 0), ==, 0);
   wait_for (owner, PURPLE_MESSAGE_SYSTEM | PURPLE_MESSAGE_DELAYED,
             "Bob edited (%s): new text", t);
   wait_for (owner, PURPLE_MESSAGE_SYSTEM | PURPLE_MESSAGE_DELAYED,
