@@ -18,10 +18,10 @@
 #include <util.h>
 
 #include "crypto.h"
+#include "id.h"
 #include "members.h"
 #include "relations.h"
 #include "relations-ui.h"
-#include "state.h"
 #include "transcript.h"
 
 /* Characters of the target's text quoted in a line. */
@@ -101,12 +101,27 @@ relations_of (RdtConn *rc, const gchar *topic_id, gboolean create)
   return rels;
 }
 
+/* The same signer: the same key under either letter (the owner signs as
+ * S or U, spec 6.2). */
+static gboolean
+same_key (const gchar *a, const gchar *b)
+{
+  guint8 ka[32], kb[32];
+
+  if (a == NULL || b == NULL)
+    return FALSE;
+  return strcmp (a, b) == 0
+         || (rdt_id_get_public_key (a, ka, NULL)
+             && rdt_id_get_public_key (b, kb, NULL)
+             && memcmp (ka, kb, sizeof ka) == 0);
+}
+
+/* The space id is the owner's key: known before the state is read, so a
+ * backlog folded at once counts the owner's deletes. */
 static gboolean
 is_owner (RdtConn *rc, const gchar *id)
 {
-  RdtState *state = rdt_members_get_state (rc);
-
-  return state != NULL && id != NULL && rdt_state_is_owner (state, id);
+  return same_key (id, rdt_session_get_space_id (rc->session));
 }
 
 /* ---- lines ---- */
@@ -692,9 +707,9 @@ cmd_edit (PurpleConversation *conv, const gchar *cmd, gchar **args,
     }
   if ((target = resolve (rc, topic, args[0], error)) == NULL)
     return PURPLE_CMD_RET_FAILED;
-  if (g_strcmp0 (rdt_relations_get_sender (relations_of (rc, topic, FALSE),
+  if (!same_key (rdt_relations_get_sender (relations_of (rc, topic, FALSE),
                                            target),
-                 rdt_session_get_member_id (rc->session)) != 0)
+                 rdt_session_get_member_id (rc->session)))
     {
       *error = g_strdup (_("You can only edit your own messages."));
       return PURPLE_CMD_RET_FAILED;
@@ -719,8 +734,8 @@ cmd_delete (PurpleConversation *conv, const gchar *cmd, gchar **args,
   if ((target = resolve (rc, topic, args[0], error)) == NULL)
     return PURPLE_CMD_RET_FAILED;
   own_id = rdt_session_get_member_id (rc->session);
-  if (g_strcmp0 (rdt_relations_get_sender (relations_of (rc, topic, FALSE),
-                                           target), own_id) != 0
+  if (!same_key (rdt_relations_get_sender (relations_of (rc, topic, FALSE),
+                                           target), own_id)
       && !is_owner (rc, own_id))
     {
       *error = g_strdup (_("You can only delete your own messages (the space's owner may delete any)."));

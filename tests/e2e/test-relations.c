@@ -367,6 +367,14 @@ test_fold (void)
   payload = rdt_relation_encode_edit (typo, "forged", NULL);
   world_post (&w, carol->api, carol->uid, carol->key, TOPIC,
               RDT_RELATION_TYPE_EDIT, payload);
+  /* the owner deletes Bob's */
+  world_say (&w, bob, TOPIC, "bob secret");
+  g_free (gone);
+  gone = newest (&w, NULL);
+  g_free (payload);
+  payload = rdt_relation_encode_delete (gone, NULL);
+  world_post (&w, w.owner_api, w.owner_uid, w.key, TOPIC,
+              RDT_RELATION_TYPE_DELETE, payload);
   world_say (&w, bob, TOPIC, "the end");
 
   owner = world_account (&w, "owner", w.seed_hex, TRUE);
@@ -382,6 +390,9 @@ test_fold (void)
   line_index (owner, "Carol tried to edit a message by Bob", i);
   g_assert_cmpuint (harness_count_lines (owner, "txet", 0), ==, 0);
   g_assert_cmpuint (harness_count_lines (owner, "gone soon", 0), ==, 0);
+  g_assert_cmpuint (harness_count_lines (owner, "bob secret", 0), ==, 0);
+  g_assert_cmpuint (harness_count_lines (owner, "tried to delete",
+                                         PURPLE_MESSAGE_ERROR), ==, 0);
   g_assert_cmpuint (harness_count_lines (owner, "edited (",
                                          PURPLE_MESSAGE_SYSTEM), ==, 0);
   g_assert_cmpuint (harness_count_lines (owner, "deleted",
