@@ -28,6 +28,7 @@
 #include "events.h"
 #include "members.h"
 #include "rdt-purple.h"
+#include "relations-ui.h"
 #include "setup.h"
 #include "transcript.h"
 #include "unread.h"
@@ -150,7 +151,7 @@ static const RdtSessionCallbacks rdt_callbacks = {
   .head_changed = rdt_chat_on_head_changed,
   .topic_seen = rdt_members_on_topic_seen,
   .state_message = rdt_members_on_state_message,
-  .topic_unread = rdt_unread_on_topic_unread,
+  .topic_unread = rdt_chat_on_topic_unread,
 };
 
 /* ---- account ---- */
@@ -487,7 +488,8 @@ rdt_close (PurpleConnection *gc)
   rdt_unread_free (rc);              /* the newest read markers, stored now */
   rdt_session_free (rc->session);   /* no callback runs after this */
   rdt_events_free (rc);
-  rdt_transcript_free (rc);             /* entries held for images: dropped */
+  rdt_transcript_free (rc);
+  rdt_relations_ui_free (rc);             /* entries held for images: dropped */
   g_hash_table_destroy (rc->topic_to_id);
   g_hash_table_destroy (rc->id_to_topic);
   g_hash_table_destroy (rc->pending_text);

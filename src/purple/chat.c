@@ -25,6 +25,7 @@
 #include "events.h"
 #include "members.h"
 #include "rdt-purple.h"
+#include "relations-ui.h"
 #include "unread.h"
 #include "xfer.h"
 
@@ -37,6 +38,8 @@ rdt_chat_on_topic_opened (RdtSession *session, const gchar *topic_id,
   RdtConn *rc = user_data;
   gchar *text;
 
+  /* the backlog it opened with, folded, first */
+  rdt_relations_ui_flush_burst (rc, topic_id);
   rdt_events_on_topic_opened (rc, topic_id, error);
   if (error == NULL)
     return;
@@ -46,20 +49,18 @@ rdt_chat_on_topic_opened (RdtSession *session, const gchar *topic_id,
   g_free (text);
 }
 
-void
-rdt_chat_on_message (RdtSession *session, const RdtSessionMessage *msg,
-            gpointer user_data)
+/* A message as a chat entry; text: instead of its own (folded: already
+ * fed to relations-ui.c), or NULL. */
+static void
+show_message (RdtConn *rc, const RdtSessionMessage *msg, const gchar *text,
+              gboolean folded)
 {
-  RdtConn *rc = user_data;
   PurpleConvChat *chat = rdt_chat_for_topic (rc, msg->topic_id);
   PurpleMessageFlags flags;
   gchar *who, *escaped;
 
   if (chat == NULL)
     return;
-  rdt_unread_on_shown (rc, msg);
-  if (msg->own)
-    rdt_events_note_been_here (rc);   /* another device's, maybe */
   /* the display name when the state gives one (members.c) */
   who = rdt_members_line_nick (rc, chat, msg->sender, msg->own);
   /* A sender the list lacks (not a member any more, or one the state does
@@ -69,7 +70,9 @@ rdt_chat_on_message (RdtSession *session, const RdtSessionMessage *msg,
       !purple_conv_chat_find_user (chat, who))
     purple_conv_chat_add_user (chat, who, NULL, PURPLE_CBFLAGS_NONE,
                                !msg->backlog);
-  if (rdt_events_handle_message (rc, chat, msg))
+  /* replies, reactions, edits, deletes: said by relations-ui.c */
+  if ((!folded && rdt_relations_ui_on_message (rc, msg))
+      || rdt_events_handle_message (rc, chat, msg))
     {
       g_free (who);
       return;
@@ -84,7 +87,7 @@ rdt_chat_on_message (RdtSession *session, const RdtSessionMessage *msg,
       g_free (who);
       return;
     }
-  escaped = purple_markup_escape_text (msg->text, -1);
+  escaped = purple_markup_escape_text (text ? text : msg->text, -1);
   /* in chain order: after the images held before it, under the sender's
    * name when it is written (transcript.c) */
   rdt_transcript_write_from (rc, msg->topic_id, msg->sender, msg->own,
@@ -92,6 +95,42 @@ rdt_chat_on_message (RdtSession *session, const RdtSessionMessage *msg,
                              (time_t) (msg->timestamp / 1000));
   g_free (escaped);
   g_free (who);
+}
+
+static void
+show_folded (RdtConn *rc, const RdtSessionMessage *msg, const gchar *text)
+{
+  show_message (rc, msg, text, TRUE);
+}
+
+void
+rdt_chat_on_message (RdtSession *session, const RdtSessionMessage *msg,
+            gpointer user_data)
+{
+  RdtConn *rc = user_data;
+  PurpleConvChat *chat = rdt_chat_for_topic (rc, msg->topic_id);
+
+  if (chat == NULL)
+    return;
+  rdt_unread_on_shown (rc, msg);
+  if (msg->own)
+    rdt_events_note_been_here (rc);   /* another device's, maybe */
+  /* the backlog comes in a burst: shown folded (relations-ui.c) */
+  if (rdt_relations_ui_hold (rc, msg, show_folded))
+    return;
+  rdt_relations_ui_flush_burst (rc, msg->topic_id);
+  show_message (rc, msg, NULL, FALSE);
+  /* relations it let apply, after its line */
+  rdt_relations_ui_flush (rc, msg->topic_id);
+}
+
+void
+rdt_chat_on_topic_unread (RdtSession *session, const gchar *topic_id,
+                          const RdtSessionUnread *unread, gpointer user_data)
+{
+  /* the unread messages before the line that counts them */
+  rdt_relations_ui_flush_burst (user_data, topic_id);
+  rdt_unread_on_topic_unread (session, topic_id, unread, user_data);
 }
 
 void
@@ -606,6 +645,7 @@ rdt_chat_leave (PurpleConnection *gc, int id)
   pin_flush_topic (rc, copy);
   rdt_unread_forget_topic (rc, copy);
   rdt_transcript_forget_topic (rc, copy);
+  rdt_relations_ui_forget_topic (rc, copy);
   g_hash_table_remove (rc->id_to_topic, GINT_TO_POINTER (id));
   g_hash_table_remove (rc->topic_to_id, copy);
   /* Unmapped first: the sends that close_topic ends now (send_done with
@@ -683,6 +723,12 @@ rdt_chat_send (PurpleConnection *gc, int id, const char *message,
         return 0;
       }
   }
+  /* BitlBee passes our commands on as text */
+  if (rdt_relations_ui_typed_command (rc, topic, plain))
+    {
+      g_free (plain);
+      return 0;
+    }
   send_id = rdt_session_send_text (rc->session, topic, plain, &error);
   if (send_id == 0)
     {

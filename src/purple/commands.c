@@ -18,6 +18,7 @@
 #include "id.h"
 #include "members.h"
 #include "rdt-purple.h"
+#include "relations-ui.h"
 #include "spacename.h"
 #include "transcript.h"
 #include "xfer.h"
@@ -347,6 +348,19 @@ history_line (RdtConn *rc, const gchar *topic_id, const gchar *text)
                         time (NULL), 0);
 }
 
+static void
+history_message (RdtConn *rc, const RdtSessionMessage *m, const gchar *text)
+{
+  g_autofree gchar *html = purple_markup_escape_text (text ? text : m->text,
+                                                      -1);
+  PurpleMessageFlags flags = (m->own ? PURPLE_MESSAGE_SEND
+                                     : PURPLE_MESSAGE_RECV)
+                             | PURPLE_MESSAGE_DELAYED;
+
+  rdt_transcript_write_from (rc, m->topic_id, m->sender, m->own, html, flags,
+                             (time_t) (m->timestamp / 1000));
+}
+
 /* libpurple cannot prepend: the older messages come as a block, a header
  * line first, each line from its sender at its server time. */
 static void
@@ -358,6 +372,7 @@ on_history (RdtSession *session, const gchar *topic_id, GPtrArray *messages,
 
   if (chat == NULL)
     return;
+  rdt_relations_ui_flush_burst (rc, topic_id);   /* what came before */
   if (error != NULL)
     {
       g_autofree gchar *text = g_strdup_printf (
@@ -384,17 +399,9 @@ on_history (RdtSession *session, const gchar *topic_id, GPtrArray *messages,
     }
   if (at_start)
     history_line (rc, topic_id, _("— this is the start of the topic —"));
-  for (guint i = 0; i < messages->len; i++)
-    {
-      const RdtSessionMessage *m = g_ptr_array_index (messages, i);
-      g_autofree gchar *html = purple_markup_escape_text (m->text, -1);
-      PurpleMessageFlags flags = (m->own ? PURPLE_MESSAGE_SEND
-                                         : PURPLE_MESSAGE_RECV)
-                                 | PURPLE_MESSAGE_DELAYED;
-
-      rdt_transcript_write_from (rc, topic_id, m->sender, m->own, html, flags,
-                                 (time_t) (m->timestamp / 1000));
-    }
+  /* folded like the backlog a chat opens with; relations shown before
+   * whose target is in the block follow it (relations-ui.c) */
+  rdt_relations_ui_show_page (rc, topic_id, messages, history_message);
 }
 
 /* /history [N]: the N messages before the oldest one shown. */
@@ -459,6 +466,7 @@ rdt_commands_register (void)
   REG ("history", "s", cmd_history,
        _("history [N]: show the N messages (default 50, at most 1000) before the oldest one shown, as a block."));
 #undef REG
+  rdt_relations_ui_register_commands (&rdt_cmd_ids);
 }
 
 void

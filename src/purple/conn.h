@@ -45,6 +45,7 @@ typedef struct {
   GHashTable *heads;           /* chat.c: topic -> head pin not written yet */
   gpointer events;             /* events.c: our join and leave posts */
   gpointer unread;             /* unread.c: read markers */
+  gpointer relations;          /* relations-ui.c: replies, reactions... */
 } RdtConn;
 
 /* the chats of a connection */

@@ -23,6 +23,10 @@ guint rdt_chat_retry_failed (RdtConn *rc, const gchar *topic,
 /* chat.c: session callbacks about topics */
 void rdt_chat_on_topic_opened (RdtSession *session, const gchar *topic_id,
                                const GError *error, gpointer user_data);
+/* topic_unread: the burst before it shown, then the unread line. */
+void rdt_chat_on_topic_unread (RdtSession *session, const gchar *topic_id,
+                               const RdtSessionUnread *unread,
+                               gpointer user_data);
 void rdt_chat_on_message (RdtSession *session, const RdtSessionMessage *msg,
                           gpointer user_data);
 void rdt_chat_on_warning (RdtSession *session, const gchar *topic_id,

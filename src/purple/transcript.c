@@ -23,6 +23,8 @@ typedef struct {
   gchar *sender;          /* a member id whose nick is who, or NULL */
   gboolean own;
   gchar *about;           /* html is a text about this member, or NULL */
+  gchar *actor;           /* mention: RDT_TRANSCRIPT_ACTOR's member */
+  gboolean mention;       /* html is plain text with nick markers */
   gchar *html;            /* NULL while held */
   gchar *placeholder;
   gint img_id;            /* a reference of ours until written, or 0 */
@@ -59,6 +61,7 @@ entry_free (gpointer data)
   g_free (e->who);
   g_free (e->sender);
   g_free (e->about);
+  g_free (e->actor);
   g_free (e->html);
   g_free (e->placeholder);
   if (e->img_id != 0)
@@ -97,9 +100,27 @@ display_of (RdtConn *rc)
   return d;
 }
 
+/* A mention's text with its markers replaced by the nicks now, escaped,
+ * its newlines as line breaks. */
+static gchar *
+mention_html (RdtConn *rc, const gchar *text, const gchar *actor,
+              const gchar *subject)
+{
+  g_autofree gchar *a = actor ? rdt_members_nick_for (rc, actor) : NULL;
+  g_autofree gchar *s = subject ? rdt_members_nick_for (rc, subject) : NULL;
+  g_autofree gchar *t1 = purple_strreplace (text, RDT_TRANSCRIPT_ACTOR,
+                                            a ? a : "");
+  g_autofree gchar *t2 = purple_strreplace (t1, RDT_TRANSCRIPT_SUBJECT,
+                                            s ? s : "");
+  g_autofree gchar *esc = purple_markup_escape_text (t2, -1);
+
+  return purple_strreplace (esc, "\n", "<br>");
+}
+
 static void
 write_now (RdtConn *rc, const gchar *topic_id, const gchar *who,
            const gchar *sender, gboolean own, const gchar *about,
+           const gchar *actor, gboolean mention,
            const gchar *html, PurpleMessageFlags flags, time_t mtime)
 {
   PurpleConvChat *chat = rdt_chat_for_topic (rc, topic_id);
@@ -107,7 +128,9 @@ write_now (RdtConn *rc, const gchar *topic_id, const gchar *who,
 
   if (chat == NULL)
     return;
-  if (about != NULL)    /* its nick now too */
+  if (mention)
+    html = escaped = mention_html (rc, html, actor, about);
+  else if (about != NULL)    /* its nick now too */
     {
       g_autofree gchar *subject = rdt_members_nick_for (rc, about);
 
@@ -144,8 +167,8 @@ on_deadline (gpointer data)
       g_queue_pop_head (&p->entries);
       g_hash_table_remove (td->d->held, &head->ticket);
       write_now (td->d->rc, head->topic_id, head->who, head->sender,
-                 head->own, NULL, head->placeholder, head->flags,
-                 head->mtime);
+                 head->own, NULL, NULL, FALSE, head->placeholder,
+                 head->flags, head->mtime);
       g_hash_table_insert (td->d->late, &head->ticket, head);
     }
   flush (td->d, td->topic_id);
@@ -181,7 +204,8 @@ flush (Display *d, const gchar *topic_id)
     {
       g_queue_pop_head (&p->entries);
       write_now (d->rc, head->topic_id, head->who, head->sender, head->own,
-                 head->about, head->html, head->flags, head->mtime);
+                 head->about, head->actor, head->mention, head->html,
+                 head->flags, head->mtime);
       entry_free (head);
     }
   if (p == NULL)
@@ -236,6 +260,7 @@ pending_of (Display *d, const gchar *topic_id)
 static void
 write_entry (RdtConn *rc, const gchar *topic_id, const gchar *who,
              const gchar *sender, gboolean own, const gchar *about,
+             const gchar *actor, gboolean mention,
              const gchar *html, PurpleMessageFlags flags, time_t mtime,
              gint img_id)
 {
@@ -245,7 +270,8 @@ write_entry (RdtConn *rc, const gchar *topic_id, const gchar *who,
 
   if (p == NULL && rdt_members_names_ready (rc))
     {
-      write_now (rc, topic_id, who, sender, own, about, html, flags, mtime);
+      write_now (rc, topic_id, who, sender, own, about, actor, mention, html,
+                 flags, mtime);
       return;
     }
   p = pending_of (display_of (rc), topic_id);
@@ -253,6 +279,8 @@ write_entry (RdtConn *rc, const gchar *topic_id, const gchar *who,
   e->sender = g_strdup (sender);
   e->own = own;
   e->about = g_strdup (about);
+  e->actor = g_strdup (actor);
+  e->mention = mention;
   e->html = g_strdup (html);
   /* the image cache may let it go before the entry is written */
   if (img_id != 0 && purple_imgstore_find_by_id (img_id) != NULL)
@@ -268,8 +296,8 @@ rdt_transcript_write (RdtConn *rc, const gchar *topic_id, const gchar *who,
                    const gchar *html, PurpleMessageFlags flags, time_t mtime,
                    gint img_id)
 {
-  write_entry (rc, topic_id, who, NULL, FALSE, NULL, html, flags, mtime,
-               img_id);
+  write_entry (rc, topic_id, who, NULL, FALSE, NULL, NULL, FALSE, html, flags,
+               mtime, img_id);
 }
 
 void
@@ -278,7 +306,8 @@ rdt_transcript_write_from (RdtConn *rc, const gchar *topic_id,
                            const gchar *html, PurpleMessageFlags flags,
                            time_t mtime)
 {
-  write_entry (rc, topic_id, NULL, sender, own, NULL, html, flags, mtime, 0);
+  write_entry (rc, topic_id, NULL, sender, own, NULL, NULL, FALSE, html,
+               flags, mtime, 0);
 }
 
 void
@@ -286,8 +315,19 @@ rdt_transcript_write_about (RdtConn *rc, const gchar *topic_id,
                             const gchar *subject, const gchar *text,
                             PurpleMessageFlags flags, time_t mtime)
 {
-  write_entry (rc, topic_id, NULL, NULL, FALSE, subject, text, flags, mtime,
-               0);
+  write_entry (rc, topic_id, NULL, NULL, FALSE, subject, NULL, FALSE, text,
+               flags, mtime, 0);
+}
+
+void
+rdt_transcript_write_mention (RdtConn *rc, const gchar *topic_id,
+                              const gchar *sender, gboolean own,
+                              const gchar *actor, const gchar *subject,
+                              const gchar *text, PurpleMessageFlags flags,
+                              time_t mtime)
+{
+  write_entry (rc, topic_id, NULL, sender, own, subject, actor, TRUE, text,
+               flags, mtime, 0);
 }
 
 void

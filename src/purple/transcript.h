@@ -35,6 +35,19 @@ void    rdt_transcript_write_from (RdtConn *rc, const gchar *topic_id,
 void    rdt_transcript_write_about (RdtConn *rc, const gchar *topic_id,
                                     const gchar *subject, const gchar *text,
                                     PurpleMessageFlags flags, time_t mtime);
+/* Markers in the text of a mention (control characters, never in a
+ * shown text: the caller replaces them in what it puts in). */
+#define RDT_TRANSCRIPT_SUBJECT "\001"
+#define RDT_TRANSCRIPT_ACTOR   "\002"
+/* An entry (from sender, own: ours; sender NULL: no one's) whose plain
+ * text names two members by their nicks when it is written:
+ * RDT_TRANSCRIPT_ACTOR becomes actor's, RDT_TRANSCRIPT_SUBJECT subject's
+ * (either may be NULL); then escaped, newlines as line breaks. */
+void    rdt_transcript_write_mention (RdtConn *rc, const gchar *topic_id,
+                                      const gchar *sender, gboolean own,
+                                      const gchar *actor, const gchar *subject,
+                                      const gchar *text,
+                                      PurpleMessageFlags flags, time_t mtime);
 /* The names are read (members.c): the entries held for them go out. */
 void    rdt_transcript_names_ready (RdtConn *rc);
 /* Hold the place of an entry whose content comes later; placeholder is
