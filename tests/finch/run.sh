@@ -15,7 +15,8 @@
 # chat capability) and waits until `tmux capture-pane` shows its chat line
 # without any key pressed. Then it uses each key scripts/try-it.sh names
 # as it says (Alt+n and typing to post, Alt+p, Ctrl+o > Accounts > the
-# account's actions, Alt+c, Alt+q) and checks the account actions' windows
+# account's actions, Alt+c, Alt+q; /reply and /edit typed into the chat)
+# and checks the account actions' windows
 # as a Finch user sees them: "Show my member ID" with both ids whole on
 # lines of their own and no "ask an admin" for the owner, "Export
 # credentials" with buttons "Show" and "Cancel" (no mnemonic underscore),
@@ -169,6 +170,18 @@ key -l "$mine"
 key Enter
 owner_uid="U${space#S}"
 wait_pane "$(printf '%.9s' "$owner_uid"): $mine"
+# A reply and an edit, typed as a Finch user types them (issue #17): the
+# reply quotes the start of its target, the edit says what it changed.
+reply="a-reply-typed-in-finch-$$"
+key -l "/reply last-mine $reply"
+key Enter
+wait_pane "$reply"
+wait_pane "↳ $(printf '%.9s' "$owner_uid")"
+edited="edited-in-finch-$$"
+key -l "/edit last-mine $edited"
+key Enter
+wait_pane "edited ("
+wait_pane "$edited"
 # Alt+p back to the buddy list, whose menu Ctrl+o opens: Accounts, the
 # account, its actions.
 key M-p
@@ -192,7 +205,7 @@ wait_pane "Your member ID:"
 screen=$(tm capture-pane -p -t finch)
 key M-c
 wait_pane_gone "Your member ID:"
-echo "ok 2 Alt+n, typing, Alt+p, Ctrl+o Accounts and Alt+c do what try-it.sh says"
+echo "ok 2 Alt+n, typing (a line, /reply and /edit), Alt+p, Ctrl+o Accounts and Alt+c do what try-it.sh says"
 
 # ---- Show my member ID: the ids whole, the owner not sent to an admin ----
 step=3
