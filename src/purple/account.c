@@ -30,6 +30,8 @@
 #include "rdt-purple.h"
 #include "relations-ui.h"
 #include "setup.h"
+#include "keys.h"
+#include "keystore.h"
 #include "transcript.h"
 #include "unread.h"
 #include "xfer.h"
@@ -320,6 +322,12 @@ rdt_login (PurpleAccount *account)
    * the password: the dialog asks and calls us again (setup.c) */
   if (!rdt_setup_check (account))
     return;
+  /* the keys are in the system keyring: nothing to interpret here */
+  if (rdt_keys_in_service (account))
+    {
+      login_as_member (account);
+      return;
+    }
   while (p != NULL && g_ascii_isspace (*p))
     p++;
   if (p != NULL && g_str_has_prefix (p, RDT_INVITE_PREFIX))
@@ -374,48 +382,43 @@ rdt_login (PurpleAccount *account)
   login_as_member (account);
 }
 
+/* Keys being read for a login (keys.c), by connection: cancelled when it
+ * closes first. */
+static GHashTable *key_loads;
+
 static void
-login_as_member (PurpleAccount *account)
+login_with_keys (PurpleAccount *account, const guint8 *seed_in,
+                 const guint8 *root_in, const GError *key_error,
+                 gpointer user_data)
 {
   PurpleConnection *gc = purple_account_get_connection (account);
   guint8 seed[32], root[32];
   gchar *space = NULL;
-  const gchar *server, *root_text, *password;
+  const gchar *server;
   GError *error = NULL;
   RdtConn *rc;
   RdtSession *session;
 
-  if (!split_username (purple_account_get_username (account), &space) ||
-      !rdt_id_is_valid (space, RDT_ID_SPACE))
+  if (gc == NULL || rdt_conn_of (gc) != NULL)
+    return;
+  if (key_loads)
+    g_hash_table_remove (key_loads, gc);
+  if (key_error != NULL)
     {
-      purple_connection_error_reason (gc, PURPLE_CONNECTION_ERROR_INVALID_SETTINGS,
-          _("The username must be <name>@<space id>, with a valid space id (S...)."));
-      g_free (space);
+      /* a keyring that is locked or gone: trying again by itself would
+       * only ask again (fatal: no automatic reconnect) */
+      purple_connection_error_reason (gc,
+          g_error_matches (key_error, RDT_KEYSTORE_ERROR,
+                           RDT_KEYSTORE_ERROR_FAILED)
+            && !rdt_keys_in_service (account)
+          ? PURPLE_CONNECTION_ERROR_INVALID_SETTINGS
+          : PURPLE_CONNECTION_ERROR_OTHER_ERROR,
+          key_error->message);
       return;
     }
-  password = purple_account_get_password (account);
-  if (!rdt_parse_key32 (password ? password : "", seed, &error))
-    {
-      gchar *m = g_strdup_printf (_("Invalid private key (password): %s"),
-                                  error->message);
-      purple_connection_error_reason (gc, PURPLE_CONNECTION_ERROR_INVALID_SETTINGS, m);
-      g_free (m);
-      g_clear_error (&error);
-      g_free (space);
-      return;
-    }
-  root_text = purple_account_get_string (account, "symmetric_root", "");
-  if (!rdt_parse_key32 (root_text ? root_text : "", root, &error))
-    {
-      gchar *m = g_strdup_printf (_("Invalid symmetric root: %s"),
-                                  error->message);
-      rdt_wipe (seed, sizeof seed);
-      purple_connection_error_reason (gc, PURPLE_CONNECTION_ERROR_INVALID_SETTINGS, m);
-      g_free (m);
-      g_clear_error (&error);
-      g_free (space);
-      return;
-    }
+  split_username (purple_account_get_username (account), &space);
+  memcpy (seed, seed_in, sizeof seed);
+  memcpy (root, root_in, sizeof root);
   rdt_chat_pins_check_space (account, space);
   rdt_events_check_space (account, space);
   server = purple_account_get_string (account, "server", RDT_DEFAULT_SERVER);
@@ -453,8 +456,15 @@ login_as_member (PurpleAccount *account)
    * display name here once the state is read */
   purple_connection_set_display_name (gc, rc->nick);
   rdt_members_init (rc, root);
-  rdt_wipe (root, sizeof root);
   rdt_unread_init (rc, seed);
+  /* kept for Export credentials and invitations (secret memory) */
+  rc->seed = rdt_secret_alloc (32);
+  rc->root = rdt_secret_alloc (32);
+  memcpy (rc->seed, seed, 32);
+  memcpy (rc->root, root, 32);
+  /* keys still in accounts.xml go into the system keyring now */
+  rdt_keys_migrate (gc, seed, root);
+  rdt_wipe (root, sizeof root);
   rdt_wipe (seed, sizeof seed);
   purple_connection_set_protocol_data (gc, rc);
 
@@ -464,6 +474,30 @@ login_as_member (PurpleAccount *account)
   purple_connection_set_state (gc, PURPLE_CONNECTING);
   purple_connection_update_progress (gc, _("Connecting"), 0, 2);
   rdt_session_connect (session);
+}
+
+static void
+login_as_member (PurpleAccount *account)
+{
+  PurpleConnection *gc = purple_account_get_connection (account);
+  gchar *space = NULL;
+  GCancellable *cancel;
+
+  if (!split_username (purple_account_get_username (account), &space) ||
+      !rdt_id_is_valid (space, RDT_ID_SPACE))
+    {
+      purple_connection_error_reason (gc, PURPLE_CONNECTION_ERROR_INVALID_SETTINGS,
+          _("The username must be <name>@<space id>, with a valid space id (S...)."));
+      g_free (space);
+      return;
+    }
+  g_free (space);
+  if (key_loads == NULL)
+    key_loads = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL,
+                                       g_object_unref);
+  cancel = g_cancellable_new ();
+  g_hash_table_replace (key_loads, gc, cancel);
+  rdt_keys_load (account, cancel, login_with_keys, NULL);
 }
 
 void
@@ -477,6 +511,14 @@ rdt_close (PurpleConnection *gc)
       /* on_redeemed sees the cancellation and frees j */
       g_hash_table_remove (joins, gc);
       g_cancellable_cancel (j->cancel);
+    }
+  if (key_loads != NULL)
+    {
+      GCancellable *cancel = g_hash_table_lookup (key_loads, gc);
+
+      if (cancel != NULL)
+        g_cancellable_cancel (cancel);
+      g_hash_table_remove (key_loads, gc);
     }
   if (rc == NULL)
     return;
@@ -497,5 +539,8 @@ rdt_close (PurpleConnection *gc)
   g_hash_table_destroy (rc->offline_sends);
   g_hash_table_destroy (rc->offline_sent);
   g_free (rc->nick);
+  rdt_secret_free (rc->seed);
+  rdt_secret_free (rc->root);
+  g_slist_free_full (rc->notices, g_free);
   g_free (rc);
 }

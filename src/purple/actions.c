@@ -301,20 +301,6 @@ rdt_actions_show_invitation (RdtConn *rc, const gchar *invitation)
 
 /* ---- export credentials ---- */
 
-/* Re-encodes a key setting as lowercase hex, or NULL if it is not a key. */
-static gchar *
-key_setting_to_hex (const gchar *text)
-{
-  guint8 key[32];
-  gchar *hex;
-
-  if (!rdt_parse_key32 (text ? text : "", key, NULL))
-    return NULL;
-  hex = rdt_hex_encode (key, sizeof key);
-  rdt_wipe (key, sizeof key);
-  return hex;
-}
-
 static void
 export_confirmed (gpointer user_data, int choice)
 {
@@ -326,19 +312,10 @@ export_confirmed (gpointer user_data, int choice)
   if (!PURPLE_CONNECTION_IS_VALID (gc) || (rc = rdt_conn_of (gc)) == NULL)
     return;
   account = purple_connection_get_account (gc);
-  seed_hex = key_setting_to_hex (purple_account_get_password (account));
-  root_hex = key_setting_to_hex (purple_account_get_string (account,
-                                                            "symmetric_root",
-                                                            ""));
-  if (seed_hex == NULL || root_hex == NULL)
-    {
-      purple_notify_error (gc, _("Export credentials"),
-                           _("The account's key settings are not valid."),
-                           NULL);
-      rdt_secret_string_free (seed_hex);
-      rdt_secret_string_free (root_hex);
-      return;
-    }
+  /* the keys as this login read them (keys.c: accounts.xml or the
+   * system keyring) */
+  seed_hex = rdt_hex_encode (rc->seed, 32);
+  root_hex = rdt_hex_encode (rc->root, 32);
   server = g_markup_escape_text (purple_account_get_string (account, "server",
                                                             RDT_DEFAULT_SERVER),
                                  -1);

@@ -609,6 +609,8 @@ rdt_join_chat (PurpleConnection *gc, GHashTable *components)
     purple_conv_chat_set_topic (PURPLE_CONV_CHAT (conv), NULL, topic);
   /* the user list, ours included, once the names are read */
   rdt_members_chat_joined (rc, PURPLE_CONV_CHAT (conv), topic);
+  /* what the account has to say about itself (where its keys are) */
+  rdt_conn_flush_notices (rc, PURPLE_CONV_CHAT (conv));
 
   key = g_strconcat (PIN_PREFIX, topic, NULL);
   pinned = purple_account_get_string (account, key, NULL);

@@ -69,3 +69,22 @@ rdt_write_all_chats (RdtConn *rc, const gchar *text, PurpleMessageFlags flags)
   while (g_hash_table_iter_next (&iter, &topic, NULL))
     rdt_write_system (rdt_chat_for_topic (rc, topic), text, flags);
 }
+
+void
+rdt_conn_tell_once (RdtConn *rc, const gchar *text)
+{
+  if (g_hash_table_size (rc->topic_to_id) > 0)
+    {
+      rdt_write_all_chats (rc, text, PURPLE_MESSAGE_SYSTEM | PURPLE_MESSAGE_NO_LOG);
+      return;
+    }
+  rc->notices = g_slist_append (rc->notices, g_strdup (text));
+}
+
+void
+rdt_conn_flush_notices (RdtConn *rc, PurpleConvChat *chat)
+{
+  for (GSList *l = rc->notices; l != NULL; l = l->next)
+    rdt_write_system (chat, l->data, PURPLE_MESSAGE_SYSTEM | PURPLE_MESSAGE_NO_LOG);
+  g_slist_free_full (g_steal_pointer (&rc->notices), g_free);
+}

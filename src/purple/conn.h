@@ -45,6 +45,9 @@ typedef struct {
   GHashTable *heads;           /* chat.c: topic -> head pin not written yet */
   gpointer events;             /* events.c: our join and leave posts */
   gpointer unread;             /* unread.c: read markers */
+  GSList *notices;             /* said in the first chat joined (conn.c) */
+  guint8 *seed, *root;         /* the account's keys, secret memory (keys.c
+                                * reads them once per login) */
   gpointer relations;          /* relations-ui.c: replies, reactions... */
 } RdtConn;
 
@@ -56,5 +59,10 @@ void            rdt_write_system (PurpleConvChat *chat, const gchar *text,
                                   PurpleMessageFlags flags);
 void            rdt_write_all_chats (RdtConn *rc, const gchar *text,
                                      PurpleMessageFlags flags);
+
+/* A notice about the account (where its keys are): written to its open
+ * chats, or kept until the first chat is joined (flush_notices). */
+void            rdt_conn_tell_once (RdtConn *rc, const gchar *text);
+void            rdt_conn_flush_notices (RdtConn *rc, PurpleConvChat *chat);
 
 G_END_DECLS

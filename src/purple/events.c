@@ -24,6 +24,7 @@
 #include "state.h"
 
 #include "events.h"
+#include "keys.h"
 #include "transcript.h"
 #include "members.h"
 
@@ -450,6 +451,7 @@ delete_idle (gpointer data)
   if (account != NULL)
     {
       /* the keys go first, should anything keep the account object */
+      rdt_keys_forget (account);
       purple_account_set_password (account, NULL);
       purple_account_remove_setting (account, "symmetric_root");
       purple_account_remove_setting (account, "pending_invitation");

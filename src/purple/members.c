@@ -943,27 +943,17 @@ rdt_members_create_invitation (RdtConn *rc, RdtMembersInviteDone done,
   PurpleAccount *account = purple_connection_get_account (rc->gc);
   const gchar *server = purple_account_get_string (account, "server",
                                                    RDT_DEFAULT_SERVER);
-  guint8 *root = rdt_secret_alloc (32);
-  GError *error = NULL;
   Op *op;
 
   g_return_if_fail (m != NULL);
-  /* The root is read from the settings now and wiped right after. */
-  if (!rdt_parse_key32 (purple_account_get_string (account, "symmetric_root", ""),
-                        root, &error))
-    {
-      rdt_secret_free (root);
-      done (rc, NULL, error, user_data);
-      g_error_free (error);
-      return;
-    }
   op = g_new0 (Op, 1);
   op->m = m;
   op->invite_done = done;
   op->user_data = user_data;
-  rdt_membership_invite_async (rdt_session_get_api (rc->session), server, root,
-                               m->cancel, on_invited, op);
-  rdt_secret_free (root);
+  /* the space key as this login read it (keys.c): accounts.xml may not
+   * hold it */
+  rdt_membership_invite_async (rdt_session_get_api (rc->session), server,
+                               rc->root, m->cancel, on_invited, op);
 }
 
 void

@@ -19,6 +19,7 @@
 #include "crypto.h"
 #include "members.h"
 #include "rdt-purple.h"
+#include "keys.h"
 #include "unread.h"
 #include "xfer.h"
 
@@ -150,10 +151,9 @@ init_plugin (PurplePlugin *plugin)
   opt = purple_account_option_string_new (_("Server URL"), "server",
                                           RDT_DEFAULT_SERVER);
   prpl_info.protocol_options = g_list_append (prpl_info.protocol_options, opt);
-  opt = purple_account_option_string_new (_("Space key (from your invitation)"),
-                                          "symmetric_root", "");
-  purple_account_option_set_masked (opt, TRUE);
-  prpl_info.protocol_options = g_list_append (prpl_info.protocol_options, opt);
+  /* The space key is no account option: Finch's Modify Account dialog
+   * ignores "masked" and would print it. The first-login dialog (setup.c)
+   * asks for it; keys.c keeps it in the system keyring. */
   opt = purple_account_option_int_new (_("Messages of history to load"),
                                        "backlog", RDT_DEFAULT_BACKLOG);
   prpl_info.protocol_options = g_list_append (prpl_info.protocol_options, opt);
@@ -161,6 +161,8 @@ init_plugin (PurplePlugin *plugin)
                                               rdt_xfer_account_option_new ());
   prpl_info.protocol_options = g_list_append (prpl_info.protocol_options,
                                               rdt_unread_account_option_new ());
+  prpl_info.protocol_options = g_list_append (prpl_info.protocol_options,
+                                              rdt_keys_account_option_new ());
 }
 
 PURPLE_INIT_PLUGIN (reeeductio, init_plugin, info)

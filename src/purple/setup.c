@@ -24,6 +24,7 @@
 
 #include "actions.h"
 #include "rdt-purple.h"
+#include "keys.h"
 #include "setup.h"
 
 /* The choices, in the order of the dialog's choice field. */
@@ -70,6 +71,19 @@ is_key (const gchar *text)
 
   rdt_wipe (key, sizeof key);
   return ok;
+}
+
+/* "<private key>:<space key>" (keys.c) */
+static gboolean
+is_key_pair (const gchar *text)
+{
+  guint8 seed[32], root[32];
+  gboolean both = FALSE;
+
+  rdt_keys_parse_password (text, seed, root, &both);
+  rdt_wipe (seed, sizeof seed);
+  rdt_wipe (root, sizeof root);
+  return both;
 }
 
 static gboolean
@@ -120,7 +134,12 @@ needs_setup (PurpleAccount *account, gchar **why, gint *choice)
   /* an invitation brings everything else with it (account.c) */
   if ((pending != NULL && *pending) || is_invitation (password))
     return FALSE;
+  /* both keys in the system keyring (keys.c) */
+  if (rdt_keys_in_service (account))
+    return FALSE;
   space = username_space (username);
+  if (password != NULL && *password && is_key_pair (password))
+    return FALSE;       /* both keys in the password field (BitlBee) */
   if (password != NULL && *password && !is_key (password))
     *why = g_strdup (password_expects ());
   else if (space == NULL && username && strchr (username, '@'))

@@ -267,6 +267,11 @@ harness_init (void)
   const gchar *plugin_dir = g_getenv ("RDT_PLUGIN_DIR");
   gchar *home;
 
+  /* Never the keyring of the user running the tests: only a test that
+   * starts a private one (RDT_TEST_KEYRING=1, tests/keystore/run.sh) may
+   * reach a Secret Service. */
+  if (g_strcmp0 (g_getenv ("RDT_TEST_KEYRING"), "1") != 0)
+    g_unsetenv ("DBUS_SESSION_BUS_ADDRESS");
   lines = g_ptr_array_new ();
   errors = g_ptr_array_new ();
   notifies = g_ptr_array_new ();
@@ -398,6 +403,9 @@ harness_account_new (const gchar *username, const gchar *password,
   if (server)
     purple_account_set_string (a, "server", server);
   purple_account_set_string (a, "symmetric_root", root);
+  /* keys stay in accounts.xml, as the tests wrote them (test-keys.c
+   * turns this off to test the keyring) */
+  purple_account_set_bool (a, "plain_keys", TRUE);
   purple_accounts_add (a);
   return a;
 }
