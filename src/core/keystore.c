@@ -283,6 +283,8 @@ typedef struct {
   GHashTable *attributes;
   gchar      *label;
   gchar      *hex;  /* OP_STORE: the secret as text; wiped */
+  SecretService *service;
+  gboolean    unlock_tried;
 } OpData;
 
 static void
@@ -293,20 +295,106 @@ op_data_free (gpointer p)
   g_hash_table_unref (data->attributes);
   g_free (data->label);
   rdt_secret_string_free (data->hex);
+  g_clear_object (&data->service);
   g_free (data);
+}
+
+static void op_store (GTask *task);
+
+static void
+op_unlocked (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GList *unlocked = NULL;
+  GError *error = NULL;
+  gint count;
+
+  count = secret_service_unlock_finish (SECRET_SERVICE (source), result,
+                                        &unlocked, &error);
+  g_list_free_full (unlocked, g_object_unref);
+  if (error != NULL)
+    {
+      g_task_return_error (task,
+                           keystore_error (error, g_task_get_cancellable (task)));
+      return;
+    }
+  if (count <= 0)
+    {
+      g_task_return_new_error (task, RDT_KEYSTORE_ERROR,
+                               RDT_KEYSTORE_ERROR_LOCKED,
+                               _("The keyring is locked and unlocking it "
+                                 "was refused"));
+      return;
+    }
+  op_store (g_steal_pointer (&task));
+}
+
+static void
+op_default_collection (GObject *source, GAsyncResult *result,
+                       gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(SecretCollection) collection = NULL;
+  GCancellable *cancellable = g_task_get_cancellable (task);
+  GError *error = NULL;
+  GList *objects;
+
+  collection = secret_collection_for_alias_finish (result, &error);
+  if (collection == NULL)
+    {
+      if (error == NULL)
+        error = g_error_new (SECRET_ERROR, SECRET_ERROR_IS_LOCKED,
+                             _("the keyring has no default collection"));
+      g_task_return_error (task, keystore_error (error, cancellable));
+      return;
+    }
+  /* Asks the service to unlock: it prompts the person, if it can. */
+  objects = g_list_append (NULL, collection);
+  secret_service_unlock (secret_collection_get_service (collection), objects,
+                         cancellable, op_unlocked,
+                         g_steal_pointer (&task));
+  g_list_free (objects);
 }
 
 static void
 op_stored (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr(GTask) task = user_data;
+  OpData *data = g_task_get_task_data (task);
   GError *error = NULL;
 
-  if (!secret_password_store_finish (result, &error))
-    g_task_return_error (task,
-                         keystore_error (error, g_task_get_cancellable (task)));
-  else
-    g_task_return_boolean (task, TRUE);
+  if (secret_password_store_finish (result, &error))
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  /* Storing does not unlock by itself (a lookup does): unlock the default
+   * collection once, then store again. */
+  if (g_error_matches (error, SECRET_ERROR, SECRET_ERROR_IS_LOCKED)
+      && !data->unlock_tried && data->service != NULL)
+    {
+      GCancellable *cancellable = g_task_get_cancellable (task);
+
+      data->unlock_tried = TRUE;
+      g_error_free (error);
+      secret_collection_for_alias (data->service, SECRET_COLLECTION_DEFAULT,
+                                   SECRET_COLLECTION_NONE, cancellable,
+                                   op_default_collection,
+                                   g_steal_pointer (&task));
+      return;
+    }
+  g_task_return_error (task,
+                       keystore_error (error, g_task_get_cancellable (task)));
+}
+
+static void
+op_store (GTask *task)
+{
+  OpData *data = g_task_get_task_data (task);
+
+  secret_password_storev (keystore_schema (), data->attributes,
+                          SECRET_COLLECTION_DEFAULT, data->label, data->hex,
+                          g_task_get_cancellable (task), op_stored, task);
 }
 
 static void
@@ -314,27 +402,48 @@ op_looked_up (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr(GTask) task = user_data;
   GError *error = NULL;
-  gchar *text;
+  GList *items, *l;
+  SecretValue *value = NULL;
+  gboolean locked = FALSE;
   guint8 *key;
 
-  text = secret_password_lookup_finish (result, &error);
+  items = secret_service_search_finish (SECRET_SERVICE (source), result,
+                                        &error);
   if (error != NULL)
     {
       g_task_return_error (task,
                            keystore_error (error, g_task_get_cancellable (task)));
       return;
     }
-  if (text == NULL)
+  for (l = items; l != NULL && value == NULL; l = l->next)
     {
-      g_task_return_new_error (task, RDT_KEYSTORE_ERROR,
-                               RDT_KEYSTORE_ERROR_NOT_FOUND,
-                               _("No key stored in the keyring for this account"));
+      if (secret_item_get_locked (l->data))
+        locked = TRUE;
+      else
+        value = secret_item_get_secret (l->data);
+    }
+  g_list_free_full (items, g_object_unref);
+  /* A match still locked after the search's unlock attempt: the prompt was
+   * refused or impossible (libsecret's password lookup says "none"). */
+  if (value == NULL)
+    {
+      if (locked)
+        g_task_return_new_error (task, RDT_KEYSTORE_ERROR,
+                                 RDT_KEYSTORE_ERROR_LOCKED,
+                                 _("The keyring is locked and unlocking it "
+                                   "was refused"));
+      else
+        g_task_return_new_error (task, RDT_KEYSTORE_ERROR,
+                                 RDT_KEYSTORE_ERROR_NOT_FOUND,
+                                 _("No key stored in the keyring for this "
+                                   "account"));
       return;
     }
   key = rdt_secret_alloc (32);
-  if (!rdt_hex_decode (text, key, 32, NULL))
+  if (secret_value_get_text (value) == NULL
+      || !rdt_hex_decode (secret_value_get_text (value), key, 32, NULL))
     {
-      secret_password_free (text);
+      secret_value_unref (value);
       rdt_secret_free (key);
       /* Not the decoder's message: it might quote the text. */
       g_task_return_new_error (task, RDT_KEYSTORE_ERROR,
@@ -343,7 +452,8 @@ op_looked_up (GObject *source, GAsyncResult *result, gpointer user_data)
                                  "(not 64 hexadecimal digits)"));
       return;
     }
-  secret_password_free (text);
+  /* libsecret keeps the value in memory it wipes when freed. */
+  secret_value_unref (value);
   g_task_return_pointer (task, key, rdt_secret_free);
 }
 
@@ -368,11 +478,12 @@ op_service_done (GObject *source, GAsyncResult *result, gpointer user_data)
   GTask *task = user_data;
   OpData *data = g_task_get_task_data (task);
   GCancellable *cancellable = g_task_get_cancellable (task);
-  g_autoptr(SecretService) service = NULL;
+  SecretService *service;
   GError *error = NULL;
 
   /* libsecret's password calls below use this same shared service. */
   service = secret_service_get_finish (result, &error);
+  data->service = service;
   if (service == NULL)
     {
       g_task_return_error (task, keystore_service_error (error, cancellable));
@@ -382,16 +493,17 @@ op_service_done (GObject *source, GAsyncResult *result, gpointer user_data)
   switch (data->op)
     {
     case OP_STORE:
-      secret_password_storev (keystore_schema (), data->attributes,
-                              SECRET_COLLECTION_DEFAULT, data->label,
-                              data->hex, cancellable, op_stored, task);
-      /* libsecret copied it into its own wiped memory. */
-      rdt_secret_string_free (data->hex);
-      data->hex = NULL;
+      /* libsecret copies the text into its own wiped memory; ours is
+       * kept (for a second try after unlocking) and wiped at the end. */
+      op_store (task);
       break;
     case OP_LOOKUP:
-      secret_password_lookupv (keystore_schema (), data->attributes,
-                               cancellable, op_looked_up, task);
+      /* A search rather than secret_password_lookup: that one answers
+       * "nothing" for an item it could not unlock. */
+      secret_service_search (service, keystore_schema (), data->attributes,
+                             SECRET_SEARCH_ALL | SECRET_SEARCH_UNLOCK
+                             | SECRET_SEARCH_LOAD_SECRETS,
+                             cancellable, op_looked_up, task);
       break;
     case OP_CLEAR:
       secret_password_clearv (keystore_schema (), data->attributes,
