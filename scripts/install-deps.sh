@@ -10,7 +10,9 @@ set -euo pipefail
 packages=(
   build-essential meson ninja-build pkg-config gettext
   libglib2.0-dev libsodium-dev libsoup-3.0-dev libjson-glib-dev nettle-dev
-  libpurple-dev
+  libpurple-dev libsecret-1-dev
+  # keystore tests: a private session bus with a real Secret Service
+  dbus-daemon gnome-keyring
   # end-to-end tests and the demo
   finch tmux
   # data checks
