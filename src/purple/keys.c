@@ -129,10 +129,12 @@ load_fail (Load *l, GError *error)
                           "Unlock it and connect again."), error->message);
   else if (g_error_matches (error, RDT_KEYSTORE_ERROR, RDT_KEYSTORE_ERROR_NOT_FOUND))
     told = g_error_new (RDT_KEYSTORE_ERROR, error->code,
-                        _("The keys of this account are no longer in the "
-                          "system keyring. Import them again (Export "
-                          "credentials on another device) or join with a new "
-                          "invitation."));
+                        _("The keys of this account were not found in the "
+                          "system keyring: it is locked and was not "
+                          "unlocked, or they were removed. Unlock it and "
+                          "connect again, or set them again: "
+                          "<private key>:<space key> as the password, or a "
+                          "new invitation."));
   else
     told = g_error_new (RDT_KEYSTORE_ERROR, RDT_KEYSTORE_ERROR_FAILED,
                         _("The keys of this account could not be read from "

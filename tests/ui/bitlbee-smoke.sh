@@ -146,10 +146,11 @@ def root_cmd(cmd, reply):
 
 send("NICK tester"); send("USER tester 0 * :tester")
 expect(" 366 tester &bitlbee", "the control channel")
-root_cmd("account add reeeductio irc@%s %s" % (e["RDT_SPACE"], e["RDT_SEED"]),
+# both keys in the password: the space key is no account setting
+root_cmd("account add reeeductio irc@%s %s:%s" % (e["RDT_SPACE"], e["RDT_SEED"],
+                                                  e["RDT_ROOT"]),
          "Account successfully added")
 root_cmd("account reeeductio set server " + e["RDT_URL"], "server = ")
-root_cmd("account reeeductio set symmetric_root " + e["RDT_ROOT"], "symmetric_root = ")
 root_cmd("account reeeductio on", "Logged in")
 root_cmd("chat add reeeductio %s #%s" % (e["RDT_TOPIC"], e["RDT_TOPIC"]),
          "Chatroom successfully added")
