@@ -161,6 +161,27 @@ test_no_service (void)
   world_clear (&w);
 }
 
+/* Both keys in the password (what BitlBee users type): logs in. */
+static void
+test_pair (void)
+{
+  World w;
+  PurpleAccount *a;
+  PurpleConvChat *chat;
+  g_autofree gchar *pair = NULL;
+
+  world_new (&w, server);
+  pair = g_strconcat (w.seed_hex, ":", w.root_hex, NULL);
+  a = world_account_new (&w, "owner", pair, TRUE);
+  purple_account_remove_setting (a, "symmetric_root");
+  world_account_connect (a);
+  chat = harness_join (a, TOPIC);
+  purple_conv_chat_send (chat, "two keys in one field");
+  harness_wait_line (a, "two keys in one field", PURPLE_MESSAGE_SEND);
+  harness_account_done (a);
+  world_clear (&w);
+}
+
 static gboolean
 has_error (gpointer data)
 {
@@ -218,7 +239,10 @@ main (int argc, char **argv)
   if (g_strcmp0 (mode, "unlocked") == 0)
     g_test_add_func ("/keys/move", test_move);
   else if (g_strcmp0 (mode, "no-service") == 0)
-    g_test_add_func ("/keys/no-service", test_no_service);
+    {
+      g_test_add_func ("/keys/no-service", test_no_service);
+      g_test_add_func ("/keys/pair", test_pair);
+    }
   else if (g_strcmp0 (mode, "locked") == 0)
     g_test_add_func ("/keys/locked", test_locked);
   return world_run (server);
