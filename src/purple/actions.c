@@ -24,6 +24,7 @@
 #include <util.h>
 
 #include "actions.h"
+#include "keys.h"
 #include "crypto.h"
 #include "encoding.h"
 #include "events.h"
@@ -408,6 +409,9 @@ rdt_actions_fill_new_space (PurpleAccount *account)
   /* The heads pinned for the old space's topics are dropped at the next
    * login (chat.c): the new space's topics are other chains. */
   new_username = g_strconcat (local, "@", space_id, NULL);
+  /* the old space's keys leave the keyring (they are filed under the old
+   * name); the new ones move there at the login that follows (keys.c) */
+  rdt_keys_forget (account);
   purple_account_set_username (account, new_username);
   purple_account_set_password (account, seed_hex);
   purple_account_set_remember_password (account, TRUE);

@@ -95,7 +95,9 @@ ui_start_pidgin() {
   wait_for "Xvfb" grep -q '[0-9]' "$tmp/display"
   DISPLAY=:$(head -n1 "$tmp/display")
   export DISPLAY
-  unset DBUS_SESSION_BUS_ADDRESS
+  # the desktop's own keyring is never touched; pidgin-keys.sh brings a
+  # private one (RDT_UI_KEEP_BUS=1)
+  [ "${RDT_UI_KEEP_BUS:-}" = 1 ] || unset DBUS_SESSION_BUS_ADDRESS
   pidgin "$@" -c "$conf" > "$tmp/pidgin.out" 2> "$tmp/pidgin.err" &
   pidgin_pid=$!
 }
