@@ -12,7 +12,7 @@ packages=(
   libglib2.0-dev libsodium-dev libsoup-3.0-dev libjson-glib-dev nettle-dev
   libpurple-dev libsecret-1-dev
   # keystore tests: a private session bus with a real Secret Service
-  dbus-daemon gnome-keyring
+  dbus-daemon gnome-keyring libglib2.0-bin
   # end-to-end tests and the demo
   finch tmux
   # data checks
