@@ -101,3 +101,25 @@ ui_start_pidgin() {
   pidgin "$@" -c "$conf" > "$tmp/pidgin.out" 2> "$tmp/pidgin.err" &
   pidgin_pid=$!
 }
+
+# ui_pidgin_conf DIR USER SEED URL ROOT TOPIC ALIAS: a Pidgin config dir
+# with the plugin (from $plugin), the account and its auto-joined chat
+# (scripts/purple-conf.sh), and chat logs in plain text, which the scripts
+# read as their proof of what Pidgin showed.
+ui_pidgin_conf() {
+  local conf=$1
+  mkdir -p "$conf/plugins"
+  ln -s "$(realpath "$plugin")" "$conf/plugins/libreeeductio.so"
+  rdt_purple_conf "$conf" pidgin "$2" "$3" "$4" "$5" "$6" "$7"
+  cat > "$conf/prefs.xml" <<PREFS
+<?xml version='1.0' encoding='UTF-8' ?>
+<pref version='1' name='/'>
+ <pref name='purple'>
+  <pref name='logging'>
+   <pref name='log_chats' type='bool' value='1'/>
+   <pref name='format' type='string' value='txt'/>
+  </pref>
+ </pref>
+</pref>
+PREFS
+}

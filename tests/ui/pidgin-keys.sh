@@ -70,20 +70,7 @@ RDT_SEED=$seed RDT_ROOT=$root "$post" "$url" "$space" "$topic" "$before" \
   2> "$tmp/post.err" || fail "rdt-post could not post"
 
 conf=$tmp/pidgin
-mkdir -p "$conf/plugins"
-ln -s "$(realpath "$plugin")" "$conf/plugins/libreeeductio.so"
-rdt_purple_conf "$conf" pidgin "$user" "$seed" "$url" "$root" "$topic" Alice
-cat > "$conf/prefs.xml" <<PREFS
-<?xml version='1.0' encoding='UTF-8' ?>
-<pref version='1' name='/'>
- <pref name='purple'>
-  <pref name='logging'>
-   <pref name='log_chats' type='bool' value='1'/>
-   <pref name='format' type='string' value='txt'/>
-  </pref>
- </pref>
-</pref>
-PREFS
+ui_pidgin_conf "$conf" "$user" "$seed" "$url" "$root" "$topic" Alice
 grep -qF "$seed" "$conf/accounts.xml" || fail "the account was not written with its key"
 
 # every spelling of both keys a person could paste

@@ -63,27 +63,9 @@ for line in "$read1" "$read2" "$read3"; do
   bob "$line" || fail "rdt-post could not post Bob's line"
 done
 
-# A Pidgin config dir: the account (same key on both devices), chat logs
-# in plain text.
-device_conf() {
-  local conf=$tmp/$1
-  mkdir -p "$conf/plugins"
-  ln -s "$(realpath "$plugin")" "$conf/plugins/libreeeductio.so"
-  rdt_purple_conf "$conf" pidgin "$user" "$seed" "$url" "$root" "$topic" Alice
-  cat > "$conf/prefs.xml" <<EOF
-<?xml version='1.0' encoding='UTF-8' ?>
-<pref version='1' name='/'>
- <pref name='purple'>
-  <pref name='logging'>
-   <pref name='log_chats' type='bool' value='1'/>
-   <pref name='format' type='string' value='txt'/>
-  </pref>
- </pref>
-</pref>
-EOF
-}
-device_conf one
-device_conf two
+# Two Pidgin config dirs: the same account (same key) on both devices.
+ui_pidgin_conf "$tmp/one" "$user" "$seed" "$url" "$root" "$topic" Alice
+ui_pidgin_conf "$tmp/two" "$user" "$seed" "$url" "$root" "$topic" Alice
 
 chat_window() { xdotool search --onlyvisible --name "^$topic( |\$)" | head -n1 | grep .; }
 log_has() { grep -rqF -- "$2" "$tmp/$1/logs"; }

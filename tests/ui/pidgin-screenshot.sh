@@ -82,21 +82,8 @@ done
 
 # ---- Pidgin config dir ----
 conf=$tmp/pidgin
-mkdir -p "$conf/plugins"
-ln -s "$(realpath "$plugin")" "$conf/plugins/libreeeductio.so"
-rdt_purple_conf "$conf" pidgin "$user" "$seed" "$url" "$root" "$topic" Alice
 # Chat logs in plain text: the script's proof that the backlog was shown.
-cat > "$conf/prefs.xml" <<EOF
-<?xml version='1.0' encoding='UTF-8' ?>
-<pref version='1' name='/'>
- <pref name='purple'>
-  <pref name='logging'>
-   <pref name='log_chats' type='bool' value='1'/>
-   <pref name='format' type='string' value='txt'/>
-  </pref>
- </pref>
-</pref>
-EOF
+ui_pidgin_conf "$conf" "$user" "$seed" "$url" "$root" "$topic" Alice
 umask 022
 
 # ---- X display and Pidgin ----
