@@ -732,6 +732,71 @@ name_space (PurplePluginAction *action)
             current, FALSE, _("Set"), space_name_entered);
 }
 
+/* ---- replace the space key ---- */
+
+static gboolean
+relogin_idle (gpointer data)
+{
+  gchar *username = data;
+  PurpleAccount *account = purple_accounts_find (username, RDT_PRPL_ID);
+
+  if (account != NULL)
+    {
+      purple_account_disconnect (account);
+      purple_account_connect (account);
+    }
+  g_free (username);
+  return G_SOURCE_REMOVE;
+}
+
+/* The new space key goes where a login finds keys to move (keys.c): into
+ * the account for the moment of the new login, which stores both in the
+ * system keyring when there is one and removes them from accounts.xml. */
+static void
+space_key_entered (gpointer user_data, const char *text)
+{
+  PurpleConnection *gc = user_data;
+  PurpleAccount *account;
+  RdtConn *rc;
+  guint8 root[32];
+  gchar *seed_hex, *root_hex;
+  GError *error = NULL;
+
+  if (!PURPLE_CONNECTION_IS_VALID (gc) || (rc = rdt_conn_of (gc)) == NULL)
+    return;
+  if (!rdt_parse_key32 (text ? text : "", root, &error))
+    {
+      purple_notify_error (gc, _("Space key"),
+                           _("That is not a space key."), error->message);
+      g_error_free (error);
+      return;
+    }
+  account = purple_connection_get_account (gc);
+  seed_hex = rdt_hex_encode (rc->seed, 32);
+  root_hex = rdt_hex_encode (root, sizeof root);
+  rdt_wipe (root, sizeof root);
+  purple_account_set_password (account, seed_hex);
+  purple_account_set_string (account, "symmetric_root", root_hex);
+  rdt_secret_string_free (seed_hex);
+  rdt_secret_string_free (root_hex);
+  g_idle_add (relogin_idle,
+              g_strdup (purple_account_get_username (account)));
+}
+
+static void
+replace_space_key (PurplePluginAction *action)
+{
+  PurpleConnection *gc = action_gc (action);
+
+  if (gc == NULL || rdt_conn_of (gc) == NULL)
+    return;
+  ask_text (gc, _("Space key"), _("Replace the space key"),
+            _("The space's key (its symmetric root: 64 hex characters or "
+              "base64), as your invitation or Export credentials gave it. The "
+              "account logs in again with it."),
+            NULL, TRUE, _("Replace"), space_key_entered);
+}
+
 GList *
 rdt_actions_list (PurplePlugin *plugin, gpointer context)
 {
@@ -753,6 +818,8 @@ rdt_actions_list (PurplePlugin *plugin, gpointer context)
                                                   add_member_by_id));
   l = g_list_append (l, purple_plugin_action_new (_("Join another space with an invitation..."),
                                                   join_with_invitation));
+  l = g_list_append (l, purple_plugin_action_new (_("Replace the space key..."),
+                                                  replace_space_key));
   l = g_list_append (l, purple_plugin_action_new (_("Create a new space..."),
                                                   create_space));
   l = g_list_append (l, purple_plugin_action_new (_("Leave this space..."),

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "prompts.h"
 #include "world.h"
 #include "crypto.h"
 #include "encoding.h"
@@ -59,6 +60,27 @@ file_ok (gpointer data)
     if (c->needles[i] && strstr (xml, c->needles[i]) != NULL)
       return FALSE;
   return TRUE;
+}
+
+typedef struct {
+  PurpleAccount *a;
+  guint attempts;
+} LoginWait;
+
+static gboolean
+logged_in_again (gpointer data)
+{
+  LoginWait *w = data;
+
+  return harness_connect_attempts (w->a) > w->attempts &&
+         purple_account_is_connected (w->a);
+}
+
+static gboolean
+moved_twice (gpointer data)
+{
+  return harness_count_lines (data, "were moved from accounts.xml",
+                              PURPLE_MESSAGE_SYSTEM) == 2;
 }
 
 static gboolean
@@ -119,6 +141,26 @@ test_move (void)
   /* said once, when they moved */
   g_assert_cmpuint (harness_count_lines (a, "system keyring",
                                          PURPLE_MESSAGE_SYSTEM), ==, 1);
+  /* the space key replaced (typed in base64 this time): in the keyring
+   * again, not in accounts.xml, and the login goes on with it */
+  harness_run_action (a, "Replace the space key");
+  harness_answer_input ("not a key");
+  g_assert_nonnull (harness_find_notify ("That is not a space key"));
+  {
+    LoginWait lw = { a, harness_connect_attempts (a) };
+
+    harness_run_action (a, "Replace the space key");
+    harness_answer_input (root_b64);
+    harness_wait (logged_in_again, &lw, 30, "the login with the new key");
+  }
+  /* the line goes to the first chat joined */
+  chat = harness_join (a, TOPIC);
+  harness_wait (moved_twice, a, 30, "the replaced key moved into the keyring");
+  harness_wait (file_ok, &c, 30, "accounts.xml without either key again");
+  purple_conv_chat_send (chat, "sent after the space key was replaced");
+  harness_wait_line (a, "sent after the space key was replaced",
+                     PURPLE_MESSAGE_SEND);
+
   /* and never in libpurple's debug log, in any spelling */
   for (guint i = 0; i < G_N_ELEMENTS (c.needles); i++)
     g_assert_null (strstr (harness_debug_log (), c.needles[i]));
@@ -236,6 +278,7 @@ main (int argc, char **argv)
       return 0;
     }
   server = world_init (&argc, &argv);
+  harness_prompts_install ();
   if (g_strcmp0 (mode, "unlocked") == 0)
     g_test_add_func ("/keys/move", test_move);
   else if (g_strcmp0 (mode, "no-service") == 0)
