@@ -109,10 +109,11 @@ test_list (void)
   g_assert_nonnull (plugin->info->actions);
   actions = plugin->info->actions (plugin, NULL);
   /* member id, reconnect now, export, display name, name this space,
-   * invite, add member, join, new space, leave this space (the membership
-   * ones are exercised in test-members.c, leaving in test-events.c, the
-   * space's name in test-space-name.c) */
-  g_assert_cmpuint (g_list_length (actions), ==, 10);
+   * invite, add member, join, replace the space key, new space, leave this
+   * space (the membership ones are exercised in test-members.c, leaving in
+   * test-events.c, the space's name in test-space-name.c, the space key in
+   * test-keys.c) */
+  g_assert_cmpuint (g_list_length (actions), ==, 11);
   g_list_free_full (actions, (GDestroyNotify) purple_plugin_action_free);
 }
 
