@@ -406,6 +406,12 @@ on_loaded (GObject *src, GAsyncResult *res, gpointer data)
       t->stored = rdt_read_marker_copy (m);
       adopt (t, m);
     }
+  /* This device read further than the space says (a store of ours was
+   * lost in a race with another device's older one: the data store has
+   * no compare-and-swap): store ours again. */
+  if (!u->refused && t->read != NULL
+      && rdt_read_marker_is_newer (t->read, t->stored))
+    write_soon (t);
   else if (g_error_matches (error, RDT_API_ERROR, RDT_API_ERROR_FORBIDDEN))
     {
       u->refused = TRUE;

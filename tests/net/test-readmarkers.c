@@ -131,6 +131,27 @@ test_two_devices_race (void)
                      || rb->timestamp == hi->timestamp);
       loaded = load (&s, b, "general", &error);
       g_assert_no_error (error);
+      /* The store has no compare-and-swap (spec 11): when b read the old
+       * entry before a's put and put after a's read-back, b's older
+       * marker is stored, and b was answered with its own. The next store
+       * of the newer marker repairs it (the plugin stores again when a
+       * load gives an older marker than its own, unread.c). */
+      if (loaded->timestamp != hi->timestamp)
+        {
+          g_autoptr (RdtReadMarker) again = NULL;
+
+          g_test_message ("round %u: the older marker won the race", round);
+          assert_marker (loaded, lo);
+          assert_marker (rb, lo);
+          rdt_readstate_store_async (a, hi, NULL, got, &s.w);
+          again = rdt_readstate_store_finish (a, run (&s.w), &error);
+          take (&s.w);
+          g_assert_no_error (error);
+          assert_marker (again, hi);
+          g_clear_pointer (&loaded, rdt_read_marker_free);
+          loaded = load (&s, b, "general", &error);
+          g_assert_no_error (error);
+        }
       assert_marker (loaded, hi);
     }
   member_clear (&m);
